@@ -1,0 +1,39 @@
+"""c2c_analysis: outcome analysis for cradle-to-career partnerships.
+
+Data in (:func:`read_outcomes`), one canonical tidy table (:mod:`c2c_analysis.schema`),
+analyses that return tidy tables, plots, and notebooks run per partnership.
+"""
+
+from __future__ import annotations
+
+from c2c_analysis.datasets import list_samples, load_sample
+from c2c_analysis.io import read_outcomes
+from c2c_analysis.schema import (
+    INDICATORS,
+    OUTCOMES,
+    Outcome,
+    better_direction,
+    normalize_dimension,
+    normalize_group,
+    outcome_catalogue,
+)
+from c2c_analysis.validation import C2CDataWarning, DataValidationError, validate_outcomes
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "INDICATORS",
+    "OUTCOMES",
+    "C2CDataWarning",
+    "DataValidationError",
+    "Outcome",
+    "__version__",
+    "better_direction",
+    "list_samples",
+    "load_sample",
+    "normalize_dimension",
+    "normalize_group",
+    "outcome_catalogue",
+    "read_outcomes",
+    "validate_outcomes",
+]

@@ -1,0 +1,130 @@
+"""The ``c2c`` command: validate outcome files and run the sample report.
+
+    c2c --version
+    c2c validate FILE [--column-map THEIRS=OURS ...] [--sheet NAME]
+    c2c demo                     validate the bundled sample and summarize each partnership
+    c2c samples                  list the bundled sample data sets
+
+Exit codes: 0 success, 1 invalid data, 2 usage errors and missing files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+import pandas as pd
+
+from c2c_analysis import __version__
+from c2c_analysis.datasets import list_samples, sample_path
+from c2c_analysis.io.outcomes import read_outcomes
+from c2c_analysis.overview import outcome_overview
+from c2c_analysis.validation import C2CDataWarning, DataValidationError
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="c2c", description="Cradle-to-career outcome analysis.")
+    parser.add_argument("--version", action="version", version=f"c2c_analysis {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    validate = commands.add_parser("validate", help="check an outcome file and report every problem")
+    validate.add_argument("file", help="CSV, Parquet or Excel file in the canonical layout")
+    validate.add_argument(
+        "--column-map",
+        nargs="+",
+        default=[],
+        metavar="THEIRS=OURS",
+        help="map a column of the file to a canonical column, e.g. 'Cohort Count=denominator'",
+    )
+    validate.add_argument("--sheet", help="Excel sheet to read (default: the first)")
+    commands.add_parser("demo", help="validate the bundled sample data and summarize each partnership")
+    commands.add_parser("samples", help="list the bundled sample data sets")
+    return parser
+
+
+def _column_map(pairs: Sequence[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        theirs, sep, ours = pair.rpartition("=")
+        if not sep or not theirs:
+            raise SystemExit(f"c2c: --column-map expects THEIRS=OURS, got {pair!r}")
+        mapping[theirs] = ours
+    return mapping
+
+
+def _show_warnings(caught: list[warnings.WarningMessage]) -> None:
+    for item in caught:
+        if issubclass(item.category, C2CDataWarning):
+            print(f"warning: {item.message}", file=sys.stderr)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", C2CDataWarning)
+        try:
+            table = read_outcomes(args.file, column_map=_column_map(args.column_map), sheet=args.sheet)
+        except FileNotFoundError as error:
+            print(f"c2c: {error}", file=sys.stderr)
+            return 2
+        except DataValidationError as error:
+            _show_warnings(caught)
+            print(f"{args.file}: INVALID\n{error}")
+            return 1
+    _show_warnings(caught)
+    partnerships = table["partnership"].nunique()
+    time = "period" if "period" in table else "year"
+    print(
+        f"{args.file}: valid: {len(table)} rows, {partnerships} partnership(s), "
+        f"{table['outcome'].nunique()} outcome(s), {time} {table[time].min()} to {table[time].max()}, "
+        f"{int(table['suppressed'].sum())} suppressed"
+    )
+    return 0
+
+
+def _demo() -> int:
+    table = read_outcomes(sample_path("outcomes"))
+    overview = outcome_overview(table)
+    print(f"c2c_analysis {__version__}: bundled sample data ({sample_path('outcomes').name}), {len(table)} rows, valid.")
+    print("Synthetic partnerships; Tacoma's graduation series is modelled on published figures.\n")
+    columns = ["label", "first_year", "last_year", "missing_years", "latest_rate", "latest_denominator", "change_pp",
+               "n_suppressed", "n_small"]
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        for partnership, frame in overview.groupby("partnership", sort=True):
+            shown = frame[columns].rename(columns={"label": "outcome"}).copy()
+            shown["latest_rate"] = (100 * shown["latest_rate"]).round(1).astype(str) + "%"
+            shown["change_pp"] = shown["change_pp"].map(lambda v: f"{v:+.1f}")
+            print(f"== {partnership} ==")
+            print(shown.to_string(index=False))
+            print()
+    print("n_small: rows under 10 students, withheld by privacy.suppress before anything is published.")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``c2c`` command; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return _run(parser, args)
+    except BrokenPipeError:  # output piped into `head` and closed early
+        sys.stderr.close()
+        return 0
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.command == "validate":
+        return _validate(args)
+    if args.command == "demo":
+        return _demo()
+    if args.command == "samples":
+        print(list_samples().to_string(index=False))
+        return 0
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

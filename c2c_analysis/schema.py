@@ -1,0 +1,552 @@
+"""The canonical outcome table, the outcome catalogue and the group vocabularies.
+
+Every reader produces the canonical table and every analysis accepts it. One row is one
+outcome for one group of students in one period:
+
+=============  =========  ============================================================
+column         dtype      meaning
+=============  =========  ============================================================
+partnership    str        slug, safe as a file name (``[a-z0-9_-]+``), e.g. ``tacoma``
+outcome        str        id from :data:`OUTCOMES` (or :data:`INDICATORS`), or a custom id
+year           int64      school year's ending year, or the cohort's class-of year
+dimension      str        ``all``, ``race_ethnicity``, ``income``, ``gender``, ...
+group          str        e.g. ``All students``, ``Black``, ``Low income``
+numerator      Int64      students meeting the outcome (nullable)
+denominator    Int64      students in the cohort or tested (nullable)
+rate           float64    numerator / denominator, a proportion in [0, 1]
+rate_low       float64    lower bound where a source publishes a range (``80-84``)
+rate_high      float64    upper bound where a source publishes a range
+suppressed     bool       the source or our privacy step withheld the value
+source         str        where the row came from (file name or citation)
+=============  =========  ============================================================
+
+Contributing indicators that move faster than a year use a ``period`` column
+(datetime64, the first day of the month or week) in place of ``year``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from types import MappingProxyType
+from typing import Literal
+
+import pandas as pd
+
+__all__ = [
+    "ALL_STUDENTS",
+    "COLUMNS",
+    "DIMENSIONS",
+    "DTYPES",
+    "GROUPS",
+    "INDICATORS",
+    "KEY_COLUMNS",
+    "NOT_REPORTED",
+    "OUTCOMES",
+    "RACE_ETHNICITY_2007",
+    "RACE_ETHNICITY_2024",
+    "Outcome",
+    "better_direction",
+    "empty_outcome_table",
+    "normalize_dimension",
+    "normalize_group",
+    "outcome_catalogue",
+]
+
+#: Columns of the canonical outcome table, in order.
+COLUMNS: tuple[str, ...] = (
+    "partnership",
+    "outcome",
+    "year",
+    "dimension",
+    "group",
+    "numerator",
+    "denominator",
+    "rate",
+    "rate_low",
+    "rate_high",
+    "suppressed",
+    "source",
+)
+
+#: dtype of every canonical column (``period`` replaces ``year`` for monthly indicators).
+DTYPES: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "partnership": "str",
+        "outcome": "str",
+        "year": "int64",
+        "period": "datetime64[ns]",
+        "dimension": "str",
+        "group": "str",
+        "numerator": "Int64",
+        "denominator": "Int64",
+        "rate": "float64",
+        "rate_low": "float64",
+        "rate_high": "float64",
+        "suppressed": "bool",
+        "source": "str",
+    }
+)
+
+#: Columns that identify a row; no two rows of a valid table share them.
+KEY_COLUMNS: tuple[str, ...] = ("partnership", "outcome", "year", "dimension", "group")
+
+ALL_STUDENTS = "All students"
+NOT_REPORTED = "Not reported"
+
+Better = Literal["higher", "lower"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One entry of the outcome catalogue.
+
+    Attributes
+    ----------
+    id : str
+        Identifier used in the ``outcome`` column.
+    label : str
+        Name for tables and figures.
+    definition : str
+        The usual definition in cradle-to-career partnerships (local definitions vary; a
+        report should state the one it uses).
+    better : {"higher", "lower"}
+        The direction in which the outcome improves.
+    denominator : str
+        The students usually counted in the denominator.
+    stage : str
+        The stage of the cradle-to-career continuum.
+    """
+
+    id: str
+    label: str
+    definition: str
+    better: Better
+    denominator: str
+    stage: str
+
+    def to_dict(self) -> dict[str, str]:
+        """The entry as a JSON-safe dictionary."""
+        return asdict(self)
+
+
+def _catalogue(*entries: Outcome) -> MappingProxyType[str, Outcome]:
+    return MappingProxyType({entry.id: entry for entry in entries})
+
+
+#: The core outcomes that cradle-to-career partnerships track every year.
+OUTCOMES: MappingProxyType[str, Outcome] = _catalogue(
+    Outcome(
+        "kindergarten_readiness",
+        "Kindergarten readiness",
+        "Entering kindergartners who meet the readiness benchmark of the state's entry "
+        "assessment (e.g. Washington's WaKIDS, all six domains)",
+        "higher",
+        "kindergartners assessed in the fall",
+        "early childhood",
+    ),
+    Outcome(
+        "early_grade_reading",
+        "Early grade reading",
+        "Third graders meeting the state standard in English language arts",
+        "higher",
+        "third graders tested",
+        "elementary",
+    ),
+    Outcome(
+        "middle_grade_math",
+        "Middle grade math",
+        "Eighth graders meeting the state standard in mathematics",
+        "higher",
+        "eighth graders tested",
+        "middle school",
+    ),
+    Outcome(
+        "hs_graduation",
+        "High school graduation",
+        "Four-year adjusted cohort graduation rate: students who earn a regular diploma "
+        "within four years of entering ninth grade",
+        "higher",
+        "the adjusted ninth-grade cohort (class-of year)",
+        "high school",
+    ),
+    Outcome(
+        "postsecondary_enrollment",
+        "Postsecondary enrollment",
+        "High school graduates enrolled in a two- or four-year institution in the year "
+        "after graduation (National Student Clearinghouse)",
+        "higher",
+        "high school graduates of the class",
+        "postsecondary",
+    ),
+    Outcome(
+        "postsecondary_completion",
+        "Postsecondary completion",
+        "Postsecondary enrollees who earn a certificate or degree within six years of "
+        "enrolling (National Student Clearinghouse)",
+        "higher",
+        "postsecondary enrollees of the class",
+        "postsecondary",
+    ),
+    Outcome(
+        "employment",
+        "Employment",
+        "Young adults of the class employed in the fourth year after high school "
+        "(state wage records or survey estimates)",
+        "higher",
+        "young adults of the class found in the records",
+        "career",
+    ),
+)
+
+#: Contributing indicators that move month by month.
+INDICATORS: MappingProxyType[str, Outcome] = _catalogue(
+    Outcome(
+        "attendance_rate",
+        "Attendance rate",
+        "Days attended as a share of days enrolled",
+        "higher",
+        "student-days enrolled",
+        "contributing indicator",
+    ),
+    Outcome(
+        "chronic_absence",
+        "Chronic absence",
+        "Students who missed 10% or more of the days they were enrolled so far this year",
+        "lower",
+        "students enrolled",
+        "contributing indicator",
+    ),
+    Outcome(
+        "ninth_grade_course_passing",
+        "Ninth-grade course passing",
+        "Ninth graders passing every course at the latest grade check",
+        "higher",
+        "ninth graders enrolled",
+        "contributing indicator",
+    ),
+)
+
+
+def outcome_catalogue(*, indicators: bool = True) -> pd.DataFrame:
+    """The outcome catalogue as a table, one row per outcome.
+
+    Parameters
+    ----------
+    indicators : bool
+        Include the contributing indicators after the core outcomes.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``id, label, definition, better, denominator, stage``.
+
+    Examples
+    --------
+    >>> outcome_catalogue(indicators=False)["id"].tolist()[:3]
+    ['kindergarten_readiness', 'early_grade_reading', 'middle_grade_math']
+    """
+    entries = list(OUTCOMES.values())
+    if indicators:
+        entries += list(INDICATORS.values())
+    return pd.DataFrame([entry.to_dict() for entry in entries])
+
+
+def better_direction(outcome: str, *, default: Better = "higher") -> Better:
+    """The direction in which ``outcome`` improves (``default`` for custom outcomes).
+
+    Examples
+    --------
+    >>> better_direction("chronic_absence")
+    'lower'
+    """
+    entry = OUTCOMES.get(outcome) or INDICATORS.get(outcome)
+    return entry.better if entry is not None else default
+
+
+# --- group vocabularies -------------------------------------------------------------------
+
+#: The seven race/ethnicity categories of the US Department of Education's 2007 guidance
+#: (the 1997 OMB standard with Hispanic/Latino asked first), in our labels.
+RACE_ETHNICITY_2007: tuple[str, ...] = (
+    "American Indian/Alaska Native",
+    "Asian",
+    "Black",
+    "Hispanic/Latino",
+    "Native Hawaiian/Other Pacific Islander",
+    "White",
+    "Two or more races",
+)
+
+#: The 2024 OMB standard (SPD 15, March 2024): a combined question that adds Middle
+#: Eastern or North African; people may select several categories.
+RACE_ETHNICITY_2024: tuple[str, ...] = (
+    "American Indian/Alaska Native",
+    "Asian",
+    "Black",
+    "Hispanic/Latino",
+    "Middle Eastern/North African",
+    "Native Hawaiian/Other Pacific Islander",
+    "White",
+    "Two or more races",
+)
+
+#: The groups of each standard dimension, in display order. Other dimensions and groups
+#: are allowed; these are the ones the readers map real labels onto.
+GROUPS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "all": (ALL_STUDENTS,),
+        "race_ethnicity": (*RACE_ETHNICITY_2024, NOT_REPORTED),
+        "income": ("Low income", "Not low income", NOT_REPORTED),
+        "gender": ("Female", "Male", "Gender X", NOT_REPORTED),
+        "disability": ("Students with disabilities", "Students without disabilities", NOT_REPORTED),
+        "english_learner": ("English learner", "Not English learner", NOT_REPORTED),
+    }
+)
+
+#: Standard dimensions (``geography`` holds places: schools, neighbourhoods, ZIP codes).
+DIMENSIONS: tuple[str, ...] = (*GROUPS, "geography")
+
+
+def _norm_label(label: str) -> str:
+    """Lower case, single spaces, no spaces around '/', '-' or ',' ("Black/ African American")."""
+    text = re.sub(r"\s+", " ", str(label).strip().lower())
+    text = re.sub(r"\s*([/,\-&])\s*", r"\1", text)
+    return text.replace("&", "and")
+
+
+_DIMENSION_ALIASES = {
+    "all": "all",
+    "all students": "all",
+    "total": "all",
+    "race": "race_ethnicity",
+    "ethnicity": "race_ethnicity",
+    "race/ethnicity": "race_ethnicity",
+    "race_ethnicity": "race_ethnicity",
+    "raceethnicity": "race_ethnicity",
+    "race and ethnicity": "race_ethnicity",
+    "federal race/ethnicity": "race_ethnicity",
+    "income": "income",
+    "low income": "income",
+    "low-income": "income",
+    "frl": "income",
+    "frl status": "income",
+    "economic status": "income",
+    "socioeconomic status": "income",
+    "economically disadvantaged": "income",
+    "gender": "gender",
+    "sex": "gender",
+    "disability": "disability",
+    "students with disabilities": "disability",
+    "special education": "disability",
+    "sped": "disability",
+    "iep": "disability",
+    "english learner": "english_learner",
+    "english learners": "english_learner",
+    "english_learner": "english_learner",
+    "english language learners": "english_learner",
+    "ell": "english_learner",
+    "el": "english_learner",
+    "lep": "english_learner",
+    "geography": "geography",
+    "place": "geography",
+}
+
+
+def normalize_dimension(label: str) -> str:
+    """Our name for a dimension label found in a file; unknown labels become snake_case.
+
+    Examples
+    --------
+    >>> normalize_dimension("Race/Ethnicity")
+    'race_ethnicity'
+    >>> normalize_dimension("Foster Care")
+    'foster_care'
+    """
+    key = _norm_label(label)
+    if key in _DIMENSION_ALIASES:
+        return _DIMENSION_ALIASES[key]
+    return re.sub(r"[^a-z0-9]+", "_", key).strip("_")
+
+
+def _aliases(mapping: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for ours, labels in mapping.items():
+        for label in (ours, *labels):
+            out[_norm_label(label)] = ours
+    return out
+
+
+# Labels as state and federal files print them, mapped to ours. Each key is compared after
+# _norm_label, so case and spacing around "/" do not matter.
+_GROUP_ALIASES: dict[str, dict[str, str]] = {
+    "all": _aliases({ALL_STUDENTS: ("all", "total", "all student", "district total", "everyone")}),
+    "race_ethnicity": _aliases(
+        {
+            "American Indian/Alaska Native": (
+                "American Indian or Alaska Native",
+                "American Indian/Alaskan Native",
+                "American Indian or Alaskan Native",
+                "American Indian",
+                "Native American",
+                "Native American/Alaska Native",
+                "AI/AN",
+            ),
+            "Asian": ("Asian American", "Asian, non-Hispanic"),
+            "Black": (
+                "Black/African American",
+                "Black or African American",
+                "African American",
+                "African-American",
+                "Black, non-Hispanic",
+                "Black non-Hispanic",
+            ),
+            "Hispanic/Latino": (
+                "Hispanic/Latino of any race(s)",
+                "Hispanic/Latino of any race",
+                "Hispanic or Latino",
+                "Hispanic",
+                "Latino",
+                "Latina/o",
+                "Latino/a",
+                "Latinx",
+                "Hispanic/Latinx",
+            ),
+            "Middle Eastern/North African": (
+                "Middle Eastern or North African",
+                "MENA",
+                "Middle Eastern",
+            ),
+            "Native Hawaiian/Other Pacific Islander": (
+                "Native Hawaiian or Other Pacific Islander",
+                "Native Hawaiian or Pacific Islander",
+                "Native Hawaiian/Pacific Islander",
+                "Pacific Islander",
+                "Pacific Islanders",
+                "NHPI",
+            ),
+            "White": ("White, non-Hispanic", "White non-Hispanic", "Caucasian"),
+            "Two or more races": (
+                "Two or More Races",
+                "Two or more",
+                "2 or more races",
+                "Multiracial",
+                "Multi-racial",
+                "Multiple races",
+                "Multiracial and/or multiethnic",
+            ),
+            NOT_REPORTED: ("Unknown", "Missing", "Not provided", "Declined to state", "Unreported"),
+        }
+    ),
+    "income": _aliases(
+        {
+            "Low income": (
+                "Low-income",
+                "Low income (free/reduced-price meals)",
+                "Economically disadvantaged",
+                "Free/reduced-price meals",
+                "Free or reduced-price lunch",
+                "Free/reduced lunch",
+                "FRL",
+            ),
+            "Not low income": (
+                "Non-low income",
+                "Non low-income",
+                "Not low-income",
+                "Not economically disadvantaged",
+                "Non-economically disadvantaged",
+                "Non-FRL",
+            ),
+            NOT_REPORTED: ("Unknown", "Missing"),
+        }
+    ),
+    "gender": _aliases(
+        {
+            "Female": ("F", "Girls", "Women"),
+            "Male": ("M", "Boys", "Men"),
+            "Gender X": ("X", "Non-binary", "Nonbinary"),
+            NOT_REPORTED: ("Unknown", "Missing"),
+        }
+    ),
+    "disability": _aliases(
+        {
+            "Students with disabilities": (
+                "Students with disabilities (special education)",
+                "With disabilities",
+                "Students with a disability",
+                "Special education",
+                "SWD",
+                "IEP",
+            ),
+            "Students without disabilities": (
+                "Without disabilities",
+                "Students without a disability",
+                "Non-special education",
+                "Not special education",
+                "Non-SWD",
+            ),
+            NOT_REPORTED: ("Unknown", "Missing"),
+        }
+    ),
+    "english_learner": _aliases(
+        {
+            "English learner": (
+                "English learners",
+                "English language learners",
+                "English language learner",
+                "ELL",
+                "EL",
+                "Limited English proficient",
+                "LEP",
+            ),
+            "Not English learner": (
+                "Non-English learner",
+                "Non-English learners",
+                "Not English learners",
+                "Non-ELL",
+                "Non-EL",
+                "Not limited English proficient",
+            ),
+            NOT_REPORTED: ("Unknown", "Missing"),
+        }
+    ),
+}
+
+
+def normalize_group(label: str, dimension: str | None = None) -> str:
+    """Our label for a group label found in a file; unknown labels are returned trimmed.
+
+    Parameters
+    ----------
+    label : str
+        The label as the file prints it, e.g. ``"Black/ African American"``.
+    dimension : str, optional
+        The (normalized) dimension of the row. Without it, every vocabulary is tried and a
+        label is mapped only when exactly one vocabulary knows it.
+
+    Examples
+    --------
+    >>> normalize_group("Hispanic/Latino of any race(s)", "race_ethnicity")
+    'Hispanic/Latino'
+    >>> normalize_group("Black/ African American")
+    'Black'
+    >>> normalize_group("Foster youth", "foster_care")
+    'Foster youth'
+    """
+    key = _norm_label(label)
+    if dimension is not None:
+        return _GROUP_ALIASES.get(dimension, {}).get(key, str(label).strip())
+    found = {vocab[key] for vocab in _GROUP_ALIASES.values() if key in vocab}
+    return found.pop() if len(found) == 1 else str(label).strip()
+
+
+def empty_outcome_table(*, time: Literal["year", "period"] = "year") -> pd.DataFrame:
+    """A canonical outcome table with no rows and the right dtypes.
+
+    Examples
+    --------
+    >>> empty_outcome_table().dtypes["numerator"]
+    Int64Dtype()
+    """
+    columns = [time if column == "year" else column for column in COLUMNS]
+    return pd.DataFrame({column: pd.Series(dtype=DTYPES[column]) for column in columns})

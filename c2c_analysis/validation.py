@@ -1,0 +1,670 @@
+"""Input checks: one place where bad data becomes a clear, complete error.
+
+:func:`validate_outcomes` turns a frame that claims to be an outcome table into the canonical
+table of :mod:`c2c_analysis.schema`, or raises :class:`DataValidationError` listing every
+problem at once (row, column, value, what was expected). Concerns that do not make the data
+unusable are :class:`C2CDataWarning` warnings. Nothing is dropped: unknown columns are kept
+after the canonical ones and every row given is a row returned.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import math
+import numbers
+import re
+import warnings
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from c2c_analysis.schema import (
+    ALL_STUDENTS,
+    COLUMNS,
+    DTYPES,
+    INDICATORS,
+    OUTCOMES,
+    normalize_dimension,
+    normalize_group,
+)
+
+__all__ = [
+    "C2CDataWarning",
+    "DataValidationError",
+    "validate_outcomes",
+]
+
+PROBLEM_COLUMNS = ("row", "column", "value", "problem")
+_MAX_LISTED = 25  # problems spelled out in the message; .problems always holds all of them
+RATE_TOLERANCE = 0.005  # a rate printed to the whole percent may be off by half a point
+MIN_YEAR = 1950
+MAX_COUNT = 100_000_000  # more students than any country's cohort: a unit or parsing error
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_NA_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", ".", "-", "--", "\u2014", "\u2013"})
+# Marks that state and federal files print in place of a withheld count or rate. Reading one
+# sets `suppressed`; format-specific codes (EDFacts bands, OSPI marks) belong to their readers.
+_SUPPRESSION_MARKS = frozenset(
+    {"*", "**", "***", "ps", "s", "n<10", "<10", "suppressed", "supp", "n/s", "dnr", "ns"}
+)
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_SCHOOL_YEAR = re.compile(r"^(\d{4})\s*[-/\u2013]\s*(\d{2}|\d{4})$")
+_TRUE = frozenset({"true", "t", "yes", "y", "1", "suppressed"})
+_FALSE = frozenset({"false", "f", "no", "n", "0", ""})
+
+# Header spellings of real files, compared after _column_key().
+_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "partnership": ("partnership_id", "partnership_slug", "community", "site"),
+    "outcome": ("outcome_id", "indicator", "indicator_id", "measure"),
+    "year": ("school_year", "schoolyear", "class_of", "classof", "cohort_year", "academic_year"),
+    "period": ("month", "date", "period_start"),
+    "dimension": ("group_type", "student_group_type", "studentgrouptype", "subgroup_type"),
+    "group": ("student_group", "studentgroup", "subgroup", "group_name"),
+    "numerator": ("num", "count", "successes", "n_met", "number_met", "met"),
+    "denominator": ("denom", "n", "cohort", "cohort_size", "n_students", "trials", "total"),
+    "rate": ("percent", "pct", "percentage", "proportion", "rate_pct", "percent_met", "pct_met"),
+    "rate_low": ("rate_lower", "lower", "low"),
+    "rate_high": ("rate_upper", "upper", "high"),
+    "suppressed": ("suppression", "is_suppressed", "suppress", "suppressed_flag"),
+    "source": ("citation", "source_file"),
+}
+_KNOWN = (*COLUMNS, "period")
+
+
+class C2CDataWarning(UserWarning):
+    """A data-quality concern that does not make the data unusable."""
+
+
+class DataValidationError(ValueError):
+    """Input that cannot be used, with every problem listed.
+
+    Attributes
+    ----------
+    problems : DataFrame
+        One row per problem: ``row`` (the line number in a file, where the header is line 1,
+        or the index label of a DataFrame; empty for problems of a whole column),
+        ``column``, ``value`` (as given, as text) and ``problem``.
+    source : str or None
+        The file (or description) the data came from.
+    notes : tuple of str
+        What was changed while reading, e.g. rates read as percentages.
+    """
+
+    def __init__(
+        self,
+        problems: pd.DataFrame | Sequence[Mapping[str, Any]],
+        *,
+        source: str | None = None,
+        notes: Iterable[str] = (),
+    ) -> None:
+        table = pd.DataFrame(problems, columns=list(PROBLEM_COLUMNS)).reset_index(drop=True)
+        self.problems = table
+        self.source = source
+        self.notes = tuple(notes)
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        where = f"{self.source}: " if self.source else ""
+        count = len(self.problems)
+        head = f"{where}{count} problem{'s' if count != 1 else ''} found"
+        lines = [head + (f" (first {_MAX_LISTED} listed; see .problems)" if count > _MAX_LISTED else "")]
+        for item in self.problems.head(_MAX_LISTED).itertuples(index=False):
+            place = []
+            if item.row is not None and item.row == item.row and item.row != "":
+                place.append(f"row {item.row}")
+            if item.column:
+                place.append(f"column {item.column!r}")
+            value = f" (value {item.value!r})" if item.value not in (None, "") else ""
+            lines.append(f"  - {', '.join(place) or 'file'}: {item.problem}{value}")
+        lines += [f"  note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+
+# --- column names -------------------------------------------------------------------------
+
+
+def _column_key(name: object) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", str(name).strip().lower()).strip("_")
+
+
+_ALIAS_TO_CANONICAL = {
+    _column_key(alias): canonical
+    for canonical, aliases in _COLUMN_ALIASES.items()
+    for alias in (canonical, *aliases)
+}
+
+
+def _resolve_columns(
+    columns: Sequence[Hashable], column_map: Mapping[str, str] | None
+) -> tuple[dict[int, str], list[dict[str, Any]], bool]:
+    """Map a file's headers, by position, to canonical names.
+
+    Returns the renaming (position -> canonical name, only for recognised columns), the
+    problems found, and whether the rate column's header says it is in percent
+    ("Percent Met", "rate (%)").
+    """
+    problems: list[dict[str, Any]] = []
+    renaming: dict[int, str] = {}
+    names = [str(c) for c in columns]
+    for theirs, ours in dict(column_map or {}).items():
+        positions = [i for i, c in enumerate(columns) if c == theirs]
+        if not positions:
+            close = difflib.get_close_matches(str(theirs), names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(_problem(None, theirs, None, f"column_map names a column not in the data{hint}"))
+        elif ours not in _KNOWN:
+            problems.append(_problem(None, theirs, ours, f"column_map target must be one of {', '.join(_KNOWN)}"))
+        else:
+            renaming[positions[0]] = ours
+    for position, column in enumerate(columns):
+        if position in renaming:
+            continue
+        canonical = _ALIAS_TO_CANONICAL.get(_column_key(column))
+        if canonical is None:
+            continue
+        first = next((p for p, v in renaming.items() if v == canonical), None)
+        if first is None:
+            renaming[position] = canonical
+        else:
+            problems.append(
+                _problem(None, column, None, f"columns {names[first]!r} and {names[position]!r} both give {canonical!r}")
+            )
+    rate_header = next((names[p] for p, v in renaming.items() if v == "rate"), "")
+    percent_hint = "%" in rate_header or bool(re.search(r"pct|percent", rate_header, re.I))
+    return renaming, problems, percent_hint
+
+
+# --- value parsers ------------------------------------------------------------------------
+# Each parser turns one raw value into (value, status) with status "ok", "missing",
+# "suppressed" (a suppression mark), "percent" (printed with %) or an error text.
+
+
+def _is_missing(raw: object, *, tokens: frozenset[str] = _NA_TOKENS) -> bool:
+    """None, NaN, NA, NaT, or a text cell that is blank or one of ``tokens``."""
+    if raw is None or raw is pd.NA or raw is pd.NaT:
+        return True
+    if isinstance(raw, float) and math.isnan(raw):
+        return True
+    return isinstance(raw, str) and raw.strip().lower() in tokens
+
+
+def _parse_number(raw: object) -> tuple[float, str]:
+    if _is_missing(raw):
+        return math.nan, "missing"
+    if isinstance(raw, bool | np.bool_):
+        return math.nan, "is not a number"
+    if isinstance(raw, numbers.Real | Decimal) and not isinstance(raw, bool):
+        value = float(raw)
+        return (value, "ok") if math.isfinite(value) else (math.nan, "is not a finite number")
+    if not isinstance(raw, str):
+        return math.nan, "is not a number"
+    text = raw.strip()
+    if text.lower() in _SUPPRESSION_MARKS:
+        return math.nan, "suppressed"
+    percent = text.endswith("%")
+    if percent:
+        text = text[:-1].strip()
+    if _THOUSANDS.match(text):
+        text = text.replace(",", "")
+    try:
+        value = float(text)
+    except ValueError:
+        return math.nan, "is not a number"
+    if not math.isfinite(value):
+        return math.nan, "is not a finite number"
+    return value, "percent" if percent else "ok"
+
+
+def _parse_year(raw: object) -> tuple[float, str]:
+    if _is_missing(raw):
+        return math.nan, "is missing (a year is required)"
+    if isinstance(raw, str):
+        match = _SCHOOL_YEAR.match(raw.strip())
+        if match:
+            start, end = int(match[1]), match[2]
+            end_year = int(end) if len(end) == 4 else start // 100 * 100 + int(end)
+            if end_year < start:
+                end_year += 100
+            if end_year != start + 1:
+                return math.nan, "is not a school year of consecutive years (e.g. 2014-15)"
+            return float(end_year), "ok"
+    value, status = _parse_number(raw)
+    if status not in ("ok",):
+        return math.nan, "is not a year (expected an integer such as 2015 or '2014-15')"
+    if value != int(value):
+        return math.nan, "is not an integer year"
+    return value, "ok"
+
+
+def _parse_bool(raw: object) -> tuple[float, str]:
+    if _is_missing(raw) and not (isinstance(raw, str) and raw.strip() in (".", "-", "--")):
+        return 0.0, "ok"
+    if isinstance(raw, bool | np.bool_):
+        return float(raw), "ok"
+    if isinstance(raw, numbers.Real) and float(raw) in (0.0, 1.0):
+        return float(raw), "ok"
+    text = str(raw).strip().lower()
+    if text in _TRUE or text in _SUPPRESSION_MARKS:
+        return 1.0, "ok"
+    if text in _FALSE:
+        return 0.0, "ok"
+    return math.nan, "is not true/false (expected True, False, yes, no, 1 or 0)"
+
+
+def _apply(series: pd.Series, parser: Callable[[object], tuple[float, str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Parse a column value by value, once per distinct value (files repeat values a lot)."""
+    if pd.api.types.is_bool_dtype(series.dtype) and parser is not _parse_bool:
+        return np.full(len(series), math.nan), np.full(len(series), "is not a number", dtype=object)
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        status = np.where(np.isnan(values), "missing", "ok").astype(object)
+        status[np.isinf(values)] = "is not a finite number"
+        if parser is _parse_year:
+            status[status == "missing"] = "is missing (a year is required)"
+            status[(status == "ok") & (values != np.round(values))] = "is not an integer year"
+        elif parser is _parse_bool:
+            status[status == "missing"] = "ok"
+            bad = (status == "ok") & ~np.isin(values, (0.0, 1.0)) & ~np.isnan(values)
+            status[bad] = "is not true/false (expected True, False, yes, no, 1 or 0)"
+            values = np.where(np.isnan(values), 0.0, values)
+        values = np.where(status == "ok", values, np.nan) if parser is not _parse_number else values
+        return values, status
+    raw = series.to_numpy(dtype=object)
+    values = np.empty(len(raw), dtype="float64")
+    status = np.empty(len(raw), dtype=object)
+    # Files repeat values a lot: parse each distinct one once. The type is part of the key
+    # because True == 1 and hash(True) == hash(1), yet only one of them is a count.
+    cache: dict[tuple[type, object], tuple[float, str]] = {}
+    for i, value in enumerate(raw):
+        try:
+            key = (type(value), value)
+            result = cache.get(key)
+            if result is None:
+                result = cache[key] = parser(value)
+        except TypeError:  # unhashable cells (lists, dicts)
+            result = parser(value)
+        values[i], status[i] = result
+    return values, status
+
+
+def _text(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Trimmed text and a mask of missing cells."""
+    raw = series.to_numpy(dtype=object)
+    # Only blanks count as missing here: "NA" may be a group's name (Native American).
+    missing = np.fromiter((_is_missing(v, tokens=frozenset({""})) for v in raw), dtype=bool, count=len(raw))
+    text = np.array(["" if m else str(v).strip() for v, m in zip(raw, missing, strict=True)], dtype=object)
+    return text, missing | (text == "")
+
+
+def _shown(raw: object) -> str:
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)) or raw is pd.NA:
+        return ""
+    return str(raw)
+
+
+def _problem(row: object, column: object, value: object, problem: str) -> dict[str, Any]:
+    return {"row": row, "column": None if column is None else str(column), "value": _shown(value), "problem": problem}
+
+
+# --- the validator ------------------------------------------------------------------------
+
+
+class _Collector:
+    """Accumulates problems for rows selected by boolean masks."""
+
+    def __init__(self, frame: pd.DataFrame, rows: np.ndarray) -> None:
+        self.frame = frame
+        self.rows = rows
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, mask: np.ndarray, column: str, problem: str | np.ndarray, value_column: str | None = None) -> None:
+        idx = np.flatnonzero(mask)
+        if len(idx) == 0:
+            return
+        source = self.frame[value_column or column] if (value_column or column) in self.frame else None
+        texts = problem if isinstance(problem, np.ndarray) else None
+        for i in idx:
+            value = source.iat[i] if source is not None else None
+            item = _problem(self.rows[i], column, value, texts[i] if texts is not None else problem)
+            self.items.append({**item, "_position": int(i)})
+
+    def whole(self, column: object, problem: str, value: object = None) -> None:
+        self.items.append({**_problem(None, column, value, problem), "_position": -1})
+
+    def table(self) -> pd.DataFrame:
+        """Problems of whole columns first, then row by row in the order of the data."""
+        items = [{"_position": -1, **item} for item in self.items]
+        ordered = sorted(enumerate(items), key=lambda pair: (pair[1]["_position"], pair[0]))
+        return pd.DataFrame([item for _, item in ordered], columns=[*PROBLEM_COLUMNS, "_position"]).drop(
+            columns="_position"
+        )
+
+
+def validate_outcomes(data: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
+    """Check an outcome table and return its normalized canonical copy.
+
+    Parameters
+    ----------
+    data : DataFrame
+        A table in the canonical layout of :mod:`c2c_analysis.schema`. Column names are
+        matched ignoring case and spacing, and common spellings are recognised
+        (``School Year``, ``Student Group``, ``Percent``...). Monthly indicators use
+        ``period`` in place of ``year``. The frame is not modified.
+    source : str, optional
+        Where the data came from, named in error messages and used for a missing ``source``
+        column.
+
+    Returns
+    -------
+    DataFrame
+        The canonical columns first (dtypes of :data:`~c2c_analysis.schema.DTYPES`), then
+        any other columns unchanged, same rows and index. Normalized: partnership slugs in
+        lower case; dimension and group labels mapped to ours (``"Black/ African American"``
+        becomes ``"Black"``); school years such as ``"2014-15"`` become their ending year;
+        rates given in percent divided by 100 (with a warning); ``rate`` filled from the
+        counts where it was missing; ``suppressed`` set where a value was a suppression mark
+        such as ``*`` or ``N<10``.
+
+    Raises
+    ------
+    DataValidationError
+        Listing every problem: missing required columns; empty tables; missing or invalid
+        keys; years that are not integers or are implausible (before 1950 or after next
+        year); counts that are negative, fractional or not numbers; numerators above
+        denominators; rates outside [0, 1] (or 0-100 when read as percent); rates that
+        contradict the counts by more than half a percentage point; bounds out of order;
+        duplicate (partnership, outcome, year, dimension, group) keys.
+
+    Warns
+    -----
+    C2CDataWarning
+        Rates read as percentages; outcome ids not in the catalogue; partnership names
+        changed into slugs; rows with no value that are not marked suppressed; suppression
+        marks read in value columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"partnership": ["tacoma"], "outcome": ["hs_graduation"],
+    ...                     "year": ["2014-15"], "dimension": ["Race/Ethnicity"],
+    ...                     "group": ["Black/ African American"], "numerator": [324],
+    ...                     "denominator": [400]})
+    >>> table = validate_outcomes(raw)
+    >>> table[["year", "dimension", "group", "rate"]].to_dict("records")
+    [{'year': 2015, 'dimension': 'race_ethnicity', 'group': 'Black', 'rate': 0.81}]
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"validate_outcomes expects a pandas DataFrame, not {type(data).__name__}")
+    return _validate(data, source=source)
+
+
+def _validate(
+    data: pd.DataFrame,
+    *,
+    source: str | None,
+    rows: Sequence[Hashable] | None = None,
+    column_map: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Validate ``data``; ``rows`` are the labels to report (file line numbers for files)."""
+    renaming, column_problems, percent_hint = _resolve_columns(list(data.columns), column_map)
+    frame = pd.DataFrame({name: data.iloc[:, position] for position, name in renaming.items()}, index=data.index)
+    extra = data.iloc[:, [p for p in range(data.shape[1]) if p not in renaming]]
+    row_labels = np.asarray(list(data.index) if rows is None else list(rows), dtype=object)
+    found = _Collector(frame, row_labels)
+    found.items.extend(column_problems)
+    notes: list[str] = []
+    concerns: list[str] = []
+
+    if len(data) == 0:
+        found.whole(None, "the table has no data rows")
+    time = "period" if "period" in frame else "year"
+    required = ["partnership", "outcome", time, "dimension", "group"]
+    for column in required:
+        if column not in frame:
+            close = difflib.get_close_matches(column, [str(c) for c in extra.columns], n=1, cutoff=0.6)
+            hint = f"; is {close[0]!r} it? (pass column_map={{{close[0]!r}: {column!r}}})" if close else ""
+            found.whole(column, f"required column is missing{hint}")
+    if not {"numerator", "denominator"} <= set(frame) and "rate" not in frame:
+        missing = [c for c in ("numerator", "denominator") if c not in frame]
+        found.whole(
+            ", ".join(missing),
+            "no value columns: give numerator and denominator, or rate",
+        )
+
+    n = len(frame)
+    out: dict[str, Any] = {}
+    bad_key = np.zeros(n, dtype=bool)  # rows whose keys could not be read (no duplicate check)
+
+    # keys ---------------------------------------------------------------------------------
+    for column in ("partnership", "outcome", "dimension", "group", "source"):
+        if column not in frame:
+            continue
+        text, missing = _text(frame[column])
+        if column == "source":
+            out[column] = np.where(missing, source or "", text)
+            continue
+        found.add(missing, column, "is missing")
+        bad_key |= missing
+        out[column] = text
+    if "partnership" in out:
+        slug = np.array([re.sub(r"[\s.]+", "_", t.lower()) for t in out["partnership"]], dtype=object)
+        invalid = np.array([t != "" and not _SLUG.match(t) for t in slug], dtype=bool)
+        found.add(invalid, "partnership", "is not a valid partnership slug (use a-z, 0-9, '_' and '-')")
+        changed = (slug != out["partnership"]) & ~invalid
+        if changed.any():
+            pairs = sorted({f"{a!r} -> {b!r}" for a, b in zip(out["partnership"][changed], slug[changed], strict=True)})
+            concerns.append(f"partnership names changed into slugs: {', '.join(pairs[:5])}")
+        out["partnership"] = slug
+    if "dimension" in out:
+        out["dimension"] = _map_unique(out["dimension"], lambda d: normalize_dimension(d) if d else "")
+    if "group" in out:
+        dims = out.get("dimension", np.full(n, None, dtype=object))
+        pairs = pd.DataFrame({"d": dims, "g": out["group"]})
+        uniq = pairs.drop_duplicates()
+        mapped = {
+            (d, g): (normalize_group(g, d if d else None) if g else "")
+            for d, g in zip(uniq["d"], uniq["g"], strict=True)
+        }
+        out["group"] = np.array([mapped[(d, g)] for d, g in zip(dims, out["group"], strict=True)], dtype=object)
+        if "dimension" in out:
+            wrong = (out["dimension"] == "all") & (out["group"] != ALL_STUDENTS) & (out["group"] != "")
+            found.add(wrong, "group", f"dimension 'all' needs group {ALL_STUDENTS!r}")
+            bad_key |= wrong
+    if "outcome" in out:
+        unknown = sorted(set(out["outcome"]) - set(OUTCOMES) - set(INDICATORS) - {""})
+        if unknown:
+            shown = ", ".join(repr(u) for u in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+            concerns.append(f"outcome ids not in the catalogue (kept as custom outcomes): {shown}")
+
+    # time ---------------------------------------------------------------------------------
+    if "year" in frame:
+        years, status = _apply(frame["year"], _parse_year)
+        problem = status != "ok"
+        found.add(problem, "year", status)
+        latest = _dt.date.today().year + 1
+        implausible = ~problem & ((years < MIN_YEAR) | (years > latest))
+        found.add(implausible, "year", f"is not a plausible year (expected {MIN_YEAR}-{latest})")
+        bad_key |= problem | implausible
+        out["year"] = years
+    if "period" in frame:
+        periods = _parse_periods(frame["period"])
+        problem = periods.isna().to_numpy()
+        found.add(problem, "period", "is not a date (expected e.g. 2017-01-01 or 2017-01)")
+        latest = _dt.date.today().year + 1
+        years_of = periods.dt.year.to_numpy(dtype="float64", na_value=np.nan)
+        implausible = ~problem & ((years_of < MIN_YEAR) | (years_of > latest))
+        found.add(implausible, "period", f"is not a plausible date (expected {MIN_YEAR}-{latest})")
+        bad_key |= problem | implausible
+        out["period"] = periods
+
+    # values -------------------------------------------------------------------------------
+    marked = np.zeros(n, dtype=bool)  # a suppression mark stood in a value column
+    for column in ("numerator", "denominator"):
+        if column not in frame:
+            continue
+        values, status = _apply(frame[column], _parse_number)
+        marked |= status == "suppressed"
+        errors = ~np.isin(status, ("ok", "missing", "suppressed", "percent"))
+        found.add(errors, column, status)
+        found.add(status == "percent", column, "is a percentage, expected a count of students")
+        ok = status == "ok"
+        found.add(ok & (values < 0), column, "is negative (expected a count of students)")
+        fractional = ok & (values >= 0) & (values != np.floor(values))
+        found.add(fractional, column, "is fractional (expected a whole number of students)")
+        huge = ok & (values > MAX_COUNT)
+        found.add(huge, column, f"is implausibly large (more than {MAX_COUNT:,} students)")
+        invalid = errors | (status == "percent") | (ok & ((values < 0) | fractional | huge))
+        out[column] = np.where(ok & ~invalid, values, np.nan)
+
+    rate_columns = [c for c in ("rate", "rate_low", "rate_high") if c in frame]
+    parsed = {c: _apply(frame[c], _parse_number) for c in rate_columns}
+    plain = np.concatenate([v[s == "ok"] for v, s in parsed.values()]) if parsed else np.array([])
+    above_one = plain > 1
+    as_percent = bool(
+        len(plain)
+        and (percent_hint or (above_one.any() and (plain.max() <= 100 or above_one.mean() >= 0.5)))
+    )
+    if as_percent:
+        notes.append(
+            "rates were read as percentages (values above 1, up to 100) and divided by 100"
+        )
+    for column, (values, status) in parsed.items():
+        marked |= status == "suppressed"
+        errors = ~np.isin(status, ("ok", "missing", "suppressed", "percent"))
+        found.add(errors, column, status)
+        scaled = np.where(status == "percent", values / 100, values / 100 if as_percent else values)
+        given = np.isin(status, ("ok", "percent"))
+        outside = given & ((scaled < 0) | (scaled > 1))
+        expected = "0-100 (read as percent)" if as_percent else "[0, 1]"
+        found.add(outside & (status == "ok"), column, f"is outside {expected}")
+        found.add(outside & (status == "percent"), column, "is outside 0%-100%")
+        out[column] = np.where(given & ~outside, scaled, np.nan)
+
+    if "suppressed" in frame:
+        flags, status = _apply(frame["suppressed"], _parse_bool)
+        problem = status != "ok"
+        found.add(problem, "suppressed", status)
+        out["suppressed"] = (flags == 1) | marked
+    else:
+        out["suppressed"] = marked
+
+    # cross-checks -------------------------------------------------------------------------
+    num = out.get("numerator", np.full(n, np.nan))
+    den = out.get("denominator", np.full(n, np.nan))
+    over = num > den
+    found.add(over, "numerator", _explain(over, num, den, "is larger than the denominator ({1:g})"))
+    rate = out.get("rate", np.full(n, np.nan))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        from_counts = np.where(den > 0, num / den, np.nan)
+    contradicts = ~over & (np.abs(rate - from_counts) > RATE_TOLERANCE + 1e-9)
+    texts = _explain(contradicts, rate, from_counts, "contradicts numerator/denominator ({1:.4f}); read as {0:.4f}")
+    found.add(contradicts, "rate", texts)
+    low = out.get("rate_low", np.full(n, np.nan))
+    high = out.get("rate_high", np.full(n, np.nan))
+    disordered = low > high
+    found.add(disordered, "rate_low", _explain(disordered, low, high, "is above rate_high ({1:.4f})"))
+    between = ~disordered & ((rate < low - 1e-9) | (rate > high + 1e-9))
+    found.add(between, "rate", _explain(between, low, high, "lies outside rate_low-rate_high ({0:.4f}-{1:.4f})"))
+
+    if all(k in out for k in ("partnership", "outcome", time, "dimension", "group")):
+        keys = pd.DataFrame({k: np.asarray(out[k], dtype=object) for k in ("partnership", "outcome", time, "dimension", "group")})
+        dup = keys.duplicated(keep=False).to_numpy() & ~bad_key
+        if dup.any():
+            first_row = keys[dup].groupby(list(keys.columns), dropna=False, sort=False).ngroup()
+            rows_of = pd.Series(row_labels[dup]).groupby(first_row.to_numpy()).agg(list)
+            texts = np.full(n, "", dtype=object)
+            for position, group_id in zip(np.flatnonzero(dup), first_row.to_numpy(), strict=True):
+                others = [str(r) for r in rows_of[group_id] if r != row_labels[position]]
+                texts[position] = (
+                    "duplicate key (partnership, outcome, "
+                    f"{time}, dimension, group) also in row {', '.join(others)}"
+                )
+            key_text = keys.astype(str).agg(" | ".join, axis=1).to_numpy()
+            for position in np.flatnonzero(dup):
+                problem = _problem(row_labels[position], "group", key_text[position], texts[position])
+                found.items.append({**problem, "_position": int(position)})
+
+    if found.items:
+        raise DataValidationError(found.table(), source=source, notes=notes + concerns)
+
+    # the normalized copy ------------------------------------------------------------------
+    derived = np.isnan(rate) & ~np.isnan(from_counts)
+    out["rate"] = np.where(derived, from_counts, rate)
+    if marked.any():
+        concerns.append(f"{int(marked.sum())} value(s) were suppression marks; those rows are marked suppressed")
+    no_value = (
+        np.isnan(out["rate"]) & np.isnan(low) & np.isnan(high) & np.isnan(num) & ~out["suppressed"]
+    )
+    if no_value.any():
+        shown = ", ".join(str(r) for r in row_labels[no_value][:5])
+        concerns.append(
+            f"{int(no_value.sum())} row(s) have no value and are not marked suppressed (rows {shown}"
+            + (" ...)" if no_value.sum() > 5 else ")")
+        )
+    for message in notes + concerns:
+        where = f"{source}: " if source else ""
+        warnings.warn(where + message, C2CDataWarning, stacklevel=3)
+    return _assemble(out, extra, data.index, time=time, source=source)
+
+
+def _explain(mask: np.ndarray, a: np.ndarray, b: np.ndarray, template: str) -> np.ndarray:
+    texts = np.full(len(mask), "", dtype=object)
+    for i in np.flatnonzero(mask):
+        texts[i] = template.format(a[i], b[i])
+    return texts
+
+
+def _map_unique(values: np.ndarray, func: Callable[[str], str]) -> np.ndarray:
+    lookup = {v: func(v) for v in set(values)}
+    return np.array([lookup[v] for v in values], dtype=object)
+
+
+def _parse_periods(series: pd.Series) -> pd.Series:
+    """Dates from text or datetimes; NaT where a cell is not a date."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        values = series.dt.tz_convert(None) if series.dt.tz is not None else series
+        return pd.Series(values.to_numpy(), dtype="datetime64[ns]")
+    parsed = []
+    for value in series.to_numpy(dtype=object):
+        if _is_missing(value) or isinstance(value, bool | numbers.Number):
+            parsed.append(pd.NaT)
+            continue
+        try:
+            stamp = pd.Timestamp(value.strip() if isinstance(value, str) else value)
+            if stamp is not pd.NaT and stamp.tzinfo is not None:
+                stamp = stamp.tz_convert(None)
+            parsed.append(stamp)
+        except (ValueError, TypeError, OverflowError):
+            parsed.append(pd.NaT)
+    return pd.Series(parsed, dtype="datetime64[ns]") if parsed else pd.Series([], dtype="datetime64[ns]")
+
+
+def _assemble(
+    out: dict[str, Any], extra: pd.DataFrame, index: pd.Index, *, time: str, source: str | None
+) -> pd.DataFrame:
+    n = len(index)
+    columns: dict[str, Any] = {}
+    for column in COLUMNS:
+        if column == "year" and time == "period":
+            columns["period"] = pd.Series(out["period"].to_numpy(), index=index, dtype=DTYPES["period"])
+            if "year" not in out:
+                continue
+        if column == "source" and column not in out:
+            values: Any = np.full(n, source or "", dtype=object)
+        else:
+            values = out.get(column, np.full(n, np.nan))
+        dtype = DTYPES[column]
+        if dtype == "Int64":
+            series = pd.Series(pd.array(np.where(np.isnan(values), None, values), dtype="Float64"), index=index)
+            columns[column] = series.astype("Int64")
+        else:
+            columns[column] = pd.Series(values, index=index).astype(dtype)
+    result = pd.DataFrame(columns, index=index)
+    for column in extra.columns:
+        name = column if column not in result.columns else f"{column}_original"
+        result[name] = extra[column].to_numpy()
+    return result
