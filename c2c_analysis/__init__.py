@@ -22,10 +22,10 @@ from c2c_analysis.validation import C2CDataWarning, DataValidationError, validat
 __version__ = "0.1.0"
 
 __all__ = [
-    "INDICATORS",
-    "OUTCOMES",
     "C2CDataWarning",
     "DataValidationError",
+    "INDICATORS",
+    "OUTCOMES",
     "Outcome",
     "__version__",
     "better_direction",

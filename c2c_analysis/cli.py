@@ -30,7 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="c2c", description="Cradle-to-career outcome analysis.")
     parser.add_argument("--version", action="version", version=f"c2c_analysis {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    validate = commands.add_parser("validate", help="check an outcome file and report every problem")
+    validate = commands.add_parser(
+        "validate", help="check an outcome file and report every problem"
+    )
     validate.add_argument("file", help="CSV, Parquet or Excel file in the canonical layout")
     validate.add_argument(
         "--column-map",
@@ -40,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
         help="map a column of the file to a canonical column, e.g. 'Cohort Count=denominator'",
     )
     validate.add_argument("--sheet", help="Excel sheet to read (default: the first)")
-    commands.add_parser("demo", help="validate the bundled sample data and summarize each partnership")
+    commands.add_parser(
+        "demo", help="validate the bundled sample data and summarize each partnership"
+    )
     commands.add_parser("samples", help="list the bundled sample data sets")
     return parser
 
@@ -65,7 +69,9 @@ def _validate(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", C2CDataWarning)
         try:
-            table = read_outcomes(args.file, column_map=_column_map(args.column_map), sheet=args.sheet)
+            table = read_outcomes(
+                args.file, column_map=_column_map(args.column_map), sheet=args.sheet
+            )
         except FileNotFoundError as error:
             print(f"c2c: {error}", file=sys.stderr)
             return 2
@@ -78,7 +84,8 @@ def _validate(args: argparse.Namespace) -> int:
     time = "period" if "period" in table else "year"
     print(
         f"{args.file}: valid: {len(table)} rows, {partnerships} partnership(s), "
-        f"{table['outcome'].nunique()} outcome(s), {time} {table[time].min()} to {table[time].max()}, "
+        f"{table['outcome'].nunique()} outcome(s), "
+        f"{time} {table[time].min()} to {table[time].max()}, "
         f"{int(table['suppressed'].sum())} suppressed"
     )
     return 0
@@ -87,10 +94,22 @@ def _validate(args: argparse.Namespace) -> int:
 def _demo() -> int:
     table = read_outcomes(sample_path("outcomes"))
     overview = outcome_overview(table)
-    print(f"c2c_analysis {__version__}: bundled sample data ({sample_path('outcomes').name}), {len(table)} rows, valid.")
+    print(
+        f"c2c_analysis {__version__}: bundled sample data "
+        f"({sample_path('outcomes').name}), {len(table)} rows, valid."
+    )
     print("Synthetic partnerships; Tacoma's graduation series is modelled on published figures.\n")
-    columns = ["label", "first_year", "last_year", "missing_years", "latest_rate", "latest_denominator", "change_pp",
-               "n_suppressed", "n_small"]
+    columns = [
+        "label",
+        "first_year",
+        "last_year",
+        "missing_years",
+        "latest_rate",
+        "latest_denominator",
+        "change_pp",
+        "n_suppressed",
+        "n_small",
+    ]
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         for partnership, frame in overview.groupby("partnership", sort=True):
             shown = frame[columns].rename(columns={"label": "outcome"}).copy()
@@ -99,7 +118,10 @@ def _demo() -> int:
             print(f"== {partnership} ==")
             print(shown.to_string(index=False))
             print()
-    print("n_small: rows under 10 students, withheld by privacy.suppress before anything is published.")
+    print(
+        "n_small: rows under 10 students; they are withheld (privacy.suppress) before anything "
+        "is published."
+    )
     return 0
 
 

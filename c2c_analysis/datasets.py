@@ -89,14 +89,17 @@ def load_sample(name: str) -> pd.DataFrame:
     >>> outcomes = load_sample("outcomes")
     >>> sorted(outcomes["partnership"].unique())[:2]
     ['harbor_city', 'lakeside_county']
-    >>> load_sample("tacoma_published").query("class_of == 2015 and student_group == 'Black'")["value_pct"].tolist()
+    >>> published = load_sample("tacoma_published")
+    >>> published.query("class_of == 2015 and student_group == 'Black'")["value_pct"].tolist()
     [81.0]
     """
     path = sample_path(name)
     if name in ("outcomes", "indicators"):
         return read_outcomes(path)
     if name == "tacoma_published":
-        return pd.read_csv(path, dtype={"nces_leaid": str, "year_as_published": str, "value_as_published": str})
+        return pd.read_csv(
+            path, dtype={"nces_leaid": str, "year_as_published": str, "value_as_published": str}
+        )
     return pd.read_csv(
         path,
         dtype={"student_id": str, "race_ethnicity": "str", "gender": "str", "partnership": "str"},

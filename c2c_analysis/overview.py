@@ -35,7 +35,7 @@ def outcome_overview(data: pd.DataFrame, *, small_n: int = 10) -> pd.DataFrame:
     >>> from c2c_analysis import load_sample
     >>> table = outcome_overview(load_sample("outcomes"))
     >>> row = table.query("partnership == 'tacoma' and outcome == 'hs_graduation'").iloc[0]
-    >>> row["first_year"], row["last_year"], round(row["latest_rate"], 3)
+    >>> int(row["first_year"]), int(row["last_year"]), round(float(row["latest_rate"]), 3)
     (2010, 2019, 0.896)
     """
     order = {name: i for i, name in enumerate([*OUTCOMES, *INDICATORS])}
@@ -72,4 +72,8 @@ def outcome_overview(data: pd.DataFrame, *, small_n: int = 10) -> pd.DataFrame:
         return table
     table["latest_denominator"] = table["latest_denominator"].astype("Int64")
     table["_order"] = table["outcome"].map(order).fillna(len(order))
-    return table.sort_values(["partnership", "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
+    return (
+        table.sort_values(["partnership", "_order"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )

@@ -111,7 +111,9 @@ class DataValidationError(ValueError):
         where = f"{self.source}: " if self.source else ""
         count = len(self.problems)
         head = f"{where}{count} problem{'s' if count != 1 else ''} found"
-        lines = [head + (f" (first {_MAX_LISTED} listed; see .problems)" if count > _MAX_LISTED else "")]
+        lines = [
+            head + (f" (first {_MAX_LISTED} listed; see .problems)" if count > _MAX_LISTED else "")
+        ]
         for item in self.problems.head(_MAX_LISTED).itertuples(index=False):
             place = []
             if item.row is not None and item.row == item.row and item.row != "":
@@ -155,9 +157,15 @@ def _resolve_columns(
         if not positions:
             close = difflib.get_close_matches(str(theirs), names, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            problems.append(_problem(None, theirs, None, f"column_map names a column not in the data{hint}"))
+            problems.append(
+                _problem(None, theirs, None, f"column_map names a column not in the data{hint}")
+            )
         elif ours not in _KNOWN:
-            problems.append(_problem(None, theirs, ours, f"column_map target must be one of {', '.join(_KNOWN)}"))
+            problems.append(
+                _problem(
+                    None, theirs, ours, f"column_map target must be one of {', '.join(_KNOWN)}"
+                )
+            )
         else:
             renaming[positions[0]] = ours
     for position, column in enumerate(columns):
@@ -171,7 +179,12 @@ def _resolve_columns(
             renaming[position] = canonical
         else:
             problems.append(
-                _problem(None, column, None, f"columns {names[first]!r} and {names[position]!r} both give {canonical!r}")
+                _problem(
+                    None,
+                    column,
+                    None,
+                    f"columns {names[first]!r} and {names[position]!r} both give {canonical!r}",
+                )
             )
     rate_header = next((names[p] for p, v in renaming.items() if v == "rate"), "")
     percent_hint = "%" in rate_header or bool(re.search(r"pct|percent", rate_header, re.I))
@@ -255,7 +268,9 @@ def _parse_bool(raw: object) -> tuple[float, str]:
     return math.nan, "is not true/false (expected True, False, yes, no, 1 or 0)"
 
 
-def _apply(series: pd.Series, parser: Callable[[object], tuple[float, str]]) -> tuple[np.ndarray, np.ndarray]:
+def _apply(
+    series: pd.Series, parser: Callable[[object], tuple[float, str]]
+) -> tuple[np.ndarray, np.ndarray]:
     """Parse a column value by value, once per distinct value (files repeat values a lot)."""
     if pd.api.types.is_bool_dtype(series.dtype) and parser is not _parse_bool:
         return np.full(len(series), math.nan), np.full(len(series), "is not a number", dtype=object)
@@ -295,8 +310,12 @@ def _text(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Trimmed text and a mask of missing cells."""
     raw = series.to_numpy(dtype=object)
     # Only blanks count as missing here: "NA" may be a group's name (Native American).
-    missing = np.fromiter((_is_missing(v, tokens=frozenset({""})) for v in raw), dtype=bool, count=len(raw))
-    text = np.array(["" if m else str(v).strip() for v, m in zip(raw, missing, strict=True)], dtype=object)
+    missing = np.fromiter(
+        (_is_missing(v, tokens=frozenset({""})) for v in raw), dtype=bool, count=len(raw)
+    )
+    text = np.array(
+        ["" if m else str(v).strip() for v, m in zip(raw, missing, strict=True)], dtype=object
+    )
     return text, missing | (text == "")
 
 
@@ -307,7 +326,12 @@ def _shown(raw: object) -> str:
 
 
 def _problem(row: object, column: object, value: object, problem: str) -> dict[str, Any]:
-    return {"row": row, "column": None if column is None else str(column), "value": _shown(value), "problem": problem}
+    return {
+        "row": row,
+        "column": None if column is None else str(column),
+        "value": _shown(value),
+        "problem": problem,
+    }
 
 
 # --- the validator ------------------------------------------------------------------------
@@ -321,11 +345,17 @@ class _Collector:
         self.rows = rows
         self.items: list[dict[str, Any]] = []
 
-    def add(self, mask: np.ndarray, column: str, problem: str | np.ndarray, value_column: str | None = None) -> None:
+    def add(
+        self,
+        mask: np.ndarray,
+        column: str,
+        problem: str | np.ndarray,
+        value_column: str | None = None,
+    ) -> None:
         idx = np.flatnonzero(mask)
         if len(idx) == 0:
             return
-        source = self.frame[value_column or column] if (value_column or column) in self.frame else None
+        source = self.frame.get(value_column or column)
         texts = problem if isinstance(problem, np.ndarray) else None
         for i in idx:
             value = source.iat[i] if source is not None else None
@@ -339,9 +369,9 @@ class _Collector:
         """Problems of whole columns first, then row by row in the order of the data."""
         items = [{"_position": -1, **item} for item in self.items]
         ordered = sorted(enumerate(items), key=lambda pair: (pair[1]["_position"], pair[0]))
-        return pd.DataFrame([item for _, item in ordered], columns=[*PROBLEM_COLUMNS, "_position"]).drop(
-            columns="_position"
-        )
+        return pd.DataFrame(
+            [item for _, item in ordered], columns=[*PROBLEM_COLUMNS, "_position"]
+        ).drop(columns="_position")
 
 
 def validate_outcomes(data: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
@@ -411,7 +441,9 @@ def _validate(
 ) -> pd.DataFrame:
     """Validate ``data``; ``rows`` are the labels to report (file line numbers for files)."""
     renaming, column_problems, percent_hint = _resolve_columns(list(data.columns), column_map)
-    frame = pd.DataFrame({name: data.iloc[:, position] for position, name in renaming.items()}, index=data.index)
+    frame = pd.DataFrame(
+        {name: data.iloc[:, position] for position, name in renaming.items()}, index=data.index
+    )
     extra = data.iloc[:, [p for p in range(data.shape[1]) if p not in renaming]]
     row_labels = np.asarray(list(data.index) if rows is None else list(rows), dtype=object)
     found = _Collector(frame, row_labels)
@@ -425,8 +457,14 @@ def _validate(
     required = ["partnership", "outcome", time, "dimension", "group"]
     for column in required:
         if column not in frame:
-            close = difflib.get_close_matches(column, [str(c) for c in extra.columns], n=1, cutoff=0.6)
-            hint = f"; is {close[0]!r} it? (pass column_map={{{close[0]!r}: {column!r}}})" if close else ""
+            close = difflib.get_close_matches(
+                column, [str(c) for c in extra.columns], n=1, cutoff=0.6
+            )
+            hint = (
+                f"; is {close[0]!r} it? (pass column_map={{{close[0]!r}: {column!r}}})"
+                if close
+                else ""
+            )
             found.whole(column, f"required column is missing{hint}")
     if not {"numerator", "denominator"} <= set(frame) and "rate" not in frame:
         missing = [c for c in ("numerator", "denominator") if c not in frame]
@@ -451,16 +489,27 @@ def _validate(
         bad_key |= missing
         out[column] = text
     if "partnership" in out:
-        slug = np.array([re.sub(r"[\s.]+", "_", t.lower()) for t in out["partnership"]], dtype=object)
+        slug = np.array(
+            [re.sub(r"[\s.]+", "_", t.lower()) for t in out["partnership"]], dtype=object
+        )
         invalid = np.array([t != "" and not _SLUG.match(t) for t in slug], dtype=bool)
-        found.add(invalid, "partnership", "is not a valid partnership slug (use a-z, 0-9, '_' and '-')")
+        found.add(
+            invalid, "partnership", "is not a valid partnership slug (use a-z, 0-9, '_' and '-')"
+        )
         changed = (slug != out["partnership"]) & ~invalid
         if changed.any():
-            pairs = sorted({f"{a!r} -> {b!r}" for a, b in zip(out["partnership"][changed], slug[changed], strict=True)})
+            pairs = sorted(
+                {
+                    f"{a!r} -> {b!r}"
+                    for a, b in zip(out["partnership"][changed], slug[changed], strict=True)
+                }
+            )
             concerns.append(f"partnership names changed into slugs: {', '.join(pairs[:5])}")
         out["partnership"] = slug
     if "dimension" in out:
-        out["dimension"] = _map_unique(out["dimension"], lambda d: normalize_dimension(d) if d else "")
+        out["dimension"] = _map_unique(
+            out["dimension"], lambda d: normalize_dimension(d) if d else ""
+        )
     if "group" in out:
         dims = out.get("dimension", np.full(n, None, dtype=object))
         pairs = pd.DataFrame({"d": dims, "g": out["group"]})
@@ -469,9 +518,13 @@ def _validate(
             (d, g): (normalize_group(g, d if d else None) if g else "")
             for d, g in zip(uniq["d"], uniq["g"], strict=True)
         }
-        out["group"] = np.array([mapped[(d, g)] for d, g in zip(dims, out["group"], strict=True)], dtype=object)
+        out["group"] = np.array(
+            [mapped[(d, g)] for d, g in zip(dims, out["group"], strict=True)], dtype=object
+        )
         if "dimension" in out:
-            wrong = (out["dimension"] == "all") & (out["group"] != ALL_STUDENTS) & (out["group"] != "")
+            wrong = (
+                (out["dimension"] == "all") & (out["group"] != ALL_STUDENTS) & (out["group"] != "")
+            )
             found.add(wrong, "group", f"dimension 'all' needs group {ALL_STUDENTS!r}")
             bad_key |= wrong
     if "outcome" in out:
@@ -491,14 +544,10 @@ def _validate(
         bad_key |= problem | implausible
         out["year"] = years
     if "period" in frame:
-        periods = _parse_periods(frame["period"])
-        problem = periods.isna().to_numpy()
-        found.add(problem, "period", "is not a date (expected e.g. 2017-01-01 or 2017-01)")
-        latest = _dt.date.today().year + 1
-        years_of = periods.dt.year.to_numpy(dtype="float64", na_value=np.nan)
-        implausible = ~problem & ((years_of < MIN_YEAR) | (years_of > latest))
-        found.add(implausible, "period", f"is not a plausible date (expected {MIN_YEAR}-{latest})")
-        bad_key |= problem | implausible
+        periods, status = _parse_periods(frame["period"])
+        problem = status != "ok"
+        found.add(problem, "period", status)
+        bad_key |= problem
         out["period"] = periods
 
     # values -------------------------------------------------------------------------------
@@ -561,17 +610,33 @@ def _validate(
     with np.errstate(divide="ignore", invalid="ignore"):
         from_counts = np.where(den > 0, num / den, np.nan)
     contradicts = ~over & (np.abs(rate - from_counts) > RATE_TOLERANCE + 1e-9)
-    texts = _explain(contradicts, rate, from_counts, "contradicts numerator/denominator ({1:.4f}); read as {0:.4f}")
+    texts = _explain(
+        contradicts,
+        rate,
+        from_counts,
+        "contradicts numerator/denominator ({1:.4f}); read as {0:.4f}",
+    )
     found.add(contradicts, "rate", texts)
     low = out.get("rate_low", np.full(n, np.nan))
     high = out.get("rate_high", np.full(n, np.nan))
     disordered = low > high
-    found.add(disordered, "rate_low", _explain(disordered, low, high, "is above rate_high ({1:.4f})"))
+    found.add(
+        disordered, "rate_low", _explain(disordered, low, high, "is above rate_high ({1:.4f})")
+    )
     between = ~disordered & ((rate < low - 1e-9) | (rate > high + 1e-9))
-    found.add(between, "rate", _explain(between, low, high, "lies outside rate_low-rate_high ({0:.4f}-{1:.4f})"))
+    found.add(
+        between,
+        "rate",
+        _explain(between, low, high, "lies outside rate_low-rate_high ({0:.4f}-{1:.4f})"),
+    )
 
     if all(k in out for k in ("partnership", "outcome", time, "dimension", "group")):
-        keys = pd.DataFrame({k: np.asarray(out[k], dtype=object) for k in ("partnership", "outcome", time, "dimension", "group")})
+        keys = pd.DataFrame(
+            {
+                k: np.asarray(out[k], dtype=object)
+                for k in ("partnership", "outcome", time, "dimension", "group")
+            }
+        )
         dup = keys.duplicated(keep=False).to_numpy() & ~bad_key
         if dup.any():
             first_row = keys[dup].groupby(list(keys.columns), dropna=False, sort=False).ngroup()
@@ -585,7 +650,9 @@ def _validate(
                 )
             key_text = keys.astype(str).agg(" | ".join, axis=1).to_numpy()
             for position in np.flatnonzero(dup):
-                problem = _problem(row_labels[position], "group", key_text[position], texts[position])
+                problem = _problem(
+                    row_labels[position], "group", key_text[position], texts[position]
+                )
                 found.items.append({**problem, "_position": int(position)})
 
     if found.items:
@@ -595,15 +662,17 @@ def _validate(
     derived = np.isnan(rate) & ~np.isnan(from_counts)
     out["rate"] = np.where(derived, from_counts, rate)
     if marked.any():
-        concerns.append(f"{int(marked.sum())} value(s) were suppression marks; those rows are marked suppressed")
+        concerns.append(
+            f"{int(marked.sum())} value(s) were suppression marks; those rows are marked suppressed"
+        )
     no_value = (
         np.isnan(out["rate"]) & np.isnan(low) & np.isnan(high) & np.isnan(num) & ~out["suppressed"]
     )
     if no_value.any():
         shown = ", ".join(str(r) for r in row_labels[no_value][:5])
         concerns.append(
-            f"{int(no_value.sum())} row(s) have no value and are not marked suppressed (rows {shown}"
-            + (" ...)" if no_value.sum() > 5 else ")")
+            f"{int(no_value.sum())} row(s) have no value and are not marked suppressed "
+            f"(rows {shown}" + (" ...)" if no_value.sum() > 5 else ")")
         )
     for message in notes + concerns:
         where = f"{source}: " if source else ""
@@ -623,24 +692,27 @@ def _map_unique(values: np.ndarray, func: Callable[[str], str]) -> np.ndarray:
     return np.array([lookup[v] for v in values], dtype=object)
 
 
-def _parse_periods(series: pd.Series) -> pd.Series:
-    """Dates from text or datetimes; NaT where a cell is not a date."""
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        values = series.dt.tz_convert(None) if series.dt.tz is not None else series
-        return pd.Series(values.to_numpy(), dtype="datetime64[ns]")
-    parsed = []
-    for value in series.to_numpy(dtype=object):
-        if _is_missing(value) or isinstance(value, bool | numbers.Number):
-            parsed.append(pd.NaT)
-            continue
-        try:
-            stamp = pd.Timestamp(value.strip() if isinstance(value, str) else value)
-            if stamp is not pd.NaT and stamp.tzinfo is not None:
-                stamp = stamp.tz_convert(None)
-            parsed.append(stamp)
-        except (ValueError, TypeError, OverflowError):
-            parsed.append(pd.NaT)
-    return pd.Series(parsed, dtype="datetime64[ns]") if parsed else pd.Series([], dtype="datetime64[ns]")
+def _parse_periods(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Dates from text or datetimes, and a status per cell ("ok" or what is wrong)."""
+    latest = _dt.date.today().year + 1
+    implausible = f"is not a plausible date (expected {MIN_YEAR}-{latest})"
+    stamps: list[object] = []
+    status = np.full(len(series), "ok", dtype=object)
+    for i, value in enumerate(series.to_numpy(dtype=object)):
+        stamp: object = pd.NaT
+        if not (_is_missing(value) or isinstance(value, bool | numbers.Number)):
+            try:
+                stamp = pd.Timestamp(value.strip() if isinstance(value, str) else value)
+            except (ValueError, TypeError, OverflowError):
+                stamp = pd.NaT
+        if stamp is pd.NaT:
+            status[i] = "is not a date (expected e.g. 2017-01-01 or 2017-01)"
+        elif not MIN_YEAR <= stamp.year <= latest:  # type: ignore[attr-defined]
+            status[i], stamp = implausible, pd.NaT
+        elif stamp.tzinfo is not None:  # type: ignore[attr-defined]
+            stamp = stamp.tz_convert(None)  # type: ignore[attr-defined]
+        stamps.append(stamp)
+    return pd.Series(stamps, dtype="datetime64[ns]"), status
 
 
 def _assemble(
@@ -650,7 +722,9 @@ def _assemble(
     columns: dict[str, Any] = {}
     for column in COLUMNS:
         if column == "year" and time == "period":
-            columns["period"] = pd.Series(out["period"].to_numpy(), index=index, dtype=DTYPES["period"])
+            columns["period"] = pd.Series(
+                out["period"].to_numpy(), index=index, dtype=DTYPES["period"]
+            )
             if "year" not in out:
                 continue
         if column == "source" and column not in out:
@@ -659,7 +733,9 @@ def _assemble(
             values = out.get(column, np.full(n, np.nan))
         dtype = DTYPES[column]
         if dtype == "Int64":
-            series = pd.Series(pd.array(np.where(np.isnan(values), None, values), dtype="Float64"), index=index)
+            series = pd.Series(
+                pd.array(np.where(np.isnan(values), None, values), dtype="Float64"), index=index
+            )
             columns[column] = series.astype("Int64")
         else:
             columns[column] = pd.Series(values, index=index).astype(dtype)

@@ -87,7 +87,9 @@ def _positions(frame: pd.DataFrame, *, first: int) -> list[int]:
 
 
 def _fail(path: Path, problem: str) -> DataValidationError:
-    return DataValidationError([{"row": None, "column": None, "value": "", "problem": problem}], source=path.name)
+    return DataValidationError(
+        [{"row": None, "column": None, "value": "", "problem": problem}], source=path.name
+    )
 
 
 def _decode(path: Path) -> str:
@@ -98,7 +100,11 @@ def _decode(path: Path) -> str:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16")
     if b"\x00" in data[:4096]:
-        raise _fail(path, "the file is not text (it holds NUL bytes): is it a workbook or a compressed file with the wrong name?")
+        raise _fail(
+            path,
+            "the file is not text (it holds NUL bytes): "
+            "is it a workbook or a compressed file with the wrong name?",
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -110,14 +116,18 @@ def _decode(path: Path) -> str:
             continue
         warnings.warn(f"{path.name}: not UTF-8; read as {encoding}", C2CDataWarning, stacklevel=4)
         return text
-    raise _fail(path, "the file's encoding could not be read")  # pragma: no cover (latin-1 decodes any bytes)
+    raise _fail(
+        path, "the file's encoding could not be read"
+    )  # pragma: no cover (latin-1 decodes any bytes)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
     if path.suffix.lower() in {".gz", ".bz2", ".zip", ".xz"}:
         # Compressed text: pandas decompresses; line numbers still hold.
         try:
-            text = pd.read_csv(path, dtype=str, keep_default_na=False, header=None).to_csv(index=False, header=False)
+            text = pd.read_csv(path, dtype=str, keep_default_na=False, header=None).to_csv(
+                index=False, header=False
+            )
         except (UnicodeDecodeError, ValueError, OSError) as error:
             raise _fail(path, f"the file could not be read: {error}") from None
     else:
@@ -154,7 +164,9 @@ def _read_excel(path: Path, sheet: str | int | None) -> pd.DataFrame:
     except (ValueError, KeyError, OSError, ImportError) as error:
         raise _fail(path, f"the workbook could not be read: {error}") from None
     except Exception as error:  # openpyxl and zipfile raise their own types for corrupt files
-        raise _fail(path, f"the workbook could not be read: {type(error).__name__}: {error}") from None
+        raise _fail(
+            path, f"the workbook could not be read: {type(error).__name__}: {error}"
+        ) from None
     frame["__line__"] = range(2, len(frame) + 2)
     blank = frame.drop(columns="__line__").isna().all(axis=1)
     if len(frame) == 0 or blank.all():
@@ -166,4 +178,6 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     try:
         return pd.read_parquet(path)
     except Exception as error:  # pyarrow raises ArrowInvalid and others for corrupt files
-        raise _fail(path, f"the Parquet file could not be read: {type(error).__name__}: {error}") from None
+        raise _fail(
+            path, f"the Parquet file could not be read: {type(error).__name__}: {error}"
+        ) from None

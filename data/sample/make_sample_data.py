@@ -27,7 +27,9 @@ SEED = 20_261_122
 YEARS = tuple(range(2010, 2020))
 HERE = Path(__file__).resolve().parent
 SYNTHETIC = "synthetic (data/sample/make_sample_data.py)"
-MODELLED = "modelled Tacoma series (counts and unpublished rates modelled; see data/sample/README.md)"
+MODELLED = (
+    "modelled Tacoma series (counts and unpublished rates modelled; see data/sample/README.md)"
+)
 
 RACES = (
     "American Indian/Alaska Native",
@@ -61,8 +63,20 @@ OUTCOME_BASE = {
     "postsecondary_completion": 0.55,
     "employment": 0.70,
 }
-TREND = {"tacoma": 0.04, "harbor_city": 0.02, "riverton": 0.0, "lakeside_county": 0.01, "north_valley": -0.015}
-LEVEL = {"tacoma": -0.1, "harbor_city": -0.2, "riverton": 0.1, "lakeside_county": 0.25, "north_valley": -0.05}
+TREND = {
+    "tacoma": 0.04,
+    "harbor_city": 0.02,
+    "riverton": 0.0,
+    "lakeside_county": 0.01,
+    "north_valley": -0.015,
+}
+LEVEL = {
+    "tacoma": -0.1,
+    "harbor_city": -0.2,
+    "riverton": 0.1,
+    "lakeside_county": 0.25,
+    "north_valley": -0.05,
+}
 ASSESSED = ("early_grade_reading", "middle_grade_math")  # the state test changed in 2015
 
 # Years without rows: an assessment that began in 2012, an outcome tracked from 2014, a
@@ -83,14 +97,30 @@ SOURCE_SUPPRESSED = ("north_valley", (2010, 2011, 2012), 10)
 # series is matched exactly; White, Asian, Two or more races and Not reported absorb the
 # difference between it and the groups held to a target.
 TACOMA_MODEL = {
-    "All students": dict(zip(YEARS, (55.0, 61.7, 67.5, 72.6, 78.3, 82.6, 85.0, 86.1, 89.3, 89.6), strict=True)),
-    "Black": dict(zip(YEARS, (47.0, 53.0, 59.4, 66.0, 73.8, 81.0, 83.0, 84.0, 87.0, 87.5), strict=True)),
-    "American Indian/Alaska Native": dict(zip(YEARS, (38.0, 43.0, 48.6, 58.0, 68.2, 72.0, 75.0, 77.0, 80.0, 80.0), strict=True)),
-    "Hispanic/Latino": dict(zip(YEARS, (46.0, 52.0, 57.5, 62.0, 67.0, 80.0, 82.0, 83.5, 87.0, 87.5), strict=True)),
-    "Native Hawaiian/Other Pacific Islander": dict(zip(YEARS, (44.0, 49.0, 54.0, 62.0, 70.0, 80.0, 80.0, 82.0, 85.0, 85.0), strict=True)),
-    "White": dict(zip(YEARS, (61.0, 67.0, 72.0, 77.0, 81.0, 84.0, 87.0, 88.0, 91.0, 91.0), strict=True)),
-    "Asian": dict(zip(YEARS, (63.0, 69.0, 74.0, 79.0, 83.0, 87.0, 89.0, 90.0, 92.0, 92.0), strict=True)),
-    "Two or more races": dict(zip(YEARS, (55.0, 61.0, 66.0, 71.0, 76.0, 81.0, 84.0, 85.0, 88.0, 88.0), strict=True)),
+    "All students": dict(
+        zip(YEARS, (55.0, 61.7, 67.5, 72.6, 78.3, 82.6, 85.0, 86.1, 89.3, 89.6), strict=True)
+    ),
+    "Black": dict(
+        zip(YEARS, (47.0, 53.0, 59.4, 66.0, 73.8, 81.0, 83.0, 84.0, 87.0, 87.5), strict=True)
+    ),
+    "American Indian/Alaska Native": dict(
+        zip(YEARS, (38.0, 43.0, 48.6, 58.0, 68.2, 72.0, 75.0, 77.0, 80.0, 80.0), strict=True)
+    ),
+    "Hispanic/Latino": dict(
+        zip(YEARS, (46.0, 52.0, 57.5, 62.0, 67.0, 80.0, 82.0, 83.5, 87.0, 87.5), strict=True)
+    ),
+    "Native Hawaiian/Other Pacific Islander": dict(
+        zip(YEARS, (44.0, 49.0, 54.0, 62.0, 70.0, 80.0, 80.0, 82.0, 85.0, 85.0), strict=True)
+    ),
+    "White": dict(
+        zip(YEARS, (61.0, 67.0, 72.0, 77.0, 81.0, 84.0, 87.0, 88.0, 91.0, 91.0), strict=True)
+    ),
+    "Asian": dict(
+        zip(YEARS, (63.0, 69.0, 74.0, 79.0, 83.0, 87.0, 89.0, 90.0, 92.0, 92.0), strict=True)
+    ),
+    "Two or more races": dict(
+        zip(YEARS, (55.0, 61.0, 66.0, 71.0, 76.0, 81.0, 84.0, 85.0, 88.0, 88.0), strict=True)
+    ),
     NOT_REPORTED: dict.fromkeys(YEARS, 60.0),
 }
 TACOMA_ABSORB = ("White", "Asian", "Two or more races", NOT_REPORTED)
@@ -103,7 +133,11 @@ PUBLISHED_GROUP = {  # tacoma_published.csv group names -> ours
 }
 # Where sources conflict (see tacoma_published.README.md) the figure the README recommends.
 PUBLISHED_SOURCES = {"S01", "S03", "S04", "S06", "S09", "S12", "S14", "S19"}
-EXCLUDED_CONFLICTS = {("All students", 2010, "S13"), ("Black", 2012, "S06"), ("Hispanic/Latino", 2012, "S06")}
+EXCLUDED_CONFLICTS = {
+    ("All students", 2010, "S13"),
+    ("Black", 2012, "S06"),
+    ("Hispanic/Latino", 2012, "S06"),
+}
 
 SCHOOL_DAYS = {9: 15, 10: 21, 11: 17, 12: 15, 1: 19, 2: 18, 3: 20, 4: 17, 5: 21, 6: 12}
 STRATEGY_START = pd.Timestamp("2017-01-01")  # tacoma's attendance and ninth-grade strategy
@@ -120,7 +154,10 @@ def published_targets(path: Path) -> dict[tuple[str, str, int], tuple[Decimal, s
     for row in tacoma.itertuples(index=False):
         group = PUBLISHED_GROUP.get(row.student_group, row.student_group)
         year = int(row.class_of)
-        if row.source_id not in PUBLISHED_SOURCES or (group, year, row.source_id) in EXCLUDED_CONFLICTS:
+        if (
+            row.source_id not in PUBLISHED_SOURCES
+            or (group, year, row.source_id) in EXCLUDED_CONFLICTS
+        ):
             continue
         if year not in YEARS:
             continue
@@ -183,7 +220,9 @@ def people(
     li_share = PARTNERSHIPS[partnership][3]
     li_weight = expit(logit(li_share) - 1.2 * effect)
     el_weight = PARTNERSHIPS[partnership][4] * np.where(
-        np.isin(race, ["Hispanic/Latino", "Asian", "Native Hawaiian/Other Pacific Islander"]), 2.6, 0.45
+        np.isin(race, ["Hispanic/Latino", "Asian", "Native Hawaiian/Other Pacific Islander"]),
+        2.6,
+        0.45,
     )
 
     def exact(count: int, weight: np.ndarray) -> np.ndarray:
@@ -246,7 +285,11 @@ def top_k(rng: np.random.Generator, eta: np.ndarray, k: int) -> np.ndarray:
 
 def cohort_size(rng: np.random.Generator, partnership: str, year: int, outcome: str) -> int:
     base, growth = PARTNERSHIPS[partnership][:2]
-    scale = {"kindergarten_readiness": 1.06, "early_grade_reading": 1.04, "middle_grade_math": 1.0}.get(outcome, 1.0)
+    scale = {
+        "kindergarten_readiness": 1.06,
+        "early_grade_reading": 1.04,
+        "middle_grade_math": 1.0,
+    }.get(outcome, 1.0)
     return int(rng.poisson(base * scale * (1 + growth) ** (year - YEARS[0])))
 
 
@@ -298,7 +341,9 @@ def tacoma_class(
     for name, group in (("low_income", "Low income"), ("disability", "Students with disabilities")):
         share = 0.60 if name == "low_income" else 0.13
         if (grad, group, year) in targets:
-            extra[name], _ = representable_n(round(share * n_total), targets[(grad, group, year)][0])
+            extra[name], _ = representable_n(
+                round(share * n_total), targets[(grad, group, year)][0]
+            )
     cohort = people(rng, "tacoma", races, **extra)
     eta = propensity(cohort, "hs_graduation")
     graduated = np.zeros(len(cohort), dtype=bool)
@@ -361,7 +406,10 @@ DIMENSIONS = {
     "race_ethnicity": ("race_ethnicity", None),
     "income": ("low_income", {1: "Low income", 0: "Not low income"}),
     "gender": ("gender", None),
-    "disability": ("disability", {1: "Students with disabilities", 0: "Students without disabilities"}),
+    "disability": (
+        "disability",
+        {1: "Students with disabilities", 0: "Students without disabilities"},
+    ),
     "english_learner": ("english_learner", {1: "English learner", 0: "Not English learner"}),
 }
 GROUP_ORDER = {
@@ -373,10 +421,20 @@ GROUP_ORDER = {
 }
 
 
-def count_rows(cohort: pd.DataFrame, met: np.ndarray, partnership: str, outcome: str, year: int, source: str) -> list[dict]:
+def count_rows(
+    cohort: pd.DataFrame, met: np.ndarray, partnership: str, outcome: str, year: int, source: str
+) -> list[dict]:
     rows = [
-        dict(partnership=partnership, outcome=outcome, year=year, dimension="all", group="All students",
-             numerator=int(met.sum()), denominator=len(cohort), source=source)
+        dict(
+            partnership=partnership,
+            outcome=outcome,
+            year=year,
+            dimension="all",
+            group="All students",
+            numerator=int(met.sum()),
+            denominator=len(cohort),
+            source=source,
+        )
     ]
     for dimension, (column, labels) in DIMENSIONS.items():
         values = cohort[column].to_numpy()
@@ -387,8 +445,16 @@ def count_rows(cohort: pd.DataFrame, met: np.ndarray, partnership: str, outcome:
             members = values == group
             if members.any():
                 rows.append(
-                    dict(partnership=partnership, outcome=outcome, year=year, dimension=dimension, group=group,
-                         numerator=int(met[members].sum()), denominator=int(members.sum()), source=source)
+                    dict(
+                        partnership=partnership,
+                        outcome=outcome,
+                        year=year,
+                        dimension=dimension,
+                        group=group,
+                        numerator=int(met[members].sum()),
+                        denominator=int(members.sum()),
+                        source=source,
+                    )
                 )
     return rows
 
@@ -400,7 +466,9 @@ def outcome_rows(rng: np.random.Generator, students: pd.DataFrame, targets: dict
             for outcome in ("kindergarten_readiness", "early_grade_reading", "middle_grade_math"):
                 n = cohort_size(rng, partnership, year, outcome)
                 cohort = people(rng, partnership, race_counts(rng, partnership, year, n))
-                met = draw(rng, propensity(cohort, outcome), expected_rate(rng, partnership, outcome, year))
+                met = draw(
+                    rng, propensity(cohort, outcome), expected_rate(rng, partnership, outcome, year)
+                )
                 if (partnership, outcome, year) not in MISSING:
                     rows += count_rows(cohort, met, partnership, outcome, year, SYNTHETIC)
             if partnership == "tacoma":
@@ -425,22 +493,49 @@ def outcome_rows(rng: np.random.Generator, students: pd.DataFrame, targets: dict
                 enrolled[grads[top_k(rng, eta[grads], k)]] = True
                 enrollees = np.flatnonzero(enrolled)
                 completed = np.zeros(len(cohort), dtype=bool)
-                printed = tacoma_target(targets, "college_completion_within_6_years_of_enrollees", year, TACOMA_COMPLETION)
+                printed = tacoma_target(
+                    targets,
+                    "college_completion_within_6_years_of_enrollees",
+                    year,
+                    TACOMA_COMPLETION,
+                )
                 k = exact_count(len(enrollees), printed)
                 completed[enrollees[top_k(rng, eta[enrollees], k)]] = True
             else:
-                enrolled = graduated & draw(rng, eta, expected_rate(rng, partnership, "postsecondary_enrollment", year))
-                completed = enrolled & draw(rng, eta, expected_rate(rng, partnership, "postsecondary_completion", year))
+                enrolled = graduated & draw(
+                    rng, eta, expected_rate(rng, partnership, "postsecondary_enrollment", year)
+                )
+                completed = enrolled & draw(
+                    rng, eta, expected_rate(rng, partnership, "postsecondary_completion", year)
+                )
             graduates = cohort[graduated]
-            rows += count_rows(graduates, enrolled[graduated], partnership, "postsecondary_enrollment", year, source)
+            rows += count_rows(
+                graduates,
+                enrolled[graduated],
+                partnership,
+                "postsecondary_enrollment",
+                year,
+                source,
+            )
             if (partnership, "postsecondary_completion", year) not in MISSING:
                 rows += count_rows(
-                    cohort[enrolled], completed[enrolled], partnership, "postsecondary_completion", year, source
+                    cohort[enrolled],
+                    completed[enrolled],
+                    partnership,
+                    "postsecondary_completion",
+                    year,
+                    source,
                 )
             found = rng.random(len(cohort)) < 0.86  # found in the wage records
-            employed = draw(rng, propensity(cohort, "employment") + 0.8 * graduated, expected_rate(rng, partnership, "employment", year))
+            employed = draw(
+                rng,
+                propensity(cohort, "employment") + 0.8 * graduated,
+                expected_rate(rng, partnership, "employment", year),
+            )
             if (partnership, "employment", year) not in MISSING:
-                rows += count_rows(cohort[found], employed[found], partnership, "employment", year, SYNTHETIC)
+                rows += count_rows(
+                    cohort[found], employed[found], partnership, "employment", year, SYNTHETIC
+                )
     table = pd.DataFrame(rows)
     table["numerator"] = table["numerator"].astype("Int64")
     table["denominator"] = table["denominator"].astype("Int64")
@@ -473,21 +568,38 @@ def outcome_rows(rng: np.random.Generator, students: pd.DataFrame, targets: dict
         if key in targets:
             printed, source_id = targets[key]
             table.iat[i, table.columns.get_loc("source")] = (
-                f"modelled to agree with the published {printed}% ({source_id}, tacoma_published.csv)"
+                f"modelled to agree with the published {printed}% "
+                f"({source_id}, tacoma_published.csv)"
             )
-    columns = ["partnership", "outcome", "year", "dimension", "group", "numerator", "denominator",
-               "rate", "rate_low", "rate_high", "suppressed", "source"]
+    columns = [
+        "partnership",
+        "outcome",
+        "year",
+        "dimension",
+        "group",
+        "numerator",
+        "denominator",
+        "rate",
+        "rate_low",
+        "rate_high",
+        "suppressed",
+        "source",
+    ]
     return table[columns]
 
 
 # --- monthly contributing indicators ----------------------------------------------------------
 
-SCHOOLS = {"tacoma": ("High School A", "High School B", "High School C", "High School D", "High School E"),
-           "riverton": ("Riverton North High", "Riverton South High", "Riverton Valley High")}
+SCHOOLS = {
+    "tacoma": ("High School A", "High School B", "High School C", "High School D", "High School E"),
+    "riverton": ("Riverton North High", "Riverton South High", "Riverton Valley High"),
+}
 
 
 def indicator_rows(rng: np.random.Generator) -> pd.DataFrame:
-    months = [m for m in pd.date_range("2014-09-01", "2019-06-01", freq="MS") if m.month in SCHOOL_DAYS]
+    months = [
+        m for m in pd.date_range("2014-09-01", "2019-06-01", freq="MS") if m.month in SCHOOL_DAYS
+    ]
     rows: list[dict] = []
     for partnership, schools in SCHOOLS.items():
         base_attendance = rng.normal(0.925, 0.01, len(schools))
@@ -498,14 +610,32 @@ def indicator_rows(rng: np.random.Generator) -> pd.DataFrame:
             after = partnership == "tacoma" and month >= STRATEGY_START
             season = {12: -0.012, 1: -0.008, 2: -0.01, 5: -0.006, 6: -0.015}.get(month.month, 0.0)
             days = SCHOOL_DAYS[month.month]
-            totals = {"attendance_rate": [0, 0], "chronic_absence": [0, 0], "ninth_grade_course_passing": [0, 0]}
+            totals = {
+                "attendance_rate": [0, 0],
+                "chronic_absence": [0, 0],
+                "ninth_grade_course_passing": [0, 0],
+            }
             school_rows = []
             for s, school in enumerate(schools):
                 students = int(enrolled[s] * (1 + rng.normal(0, 0.01)))
                 ninth = int(students * 0.27)
-                p_att = float(np.clip(rng.beta(*beta_params(base_attendance[s] + season + 0.01 * after, 3000)), 0, 1))
-                p_abs = float(np.clip(base_absence[s] - 2.5 * season - 0.045 * after + rng.normal(0, 0.012), 0.02, 0.9))
-                p_pass = float(np.clip(base_passing[s] + 0.06 * after + rng.normal(0, 0.02), 0.05, 0.99))
+                p_att = float(
+                    np.clip(
+                        rng.beta(*beta_params(base_attendance[s] + season + 0.01 * after, 3000)),
+                        0,
+                        1,
+                    )
+                )
+                p_abs = float(
+                    np.clip(
+                        base_absence[s] - 2.5 * season - 0.045 * after + rng.normal(0, 0.012),
+                        0.02,
+                        0.9,
+                    )
+                )
+                p_pass = float(
+                    np.clip(base_passing[s] + 0.06 * after + rng.normal(0, 0.02), 0.05, 0.99)
+                )
                 values = {
                     "attendance_rate": (int(rng.binomial(students * days, p_att)), students * days),
                     "chronic_absence": (int(rng.binomial(students, p_abs)), students),
@@ -516,12 +646,32 @@ def indicator_rows(rng: np.random.Generator) -> pd.DataFrame:
                     totals[indicator][1] += den
                     school_rows.append((indicator, "geography", school, num, den))
             for indicator, (num, den) in totals.items():
-                rows.append(dict(partnership=partnership, outcome=indicator, period=month.strftime("%Y-%m-%d"),
-                                 dimension="all", group="All students", numerator=num, denominator=den))
+                rows.append(
+                    dict(
+                        partnership=partnership,
+                        outcome=indicator,
+                        period=month.strftime("%Y-%m-%d"),
+                        dimension="all",
+                        group="All students",
+                        numerator=num,
+                        denominator=den,
+                    )
+                )
             for indicator, dimension, group, num, den in school_rows:
-                rows.append(dict(partnership=partnership, outcome=indicator, period=month.strftime("%Y-%m-%d"),
-                                 dimension=dimension, group=group, numerator=num, denominator=den))
-    table = pd.DataFrame(rows).sort_values(["partnership", "outcome", "dimension", "group", "period"], kind="stable")
+                rows.append(
+                    dict(
+                        partnership=partnership,
+                        outcome=indicator,
+                        period=month.strftime("%Y-%m-%d"),
+                        dimension=dimension,
+                        group=group,
+                        numerator=num,
+                        denominator=den,
+                    )
+                )
+    table = pd.DataFrame(rows).sort_values(
+        ["partnership", "outcome", "dimension", "group", "period"], kind="stable"
+    )
     table["rate"] = (table["numerator"] / table["denominator"]).round(6)
     table["rate_low"] = np.nan
     table["rate_high"] = np.nan
@@ -534,7 +684,7 @@ def beta_params(mean: float, concentration: float) -> tuple[float, float]:
     return mean * concentration, (1 - mean) * concentration
 
 
-# --- main ------------------------------------------------------------------------------------------
+# --- main -------------------------------------------------------------------------------
 
 
 def write_csv(table: pd.DataFrame, path: Path) -> None:
