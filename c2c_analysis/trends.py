@@ -1,0 +1,821 @@
+"""Rates with intervals, trends over time, and baseline projections ("turn the curve").
+
+Every function takes the canonical outcome table (or any table with the named columns) and
+works on all series at once: series are identified by the ``by`` columns and fitted together
+with group-wise numpy sums, never one Python loop per series.
+
+Range-coded rows (a source published ``80-84`` instead of counts) have ``rate`` missing and
+``rate_low``/``rate_high`` set. Analyses on rates use the midpoint of the range for such rows
+and say so with a :class:`~c2c_analysis.C2CDataWarning`; analyses on counts (the binomial
+trend) leave them out and say so in ``note``. Suppressed rows carry no value and are left out.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from c2c_analysis.schema import KEY_COLUMNS, better_direction
+from c2c_analysis.validation import C2CDataWarning, DataValidationError
+
+__all__ = ["baseline_summary", "project_baseline", "rates", "trend"]
+
+SHORT_SERIES = 6  # fewer periods than this: intervals are wide, p-values near meaningless
+_CI_METHODS = {
+    "wilson": "wilson",
+    "exact": "beta",
+    "clopper-pearson": "beta",
+    "jeffreys": "jeffreys",
+}
+
+
+# --- rates with intervals -----------------------------------------------------------------
+
+
+def rates(
+    data: pd.DataFrame,
+    *,
+    numerator: str = "numerator",
+    denominator: str = "denominator",
+    level: float = 0.95,
+    method: Literal["wilson", "exact", "jeffreys"] = "wilson",
+) -> pd.DataFrame:
+    """Add each row's rate and a confidence interval for it.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Rows with counts; not modified.
+    numerator, denominator : str
+        Count columns.
+    level : float
+        Confidence level of the interval.
+    method : {"wilson", "exact", "jeffreys"}
+        Wilson score interval (default; good coverage for small cohorts and rates near 0 or
+        1), exact Clopper-Pearson (``"exact"``, also ``"clopper-pearson"``; conservative), or
+        the Jeffreys interval (equal-tailed Beta(x + 1/2, n - x + 1/2) quantiles).
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``data`` with ``rate`` (numerator / denominator where both are known,
+        otherwise the ``rate`` given, if any), ``ci_lower`` and ``ci_upper`` (NaN where
+        there are no counts or the denominator is 0).
+
+    Notes
+    -----
+    Computed by :func:`statsmodels.stats.proportion.proportion_confint` (methods
+    ``wilson``, ``beta``, ``jeffreys``).
+
+    References
+    ----------
+    Brown, Cai & DasGupta (2001), Interval estimation for a binomial proportion,
+    Statistical Science 16(2):101-133.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> out = rates(pd.DataFrame({"numerator": [81], "denominator": [100]}))
+    >>> [round(v, 4) for v in out.loc[0, ["rate", "ci_lower", "ci_upper"]]]
+    [0.81, 0.7222, 0.8749]
+    """
+    _check_level(level)
+    if method not in _CI_METHODS:
+        raise ValueError(f"method must be one of {', '.join(_CI_METHODS)}, not {method!r}")
+    _require(data, [numerator, denominator])
+    out = data.copy()
+    num = _as_float(out[numerator])
+    den = _as_float(out[denominator])
+    usable = np.isfinite(num) & np.isfinite(den) & (den > 0)
+    lower = np.full(len(out), np.nan)
+    upper = np.full(len(out), np.nan)
+    if usable.any():
+        low, high = proportion_confint(
+            num[usable], den[usable], alpha=1 - level, method=_CI_METHODS[method]
+        )
+        lower[usable], upper[usable] = low, high
+    given = _as_float(out["rate"]) if "rate" in out else np.full(len(out), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["rate"] = np.where(usable, num / den, given)
+    out["ci_lower"] = lower
+    out["ci_upper"] = upper
+    return out
+
+
+# --- trends -------------------------------------------------------------------------------
+
+
+def trend(
+    data: pd.DataFrame,
+    *,
+    time: str = "year",
+    by: Sequence[str] | None = None,
+    numerator: str = "numerator",
+    denominator: str = "denominator",
+    method: Literal["binomial", "ols", "logit"] = "binomial",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Linear trend of every series, with its uncertainty.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per series and period (the canonical outcome table). Not modified.
+    time : str
+        The period column (numeric: years, or any evenly meaningful number).
+    by : sequence of str, optional
+        Columns that identify a series; default: the canonical key columns present
+        (``partnership, outcome, dimension, group``).
+    numerator, denominator : str
+        Count columns.
+    method : {"binomial", "ols", "logit"}
+        ``binomial``: quasi-binomial GLM with logit link on the counts (proportions weighted
+        by the cohort, dispersion = Pearson X² / residual df), the default because it knows
+        that a rate from 40 students is noisier than one from 4,000. ``ols``: least squares
+        on the rates with Newey-West (HAC) standard errors. ``logit``: least squares on the
+        empirical logits log((x + 0.5) / (n - x + 0.5)).
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    DataFrame
+        One row per series: the ``by`` columns, then
+
+        - ``n_periods``: periods with a usable value;
+        - ``first_period``, ``last_period``;
+        - ``slope_pp``: change per period, in percentage points (for the logit-scale methods
+          the slope at the series' mean rate, β·p̄(1 − p̄)·100);
+        - ``ci_lower_pp``, ``ci_upper_pp``: its confidence interval;
+        - ``p_value``: two-sided test of no trend;
+        - ``average_change_pp``: mean period-to-period change, (last − first rate) /
+          (last − first period), in percentage points;
+        - ``dispersion``: the estimated dispersion (binomial: Pearson X² / df, 1 means
+          binomial noise only; ols/logit: residual variance);
+        - ``method``;
+        - ``note``: why a value is missing, or why to read it with care (short series,
+          missing periods, rows left out).
+
+    Notes
+    -----
+    Inference uses Student's t with the residual degrees of freedom (n_periods − 2), as R's
+    ``summary.glm`` does for quasi families: the dispersion is estimated, and annual series
+    are short. The HAC covariance uses the Bartlett kernel with floor(4 (T/100)^(2/9)) lags
+    and the small-sample correction T / (T − 2). Series with fewer than 3 usable periods
+    get no slope and a note. With 3-5 periods the note says the series is short: read the
+    interval, not the p-value.
+
+    The binomial fit is iteratively reweighted least squares run on all series at once
+    (statsmodels fits one model at a time); tests compare it with statsmodels' GLM. It
+    avoids a statsmodels 0.15 defect: ``GLM([successes, failures]).fit(scale="X2")``
+    computes the dispersion without the number of trials.
+
+    References
+    ----------
+    McCullagh & Nelder (1989), Generalized Linear Models, 2nd ed., section 4.5 (quasi-
+    likelihood, Pearson dispersion). Newey & West (1994), Automatic lag selection in
+    covariance matrix estimation, Review of Economic Studies 61(4):631-653.
+
+    Examples
+    --------
+    >>> from c2c_analysis import load_sample
+    >>> data = load_sample("outcomes").query("partnership == 'tacoma' and dimension == 'all'")
+    >>> result = trend(data.query("outcome == 'hs_graduation'"))
+    >>> round(float(result.loc[0, "slope_pp"]), 1), int(result.loc[0, "n_periods"])
+    (4.1, 10)
+    """
+    _check_level(level)
+    if method not in ("binomial", "ols", "logit"):
+        raise ValueError(f"method must be 'binomial', 'ols' or 'logit', not {method!r}")
+    keys = _series_keys(data, by, time)
+    full = _prepare(data, keys, time, numerator, denominator, need_counts=method == "binomial")
+    codes_full, groups = _codes(full, keys)
+    n_series = len(groups)
+    use = full["_use"].to_numpy()
+    dropped = np.bincount(codes_full[~use], minlength=n_series)
+    frame, codes = full[use].reset_index(drop=True), codes_full[use]
+    t = frame[time].to_numpy(dtype=float)
+    num = frame["_num"].to_numpy()
+    den = frame["_den"].to_numpy()
+    rate = frame["_rate"].to_numpy()
+    count = np.bincount(codes, minlength=n_series).astype(float)
+    enough = count >= 3
+
+    if method == "binomial":
+        fit = _binomial_fit(codes, t, num, den, n_series, enough)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p_bar = _group_sum(codes, num, n_series) / _group_sum(codes, den, n_series)
+        scale_pp = 100 * p_bar * (1 - p_bar)
+    elif method == "logit":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(
+                np.isfinite(num) & np.isfinite(den),
+                np.log((num + 0.5) / (den - num + 0.5)),
+                np.log(rate / (1 - rate)),
+            )
+        fit = _ols_fit(codes, t, z, n_series, enough, hac=False)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p_bar = _group_sum(codes, rate, n_series) / count
+        scale_pp = 100 * p_bar * (1 - p_bar)
+    else:
+        fit = _ols_fit(codes, t, rate, n_series, enough, hac=True)
+        scale_pp = np.full(n_series, 100.0)
+
+    df = count - 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tq = stats.t.ppf(0.5 + level / 2, df)
+        z_stat = fit["slope"] / fit["se"]
+        p_value = 2 * stats.t.sf(np.abs(z_stat), df)
+    slope_pp = fit["slope"] * scale_pp
+    half = tq * fit["se"] * scale_pp
+    first_t, last_t, first_rate, last_rate = _ends(codes, t, rate, n_series)
+
+    result = groups.copy()
+    result["n_periods"] = count.astype(int)
+    result["first_period"] = first_t
+    result["last_period"] = last_t
+    ok = enough & np.isfinite(fit["slope"])
+    result["slope_pp"] = np.where(ok, slope_pp, np.nan)
+    result["ci_lower_pp"] = np.where(ok, slope_pp - half, np.nan)
+    result["ci_upper_pp"] = np.where(ok, slope_pp + half, np.nan)
+    result["p_value"] = np.where(ok & (df > 0), p_value, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        average = 100 * (last_rate - first_rate) / (last_t - first_t)
+    result["average_change_pp"] = np.where(count >= 2, average, np.nan)
+    result["dispersion"] = np.where(ok, fit["dispersion"], np.nan)
+    result["method"] = method
+    result["note"] = _notes(result, frame, time, codes, fit, dropped)
+    for column in ("first_period", "last_period"):
+        if pd.api.types.is_integer_dtype(data[time].dtype):
+            result[column] = result[column].astype("Int64")
+    return result
+
+
+# --- baseline projection ------------------------------------------------------------------
+
+
+def project_baseline(
+    data: pd.DataFrame,
+    *,
+    baseline: tuple[float, float],
+    through: float | None = None,
+    time: str = "year",
+    by: Sequence[str] | None = None,
+    numerator: str = "numerator",
+    denominator: str = "denominator",
+    method: Literal["linear", "logit"] = "linear",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Project each series' baseline trend forward and compare the actual values with it.
+
+    Results-Based Accountability calls the forecast of an indicator from its own history
+    its *baseline*; doing better than the baseline is *turning the curve*.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per series and period. Not modified.
+    baseline : (first, last)
+        The periods whose values form the baseline, inclusive. At least 3 periods with a
+        value are needed in every series.
+    through : number, optional
+        Project up to this period (default: the last period in the data). Integer periods
+        missing from the data are projected too, with ``actual`` empty.
+    time, by, numerator, denominator : str
+        As in :func:`trend`.
+    method : {"linear", "logit"}
+        ``linear``: least squares on the rates, with the t-based prediction interval of a new
+        observation. ``logit``: the same on the logit scale (empirical logits where counts
+        are known), transformed back, so projections and intervals stay inside [0, 1].
+    level : float
+        Level of the prediction interval.
+
+    Returns
+    -------
+    DataFrame
+        One row per series and period from the baseline's first period to ``through``: the
+        ``by`` columns, the ``time`` column, ``actual`` (the rate), ``projected``,
+        ``pi_lower``, ``pi_upper``, ``in_baseline``, ``difference_pp`` ((actual −
+        projected) · 100), ``difference_students`` ((actual − projected) · denominator: how
+        many more, or fewer, students met the outcome than the baseline predicts),
+        ``beyond_interval`` (actual outside the prediction interval), and ``better`` (the
+        outcome's better direction, from the catalogue; ``higher`` for custom outcomes).
+
+    Raises
+    ------
+    DataValidationError
+        If a series has fewer than 3 baseline periods with a value (every such series is
+        listed), or the baseline is not ``(first, last)`` with first < last.
+
+    Notes
+    -----
+    The prediction interval of a new observation at period t is
+    ŷ(t) ± t_{k−2} · s · √(1 + 1/k + (t − t̄)² / Σ(tᵢ − t̄)²), with k baseline periods and s
+    the residual standard deviation; it covers the year-to-year noise of the baseline as
+    well as the uncertainty of the line. With 3-5 baseline periods it is wide, as it should be.
+
+    Examples
+    --------
+    >>> from c2c_analysis import load_sample
+    >>> data = load_sample("outcomes").query(
+    ...     "partnership == 'tacoma' and outcome == 'hs_graduation' and dimension == 'all'")
+    >>> out = project_baseline(data, baseline=(2010, 2012), method="logit")
+    >>> out.loc[out["year"] == 2015, ["actual", "projected"]].round(3).values.tolist()
+    [[0.826, 0.822]]
+    """
+    _check_level(level)
+    if method not in ("linear", "logit"):
+        raise ValueError(f"method must be 'linear' or 'logit', not {method!r}")
+    if not (isinstance(baseline, Sequence) and len(baseline) == 2 and baseline[0] < baseline[1]):
+        raise DataValidationError(
+            [
+                {
+                    "row": None,
+                    "column": time,
+                    "value": str(baseline),
+                    "problem": "baseline must be (first, last) with first < last",
+                }
+            ]
+        )
+    keys = _series_keys(data, by, time)
+    frame = _prepare(data, keys, time, numerator, denominator, need_counts=False)
+    first, last = baseline
+    codes, groups = _codes(frame, keys)
+    n_series = len(groups)
+    t = frame[time].to_numpy(dtype=float)
+    rate = frame["_rate"].to_numpy()
+    num, den = frame["_num"].to_numpy(), frame["_den"].to_numpy()
+    in_base = (t >= first) & (t <= last) & np.isfinite(rate)
+    base_count = np.bincount(codes[in_base], minlength=n_series)
+    short = base_count < 3
+    if short.any():
+        problems = [
+            {
+                "row": None,
+                "column": time,
+                "value": ", ".join(f"{k}={v}" for k, v in row.items()),
+                "problem": f"{base_count[i]} baseline period(s) with a value in {first}-{last}; "
+                "a baseline needs at least 3",
+            }
+            for i, row in zip(np.flatnonzero(short), groups[short].to_dict("records"), strict=True)
+        ]
+        raise DataValidationError(problems, source="project_baseline")
+
+    if method == "logit":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = np.where(
+                np.isfinite(num) & np.isfinite(den),
+                np.log((num + 0.5) / (den - num + 0.5)),
+                np.log(rate / (1 - rate)),
+            )
+    else:
+        y = rate
+    fit = _ols_fit(
+        codes[in_base], t[in_base], y[in_base], n_series, np.ones(n_series, bool), hac=False
+    )
+
+    end = through if through is not None else float(np.nanmax(t))
+    grid = _projection_grid(frame, keys, codes, groups, time, first, end)
+    g = grid["_code"].to_numpy()
+    tt = grid[time].to_numpy(dtype=float)
+    k = base_count[g].astype(float)
+    resid_sd = np.sqrt(fit["dispersion"][g])
+    spread = resid_sd * np.sqrt(1 + 1 / k + (tt - fit["t_mean"][g]) ** 2 / fit["sxx"][g])
+    centre = fit["intercept"][g] + fit["slope"][g] * (tt - fit["t_mean"][g])
+    tq = stats.t.ppf(0.5 + level / 2, k - 2)
+    lower, upper = centre - tq * spread, centre + tq * spread
+    if method == "logit":
+        centre, lower, upper = (1 / (1 + np.exp(-v)) for v in (centre, lower, upper))
+
+    actual = grid["_rate"].to_numpy()
+    cohort = grid["_den"].to_numpy()
+    out = grid[[*keys, time]].copy()
+    out["actual"] = actual
+    out["projected"] = centre
+    out["pi_lower"] = lower
+    out["pi_upper"] = upper
+    out["in_baseline"] = (tt >= first) & (tt <= last)
+    out["difference_pp"] = 100 * (actual - centre)
+    out["difference_students"] = (actual - centre) * cohort
+    out["beyond_interval"] = np.isfinite(actual) & ((actual < lower) | (actual > upper))
+    outcome = grid["outcome"] if "outcome" in grid else pd.Series("", index=grid.index)
+    out["better"] = outcome.map(lambda o: better_direction(str(o))).to_numpy()
+    return out.reset_index(drop=True)
+
+
+def baseline_summary(projection: pd.DataFrame, *, time: str = "year") -> pd.DataFrame:
+    """Whether, and since when, each series turned the curve.
+
+    Parameters
+    ----------
+    projection : DataFrame
+        The result of :func:`project_baseline`.
+    time : str
+        Its period column.
+
+    Returns
+    -------
+    DataFrame
+        One row per series: its key columns, ``baseline_first``, ``baseline_last``,
+        ``last_period``, ``actual``, ``projected``, ``pi_lower``, ``pi_upper`` and
+        ``difference_pp`` at the last period with an actual value, ``periods_after``
+        (post-baseline periods with a value), ``periods_better`` and ``periods_worse``
+        (beyond the interval in the better or the worse direction), ``turned`` (the last
+        period is beyond the interval in the better direction), ``turned_since`` (the first
+        period of the final unbroken run of better-than-interval periods, when ``turned``),
+        and ``verdict``: ``turned_the_curve``, ``above_baseline_within_noise`` (better than
+        projected but inside the interval), ``on_baseline``, ``below_baseline`` (worse than
+        the interval) or ``no_data_after_baseline``.
+
+    Examples
+    --------
+    >>> from c2c_analysis import load_sample
+    >>> data = load_sample("outcomes").query(
+    ...     "partnership == 'tacoma' and outcome == 'hs_graduation' and dimension == 'all'")
+    >>> summary = baseline_summary(project_baseline(data, baseline=(2010, 2012), method="logit"))
+    >>> summary[["verdict", "periods_after"]].values.tolist()
+    [['on_baseline', 7]]
+    """
+    columns = {"actual", "projected", "pi_lower", "pi_upper", "in_baseline", "better", time}
+    missing = sorted(columns - set(projection.columns))
+    if missing:
+        raise ValueError(f"not a project_baseline result: missing {', '.join(missing)}")
+    result_columns = {
+        "actual",
+        "projected",
+        "pi_lower",
+        "pi_upper",
+        "in_baseline",
+        "difference_pp",
+        "difference_students",
+        "beyond_interval",
+        "better",
+        time,
+    }
+    keys = [c for c in projection.columns if c not in result_columns]
+    rows = []
+    grouped = projection.groupby(keys, sort=False, dropna=False) if keys else [((), projection)]
+    for key, frame in grouped:
+        key = key if isinstance(key, tuple) else (key,)
+        frame = frame.sort_values(time)
+        base = frame[frame["in_baseline"]]
+        after = frame[
+            ~frame["in_baseline"] & frame["actual"].notna() & (frame[time] > base[time].max())
+        ]
+        higher = (frame["better"].iloc[0] if len(frame) else "higher") == "higher"
+        better = (
+            (after["actual"] > after["pi_upper"])
+            if higher
+            else (after["actual"] < after["pi_lower"])
+        )
+        worse = (
+            (after["actual"] < after["pi_lower"])
+            if higher
+            else (after["actual"] > after["pi_upper"])
+        )
+        row = dict(zip(keys, key, strict=True))
+        row.update(baseline_first=base[time].min(), baseline_last=base[time].max())
+        if after.empty:
+            row.update(
+                last_period=np.nan,
+                actual=np.nan,
+                projected=np.nan,
+                pi_lower=np.nan,
+                pi_upper=np.nan,
+                difference_pp=np.nan,
+                periods_after=0,
+                periods_better=0,
+                periods_worse=0,
+                turned=False,
+                turned_since=np.nan,
+                verdict="no_data_after_baseline",
+            )
+            rows.append(row)
+            continue
+        last = after.iloc[-1]
+        turned = bool(better.iloc[-1])
+        since = np.nan
+        if turned:
+            run = better.to_numpy()[::-1]
+            length = int(np.argmin(run)) if not run.all() else len(run)
+            since = after[time].iloc[len(run) - length]
+        ahead = (
+            (last["actual"] > last["projected"]) if higher else (last["actual"] < last["projected"])
+        )
+        if turned:
+            verdict = "turned_the_curve"
+        elif bool(worse.iloc[-1]):
+            verdict = "below_baseline"
+        elif ahead:
+            verdict = "above_baseline_within_noise"
+        else:
+            verdict = "on_baseline"
+        row.update(
+            last_period=last[time],
+            actual=last["actual"],
+            projected=last["projected"],
+            pi_lower=last["pi_lower"],
+            pi_upper=last["pi_upper"],
+            difference_pp=100 * (last["actual"] - last["projected"]),
+            periods_after=len(after),
+            periods_better=int(better.sum()),
+            periods_worse=int(worse.sum()),
+            turned=turned,
+            turned_since=since,
+            verdict=verdict,
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --- shared machinery ---------------------------------------------------------------------
+
+
+def _check_level(level: float) -> None:
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, not {level!r}")
+
+
+def _require(data: pd.DataFrame, columns: Sequence[str]) -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"expected a DataFrame, not {type(data).__name__}")
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise DataValidationError(
+            [
+                {"row": None, "column": c, "value": "", "problem": "required column is missing"}
+                for c in missing
+            ]
+        )
+
+
+def _as_float(series: pd.Series) -> np.ndarray:
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _series_keys(data: pd.DataFrame, by: Sequence[str] | None, time: str) -> list[str]:
+    if by is None:
+        return [c for c in KEY_COLUMNS if c in data.columns and c != time]
+    keys = [by] if isinstance(by, str) else list(by)
+    _require(data, keys)
+    return keys
+
+
+def _prepare(
+    data: pd.DataFrame,
+    keys: list[str],
+    time: str,
+    numerator: str,
+    denominator: str,
+    *,
+    need_counts: bool,
+) -> pd.DataFrame:
+    """A sorted copy (series, then time) with ``_num``, ``_den``, ``_rate`` and ``_use``.
+
+    Rates come from the counts where known, else from ``rate``, else (range-coded rows)
+    from the midpoint of ``rate_low``-``rate_high`` with a warning. ``_use`` marks rows with
+    a usable value (counts, for the binomial fit) and a period.
+    """
+    _require(data, [time])
+    if need_counts:
+        _require(data, [numerator, denominator])
+    if not pd.api.types.is_numeric_dtype(data[time]):
+        raise DataValidationError(
+            [
+                {
+                    "row": None,
+                    "column": time,
+                    "value": str(data[time].dtype),
+                    "problem": "the period column must be numeric (years)",
+                }
+            ]
+        )
+    frame = data.copy()
+    num = _as_float(frame[numerator]) if numerator in frame else np.full(len(frame), np.nan)
+    den = _as_float(frame[denominator]) if denominator in frame else np.full(len(frame), np.nan)
+    counted = np.isfinite(num) & np.isfinite(den) & (den > 0)
+    given = _as_float(frame["rate"]) if "rate" in frame else np.full(len(frame), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(counted, num / den, given)
+    if {"rate_low", "rate_high"} <= set(frame.columns):
+        low, high = _as_float(frame["rate_low"]), _as_float(frame["rate_high"])
+        ranged = ~np.isfinite(rate) & np.isfinite(low) & np.isfinite(high)
+        if ranged.any():
+            warnings.warn(
+                f"{int(ranged.sum())} range-coded row(s) (rate_low-rate_high, no exact rate) "
+                "are used at the midpoint of their range",
+                C2CDataWarning,
+                stacklevel=3,
+            )
+            rate = np.where(ranged, (low + high) / 2, rate)
+    frame["_num"] = np.where(counted, num, np.nan)
+    frame["_den"] = np.where(counted, den, np.nan)
+    frame["_rate"] = rate
+    timed = np.isfinite(frame[time].to_numpy(dtype=float))
+    frame["_use"] = (counted if need_counts else np.isfinite(rate)) & timed
+    frame = frame[timed].sort_values([*keys, time], kind="stable").reset_index(drop=True)
+    duplicated = frame.duplicated([*keys, time])
+    if duplicated.any():
+        example = frame.loc[duplicated, [*keys, time]].iloc[0].to_dict()
+        raise DataValidationError(
+            [
+                {
+                    "row": None,
+                    "column": time,
+                    "value": str(example),
+                    "problem": f"{int(duplicated.sum())} row(s) repeat a series and period; "
+                    "pass by= with the columns that tell the series apart",
+                }
+            ]
+        )
+    return frame
+
+
+def _codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Series number of each row, and one row of key values per series (in order)."""
+    if not keys:
+        return np.zeros(len(frame), dtype=int), pd.DataFrame(index=[0])
+    codes, uniques = pd.MultiIndex.from_frame(frame[keys]).factorize()
+    groups = uniques.to_frame(index=False)
+    groups.columns = keys
+    return np.asarray(codes), groups
+
+
+def _group_sum(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(codes, weights=values, minlength=n)
+
+
+def _weighted_line(codes, x, y, w, n):
+    """Weighted least squares y = a + b (x - x̄_w) for every series at once."""
+    sw = _group_sum(codes, w, n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_mean = _group_sum(codes, w * x, n) / sw
+        y_mean = _group_sum(codes, w * y, n) / sw
+        xc = x - x_mean[codes]
+        sxx = _group_sum(codes, w * xc * xc, n)
+        slope = _group_sum(codes, w * xc * (y - y_mean[codes]), n) / sxx
+    return y_mean, slope, x_mean, sxx, sw
+
+
+def _binomial_fit(codes, t, num, den, n, enough) -> dict[str, np.ndarray]:
+    """Quasi-binomial logistic regression of every series on time, by IRLS on all at once.
+
+    Series whose every rate is 0% or 100% have no finite maximum-likelihood slope and are
+    left out of the fit; a series that has not converged after 100 iterations (separation)
+    gets no slope.
+    """
+    count = np.bincount(codes, minlength=n)
+    boundary = _group_sum(codes, ((num == 0) | (num == den)).astype(float), n) == count
+    fitted = (enough & ~boundary)[codes]
+    c, tt, x, m = codes[fitted], t[fitted], num[fitted], den[fitted]
+    y = x / m
+    p0 = (x + 0.5) / (m + 1)
+    eta = np.log(p0 / (1 - p0))
+    change = np.full(n, np.inf)
+    # Diverging (separated) series overflow to inf/NaN; they are caught by `change` below.
+    with np.errstate(all="ignore"):
+        eta = _irls(c, tt, y, m, eta, change, n)
+        mu = 1 / (1 + np.exp(-eta))
+        w = m * mu * (1 - mu)
+        _, slope, _, sxx, _ = _weighted_line(c, tt, eta, w, n)
+        pearson = _group_sum(c, (x - m * mu) ** 2 / w, n)
+        dispersion = pearson / (count - 2)
+        se = np.sqrt(dispersion / sxx)
+    converged = change < 1e-6  # False for NaN as well
+    ok = enough & ~boundary & converged & np.isfinite(se)
+    return {
+        "slope": np.where(ok, slope, np.nan),
+        "se": np.where(ok, se, np.nan),
+        "dispersion": np.where(ok, dispersion, np.nan),
+        "boundary": boundary & enough,
+        "unconverged": enough & ~boundary & ~converged,
+    }
+
+
+def _irls(c, tt, y, m, eta, change, n):
+    """Iterate the logistic IRLS until no series' linear predictor moves; ``change`` gets
+    each series' last movement (in place)."""
+    for _ in range(100):
+        mu = 1 / (1 + np.exp(-eta))
+        w = m * mu * (1 - mu)
+        z = eta + (y - mu) / (mu * (1 - mu))
+        a, b, x_mean, _, _ = _weighted_line(c, tt, z, w, n)
+        new_eta = a[c] + b[c] * (tt - x_mean[c])
+        change[:] = 0.0
+        np.maximum.at(change, c, np.abs(new_eta - eta))
+        change[np.isnan(change)] = np.inf
+        eta = new_eta
+        if change.max(initial=0.0) < 1e-10:
+            break
+    return eta
+
+
+def _ols_fit(codes, t, y, n, enough, *, hac: bool) -> dict[str, np.ndarray]:
+    """Least squares line of every series, with classical or Newey-West standard errors."""
+    w = np.ones_like(t)
+    intercept, slope, t_mean, sxx, count = _weighted_line(codes, t, y, w, n)
+    resid = y - intercept[codes] - slope[codes] * (t - t_mean[codes])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sigma2 = _group_sum(codes, resid**2, n) / (count - 2)
+        se = np.sqrt(sigma2 / sxx)
+    if hac:
+        se = _hac_slope_se(codes, t - t_mean[codes], resid, sxx, count, n)
+    ok = enough & np.isfinite(slope) & (sxx > 0)
+    return {
+        "intercept": intercept,
+        "slope": np.where(ok, slope, np.nan),
+        "se": np.where(ok, se, np.nan),
+        "dispersion": sigma2,
+        "t_mean": t_mean,
+        "sxx": sxx,
+    }
+
+
+def _hac_slope_se(codes, xc, resid, sxx, count, n) -> np.ndarray:
+    """Newey-West standard error of the slope (Bartlett kernel, T/(T-2) correction).
+
+    Rows are sorted by series and time, so lag l pairs row i with row i - l when both belong
+    to the same series.
+    """
+    lags = np.floor(4 * (count / 100) ** (2 / 9)).astype(int)
+    score = xc * resid
+    meat = _group_sum(codes, score * score, n)
+    for lag in range(1, int(lags.max(initial=0)) + 1):
+        same = codes[lag:] == codes[:-lag]
+        series = codes[lag:][same]
+        weight = 1 - lag / (lags[series] + 1)
+        weight = np.where(lag <= lags[series], weight, 0.0)
+        meat += 2 * _group_sum(series, weight * score[lag:][same] * score[:-lag][same], n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.sqrt(meat / sxx**2 * count / (count - 2))
+
+
+def _ends(codes, t, rate, n):
+    """First and last period and rate of each series (rows are sorted by time)."""
+    order = np.arange(len(codes))
+    first_idx = np.full(n, -1)
+    last_idx = np.full(n, -1)
+    first_idx[codes[::-1]] = order[::-1]  # later assignments win: the earliest row
+    last_idx[codes] = order
+
+    def pick(idx: np.ndarray, values: np.ndarray) -> np.ndarray:
+        if not len(values):
+            return np.full(n, np.nan)
+        return np.where(idx >= 0, values[np.maximum(idx, 0)], np.nan)
+
+    return pick(first_idx, t), pick(last_idx, t), pick(first_idx, rate), pick(last_idx, rate)
+
+
+def _notes(result, frame, time, codes, fit, dropped) -> list[str]:
+    periods = frame.groupby(codes)[time].agg(list) if len(frame) else pd.Series(dtype=object)
+    boundary = fit.get("boundary", np.zeros(len(result), dtype=bool))
+    unconverged = fit.get("unconverged", np.zeros(len(result), dtype=bool))
+    texts = []
+    for i in range(len(result)):
+        parts = []
+        n = int(result["n_periods"].iloc[i])
+        if n < 3:
+            parts.append(f"too few periods ({n}) for a trend; at least 3 are needed")
+        elif n < SHORT_SERIES:
+            parts.append(f"short series ({n} periods): read the interval, not the p-value")
+        if n >= 3 and boundary[i]:
+            parts.append("every rate is 0% or 100%: no trend on the logit scale")
+        if unconverged[i]:
+            parts.append("the binomial fit did not converge (rates separate over time)")
+        seen = periods.get(i, [])
+        if len(seen) >= 2 and all(float(v).is_integer() for v in seen):
+            absent = sorted(set(range(int(seen[0]), int(seen[-1]) + 1)) - {int(v) for v in seen})
+            if absent:
+                parts.append("missing periods: " + ", ".join(str(a) for a in absent))
+        if dropped[i]:
+            parts.append(
+                f"{int(dropped[i])} row(s) without a usable value left out "
+                "(suppressed, no counts, or range-coded)"
+            )
+        texts.append("; ".join(parts))
+    return texts
+
+
+def _projection_grid(frame, keys, codes, groups, time, first, end) -> pd.DataFrame:
+    """Every series × every period from ``first`` to ``end`` (integer periods filled in)."""
+    observed = frame[(frame[time] >= first) & (frame[time] <= end)].copy()
+    observed["_code"] = codes[observed.index]
+    t_values = frame[time].to_numpy(dtype=float)
+    integer = len(t_values) and np.all(np.mod(t_values, 1) == 0) and float(first).is_integer()
+    if integer:
+        periods = np.arange(math.ceil(first), math.floor(end) + 1)
+        full = groups.assign(_code=np.arange(len(groups))).merge(
+            pd.DataFrame({time: periods}), how="cross"
+        )
+        full[time] = full[time].astype(frame[time].dtype)
+        grid = full.merge(observed.drop(columns=keys), on=["_code", time], how="left")
+    else:
+        grid = observed
+    return grid.sort_values(["_code", time], kind="stable").reset_index(drop=True)
