@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from c2c_analysis.datasets import list_samples, load_sample
 from c2c_analysis.io import read_outcomes
+from c2c_analysis.overview import outcome_overview
 from c2c_analysis.schema import (
     INDICATORS,
     OUTCOMES,
@@ -17,6 +18,7 @@ from c2c_analysis.schema import (
     normalize_group,
     outcome_catalogue,
 )
+from c2c_analysis.trends import baseline_summary, project_baseline, rates, trend
 from c2c_analysis.validation import C2CDataWarning, DataValidationError, validate_outcomes
 
 __version__ = "0.1.0"
@@ -28,12 +30,17 @@ __all__ = [
     "OUTCOMES",
     "Outcome",
     "__version__",
+    "baseline_summary",
     "better_direction",
     "list_samples",
     "load_sample",
     "normalize_dimension",
     "normalize_group",
     "outcome_catalogue",
+    "outcome_overview",
+    "project_baseline",
+    "rates",
     "read_outcomes",
+    "trend",
     "validate_outcomes",
 ]

@@ -129,7 +129,9 @@ def trend(
     data : DataFrame
         One row per series and period (the canonical outcome table). Not modified.
     time : str
-        The period column (numeric: years, or any evenly meaningful number).
+        The period column: numbers (years) or dates (months; the slope is then per month).
+        The default ``"year"`` means ``"period"`` in a table that has only ``period`` (the
+        canonical layout of monthly indicators).
     by : sequence of str, optional
         Columns that identify a series; default: the canonical key columns present
         (``partnership, outcome, dimension, group``).
@@ -194,6 +196,7 @@ def trend(
     _check_level(level)
     if method not in ("binomial", "ols", "logit"):
         raise ValueError(f"method must be 'binomial', 'ols' or 'logit', not {method!r}")
+    time = _time_column(data, time)
     keys = _series_keys(data, by, time)
     full = _prepare(data, keys, time, numerator, denominator, need_counts=method == "binomial")
     codes_full, groups = _codes(full, keys)
@@ -201,7 +204,7 @@ def trend(
     use = full["_use"].to_numpy()
     dropped = np.bincount(codes_full[~use], minlength=n_series)
     frame, codes = full[use].reset_index(drop=True), codes_full[use]
-    t = frame[time].to_numpy(dtype=float)
+    t = frame["_t"].to_numpy()
     num = frame["_num"].to_numpy()
     den = frame["_den"].to_numpy()
     rate = frame["_rate"].to_numpy()
@@ -235,12 +238,21 @@ def trend(
         p_value = 2 * stats.t.sf(np.abs(z_stat), df)
     slope_pp = fit["slope"] * scale_pp
     half = tq * fit["se"] * scale_pp
-    first_t, last_t, first_rate, last_rate = _ends(codes, t, rate, n_series)
+    first_i, last_i = _ends(codes, n_series)
+    has = first_i >= 0
+    first_t, last_t = (
+        np.where(has, t[np.maximum(i, 0)] if len(t) else np.nan, np.nan) for i in (first_i, last_i)
+    )
+    first_rate, last_rate = (
+        np.where(has, rate[np.maximum(i, 0)] if len(t) else np.nan, np.nan)
+        for i in (first_i, last_i)
+    )
 
     result = groups.copy()
     result["n_periods"] = count.astype(int)
-    result["first_period"] = first_t
-    result["last_period"] = last_t
+    labels = frame[time].reset_index(drop=True)
+    result["first_period"] = _pick_labels(labels, first_i, data[time].dtype)
+    result["last_period"] = _pick_labels(labels, last_i, data[time].dtype)
     ok = enough & np.isfinite(fit["slope"])
     result["slope_pp"] = np.where(ok, slope_pp, np.nan)
     result["ci_lower_pp"] = np.where(ok, slope_pp - half, np.nan)
@@ -251,10 +263,7 @@ def trend(
     result["average_change_pp"] = np.where(count >= 2, average, np.nan)
     result["dispersion"] = np.where(ok, fit["dispersion"], np.nan)
     result["method"] = method
-    result["note"] = _notes(result, frame, time, codes, fit, dropped)
-    for column in ("first_period", "last_period"):
-        if pd.api.types.is_integer_dtype(data[time].dtype):
-            result[column] = result[column].astype("Int64")
+    result["note"] = _notes(result, frame, codes, fit, dropped, monthly=_is_datetime(data[time]))
     return result
 
 
@@ -285,9 +294,10 @@ def project_baseline(
     baseline : (first, last)
         The periods whose values form the baseline, inclusive. At least 3 periods with a
         value are needed in every series.
-    through : number, optional
-        Project up to this period (default: the last period in the data). Integer periods
-        missing from the data are projected too, with ``actual`` empty.
+    through : number or date, optional
+        Project up to this period (default: the last period in the data). Years missing
+        from the data are projected too, with ``actual`` empty; for dates (monthly data)
+        only the months in the data are shown, since school months have summer gaps.
     time, by, numerator, denominator : str
         As in :func:`trend`.
     method : {"linear", "logit"}
@@ -344,12 +354,13 @@ def project_baseline(
                 }
             ]
         )
+    time = _time_column(data, time)
     keys = _series_keys(data, by, time)
     frame = _prepare(data, keys, time, numerator, denominator, need_counts=False)
-    first, last = baseline
+    first, last = _period_number(pd.Series(list(baseline), dtype=data[time].dtype), time)
     codes, groups = _codes(frame, keys)
     n_series = len(groups)
-    t = frame[time].to_numpy(dtype=float)
+    t = frame["_t"].to_numpy()
     rate = frame["_rate"].to_numpy()
     num, den = frame["_num"].to_numpy(), frame["_den"].to_numpy()
     in_base = (t >= first) & (t <= last) & np.isfinite(rate)
@@ -361,7 +372,8 @@ def project_baseline(
                 "row": None,
                 "column": time,
                 "value": ", ".join(f"{k}={v}" for k, v in row.items()),
-                "problem": f"{base_count[i]} baseline period(s) with a value in {first}-{last}; "
+                "problem": f"{base_count[i]} baseline period(s) with a value in "
+                f"{baseline[0]}-{baseline[1]}; "
                 "a baseline needs at least 3",
             }
             for i, row in zip(np.flatnonzero(short), groups[short].to_dict("records"), strict=True)
@@ -381,10 +393,13 @@ def project_baseline(
         codes[in_base], t[in_base], y[in_base], n_series, np.ones(n_series, bool), hac=False
     )
 
-    end = through if through is not None else float(np.nanmax(t))
+    if through is not None:
+        end = float(_period_number(pd.Series([through], dtype=data[time].dtype), time)[0])
+    else:
+        end = float(np.nanmax(t))
     grid = _projection_grid(frame, keys, codes, groups, time, first, end)
     g = grid["_code"].to_numpy()
-    tt = grid[time].to_numpy(dtype=float)
+    tt = grid["_t"].to_numpy()
     k = base_count[g].astype(float)
     resid_sd = np.sqrt(fit["dispersion"][g])
     spread = resid_sd * np.sqrt(1 + 1 / k + (tt - fit["t_mean"][g]) ** 2 / fit["sxx"][g])
@@ -443,6 +458,7 @@ def baseline_summary(projection: pd.DataFrame, *, time: str = "year") -> pd.Data
     >>> summary[["verdict", "periods_after"]].values.tolist()
     [['on_baseline', 7]]
     """
+    time = _time_column(projection, time)
     columns = {"actual", "projected", "pi_lower", "pi_upper", "in_baseline", "better", time}
     missing = sorted(columns - set(projection.columns))
     if missing:
@@ -560,6 +576,13 @@ def _as_float(series: pd.Series) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
+def _time_column(data: pd.DataFrame, time: str) -> str:
+    """``time``, except that the default ``year`` means ``period`` in a monthly table."""
+    if time == "year" and "year" not in data.columns and "period" in data.columns:
+        return "period"
+    return time
+
+
 def _series_keys(data: pd.DataFrame, by: Sequence[str] | None, time: str) -> list[str]:
     if by is None:
         return [c for c in KEY_COLUMNS if c in data.columns and c != time]
@@ -586,18 +609,8 @@ def _prepare(
     _require(data, [time])
     if need_counts:
         _require(data, [numerator, denominator])
-    if not pd.api.types.is_numeric_dtype(data[time]):
-        raise DataValidationError(
-            [
-                {
-                    "row": None,
-                    "column": time,
-                    "value": str(data[time].dtype),
-                    "problem": "the period column must be numeric (years)",
-                }
-            ]
-        )
     frame = data.copy()
+    frame["_t"] = _period_number(frame[time], time)
     num = _as_float(frame[numerator]) if numerator in frame else np.full(len(frame), np.nan)
     den = _as_float(frame[denominator]) if denominator in frame else np.full(len(frame), np.nan)
     counted = np.isfinite(num) & np.isfinite(den) & (den > 0)
@@ -618,7 +631,7 @@ def _prepare(
     frame["_num"] = np.where(counted, num, np.nan)
     frame["_den"] = np.where(counted, den, np.nan)
     frame["_rate"] = rate
-    timed = np.isfinite(frame[time].to_numpy(dtype=float))
+    timed = np.isfinite(frame["_t"].to_numpy())
     frame["_use"] = (counted if need_counts else np.isfinite(rate)) & timed
     frame = frame[timed].sort_values([*keys, time], kind="stable").reset_index(drop=True)
     duplicated = frame.duplicated([*keys, time])
@@ -757,24 +770,55 @@ def _hac_slope_se(codes, xc, resid, sxx, count, n) -> np.ndarray:
         return np.sqrt(meat / sxx**2 * count / (count - 2))
 
 
-def _ends(codes, t, rate, n):
-    """First and last period and rate of each series (rows are sorted by time)."""
+def _ends(codes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row index of each series' first and last row (rows are sorted by time); -1 if none."""
     order = np.arange(len(codes))
     first_idx = np.full(n, -1)
     last_idx = np.full(n, -1)
     first_idx[codes[::-1]] = order[::-1]  # later assignments win: the earliest row
     last_idx[codes] = order
-
-    def pick(idx: np.ndarray, values: np.ndarray) -> np.ndarray:
-        if not len(values):
-            return np.full(n, np.nan)
-        return np.where(idx >= 0, values[np.maximum(idx, 0)], np.nan)
-
-    return pick(first_idx, t), pick(last_idx, t), pick(first_idx, rate), pick(last_idx, rate)
+    return first_idx, last_idx
 
 
-def _notes(result, frame, time, codes, fit, dropped) -> list[str]:
-    periods = frame.groupby(codes)[time].agg(list) if len(frame) else pd.Series(dtype=object)
+def _pick_labels(labels: pd.Series, idx: np.ndarray, dtype) -> pd.Series:
+    values = (
+        labels.iloc[np.maximum(idx, 0)].reset_index(drop=True)
+        if len(labels)
+        else pd.Series([None] * len(idx))
+    )
+    values = values.where(pd.Series(idx >= 0))
+    if pd.api.types.is_integer_dtype(dtype):
+        return values.astype("Int64")
+    return values
+
+
+def _is_datetime(series: pd.Series) -> bool:
+    return pd.api.types.is_datetime64_any_dtype(series.dtype)
+
+
+def _period_number(values: pd.Series, time: str) -> np.ndarray:
+    """Periods as numbers: numeric periods as they are; dates as months since year 0
+    (year * 12 + month - 1, plus the fraction of the month), so monthly data are 1 apart."""
+    if _is_datetime(values):
+        stamp = pd.DatetimeIndex(values)
+        months = stamp.year * 12 + stamp.month - 1 + (stamp.day - 1) / stamp.days_in_month
+        return np.asarray(months, dtype=float)
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        return values.to_numpy(dtype="float64", na_value=np.nan)
+    raise DataValidationError(
+        [
+            {
+                "row": None,
+                "column": time,
+                "value": str(values.dtype),
+                "problem": "the period column must hold numbers (years) or dates (months)",
+            }
+        ]
+    )
+
+
+def _notes(result, frame, codes, fit, dropped, *, monthly: bool) -> list[str]:
+    periods = frame.groupby(codes)["_t"].agg(list) if len(frame) else pd.Series(dtype=object)
     boundary = fit.get("boundary", np.zeros(len(result), dtype=bool))
     unconverged = fit.get("unconverged", np.zeros(len(result), dtype=bool))
     texts = []
@@ -792,7 +836,12 @@ def _notes(result, frame, time, codes, fit, dropped) -> list[str]:
         seen = periods.get(i, [])
         if len(seen) >= 2 and all(float(v).is_integer() for v in seen):
             absent = sorted(set(range(int(seen[0]), int(seen[-1]) + 1)) - {int(v) for v in seen})
-            if absent:
+            if absent and monthly:
+                shown = [f"{a // 12}-{a % 12 + 1:02d}" for a in absent]
+                parts.append(
+                    f"missing months: {', '.join(shown[:12])}" + (" ..." if len(shown) > 12 else "")
+                )
+            elif absent:
                 parts.append("missing periods: " + ", ".join(str(a) for a in absent))
         if dropped[i]:
             parts.append(
@@ -804,18 +853,19 @@ def _notes(result, frame, time, codes, fit, dropped) -> list[str]:
 
 
 def _projection_grid(frame, keys, codes, groups, time, first, end) -> pd.DataFrame:
-    """Every series × every period from ``first`` to ``end`` (integer periods filled in)."""
-    observed = frame[(frame[time] >= first) & (frame[time] <= end)].copy()
+    """Every series × every period from ``first`` to ``end``; integer periods (years, or
+    months for dates) missing from the data are filled in with no value."""
+    observed = frame[(frame["_t"] >= first) & (frame["_t"] <= end)].copy()
     observed["_code"] = codes[observed.index]
-    t_values = frame[time].to_numpy(dtype=float)
+    t_values = frame["_t"].to_numpy()
     integer = len(t_values) and np.all(np.mod(t_values, 1) == 0) and float(first).is_integer()
-    if integer:
-        periods = np.arange(math.ceil(first), math.floor(end) + 1)
-        full = groups.assign(_code=np.arange(len(groups))).merge(
-            pd.DataFrame({time: periods}), how="cross"
-        )
-        full[time] = full[time].astype(frame[time].dtype)
-        grid = full.merge(observed.drop(columns=keys), on=["_code", time], how="left")
-    else:
-        grid = observed
-    return grid.sort_values(["_code", time], kind="stable").reset_index(drop=True)
+    if not integer or _is_datetime(frame[time]):
+        # School months have structural gaps (summer): only observed months are shown.
+        return observed.sort_values(["_code", "_t"], kind="stable").reset_index(drop=True)
+    periods = np.arange(math.ceil(first), math.floor(end) + 1).astype(float)
+    full = groups.assign(_code=np.arange(len(groups))).merge(
+        pd.DataFrame({"_t": periods}), how="cross"
+    )
+    grid = full.merge(observed.drop(columns=[*keys, time]), on=["_code", "_t"], how="left")
+    grid[time] = grid["_t"].astype(frame[time].dtype)
+    return grid.sort_values(["_code", "_t"], kind="stable").reset_index(drop=True)

@@ -35,3 +35,10 @@ def valid_rows() -> pd.DataFrame:
             "denominator": [2000, 400, 840],
         }
     )
+
+
+def pytest_configure(config):
+    # Tests draw off-screen; never open a window.
+    import os
+
+    os.environ.setdefault("MPLBACKEND", "Agg")

@@ -399,3 +399,37 @@ def test_separated_series_gets_no_slope_and_a_note():
     result = trend(series([2010, 2011, 2012, 2013, 2014], [0, 0, 5, 10, 10], [10] * 5)).iloc[0]
     assert np.isnan(result["slope_pp"])
     assert "did not converge" in result["note"]
+
+
+# --- monthly periods ---------------------------------------------------------------------------
+
+
+def test_monthly_trend_is_per_month_and_notes_missing_months():
+    from c2c_analysis import load_sample
+
+    data = load_sample("indicators").query(
+        "partnership == 'riverton' and outcome == 'attendance_rate' and dimension == 'all'"
+    )
+    result = trend(data, method="ols").iloc[0]
+    assert result["first_period"] == pd.Timestamp("2014-09-01")
+    assert "missing months: 2015-07, 2015-08" in result["note"]
+    # Same slope as OLS on a month counter (year * 12 + month).
+    months = data["period"].dt.year * 12 + data["period"].dt.month
+    rate = (data["numerator"] / data["denominator"]).to_numpy(dtype=float)
+    fit = sm.OLS(rate, sm.add_constant(months.to_numpy(dtype=float))).fit()
+    assert result["slope_pp"] == pytest.approx(100 * fit.params[1], rel=1e-9)
+
+
+def test_monthly_baseline_shows_tacomas_strategy_turning_chronic_absence():
+    from c2c_analysis import load_sample
+
+    data = load_sample("indicators").query("outcome == 'chronic_absence' and dimension == 'all'")
+    out = project_baseline(data, baseline=(pd.Timestamp("2014-09-01"), pd.Timestamp("2016-12-01")))
+    summary = baseline_summary(out, time="period").set_index("partnership")
+    assert out["better"].unique().tolist() == ["lower"]
+    # Tacoma's strategy began in January 2017 (data/sample/README.md): most later months are
+    # below the baseline's interval; Riverton, with no strategy, has none. (The last month,
+    # June, is a seasonal high, so the last-period verdict is only "within noise".)
+    assert summary.loc["tacoma", "periods_better"] >= 13
+    assert summary.loc["riverton", "periods_better"] == 0
+    assert summary.loc["tacoma", "difference_pp"] < 0

@@ -1,0 +1,75 @@
+"""plotting.py: the data on the artists, never pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from c2c_analysis.plotting import plot_trends, plot_turn_the_curve
+from c2c_analysis.trends import project_baseline, rates
+
+
+@pytest.fixture
+def two_groups() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "year": [2014, 2015, 2016] * 2,
+            "group": ["Black"] * 3 + ["White"] * 3,
+            "numerator": [300, 310, 330, 700, 705, 720],
+            "denominator": [400, 400, 400, 840, 840, 840],
+        }
+    )
+
+
+def test_trend_plot_draws_one_line_per_group_with_the_rates(two_groups):
+    ax = plot_trends(two_groups)
+    assert [line.get_label() for line in ax.lines] == ["Black", "White"]
+    assert ax.lines[0].get_ydata() == pytest.approx([0.75, 0.775, 0.825])
+    assert len(ax.collections) == 2  # one confidence band per group
+
+
+def test_trend_plot_band_is_the_wilson_interval(two_groups):
+    ax = plot_trends(two_groups.query("group == 'Black'"))
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    expected = rates(two_groups.query("group == 'Black'"))
+    assert band.max() == pytest.approx(expected["ci_upper"].max())
+    assert band.min() == pytest.approx(expected["ci_lower"].min())
+
+
+def test_turn_the_curve_chart_shows_baseline_forecast_and_actual():
+    data = pd.DataFrame(
+        {
+            "year": np.arange(2010, 2018),
+            "numerator": [50, 52, 54, 56, 63, 66, 70, 72],
+            "denominator": [100] * 8,
+        }
+    )
+    ax = plot_turn_the_curve(project_baseline(data, baseline=(2010, 2013)))
+    labels = [line.get_label() for line in ax.lines]
+    assert labels == ["baseline", "forecast", "actual"]
+    assert ax.lines[2].get_xdata().tolist() == [2014, 2015, 2016, 2017]
+    assert "students" in ax.texts[0].get_text()
+
+
+def test_turn_the_curve_refuses_several_series():
+    data = pd.DataFrame(
+        {
+            "year": [2010, 2011, 2012] * 2,
+            "group": ["A"] * 3 + ["B"] * 3,
+            "numerator": [5, 6, 7, 5, 6, 7],
+            "denominator": [10] * 6,
+        }
+    )
+    with pytest.raises(ValueError, match="one series"):
+        plot_turn_the_curve(project_baseline(data, baseline=(2010, 2012), by=["group"]))
+
+
+def test_plots_draw_on_the_axes_they_are_given():
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots()
+    data = pd.DataFrame(
+        {"year": [2010, 2011], "group": ["A", "A"], "numerator": [1, 2], "denominator": [4, 4]}
+    )
+    assert plot_trends(data, ax=ax) is ax
