@@ -1,0 +1,234 @@
+"""privacy.suppress: nothing under min_n is published, and nothing withheld can be recomputed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from c2c_analysis import load_sample
+from c2c_analysis.privacy import suppress
+
+
+def table(groups: dict[str, tuple[int, int]], *, dimension: str = "race_ethnicity") -> pd.DataFrame:
+    """One partnership-year: the All students row plus one dimension's groups."""
+    num = sum(v[0] for v in groups.values())
+    den = sum(v[1] for v in groups.values())
+    rows = [("all", "All students", num, den)] + [
+        (dimension, g, n, d) for g, (n, d) in groups.items()
+    ]
+    frame = pd.DataFrame(rows, columns=["dimension", "group", "numerator", "denominator"])
+    frame.insert(0, "year", 2019)
+    frame.insert(0, "outcome", "hs_graduation")
+    frame.insert(0, "partnership", "p")
+    frame["rate"] = frame["numerator"] / frame["denominator"]
+    frame["suppressed"] = False
+    return frame
+
+
+def test_denominator_of_exactly_min_n_is_published():
+    # Two cells under 10 (so no complementary cell is needed) beside one of exactly 10.
+    result = suppress(table({"A": (5, 9), "E": (2, 3), "B": (8, 10), "C": (80, 100)}))
+    assert result.table.set_index("group").loc["B", "denominator"] == 10
+    assert result.table.set_index("group").loc[["A", "E"], "suppressed"].all()
+
+
+def test_complementary_suppression_withholds_the_smallest_sibling():
+    result = suppress(table({"A": (5, 9), "B": (30, 40), "C": (80, 100), "D": (90, 120)}))
+    withheld = result.table.loc[result.table["suppressed"], "group"].tolist()
+    assert withheld == ["A", "B"]
+    assert result.record.set_index("group")["rule"].to_dict() == {
+        "A": "min_n",
+        "B": "complementary",
+    }
+
+
+def test_two_small_cells_need_no_complementary_cell():
+    result = suppress(table({"A": (5, 9), "B": (3, 4), "C": (80, 100)}))
+    assert result.table.loc[result.table["suppressed"], "group"].tolist() == ["A", "B"]
+
+
+def test_complementary_can_be_turned_off():
+    result = suppress(table({"A": (5, 9), "B": (30, 40), "C": (80, 100)}), complementary=False)
+    assert result.table["suppressed"].sum() == 1
+
+
+def test_withheld_rows_lose_counts_rate_and_bounds():
+    row = suppress(table({"A": (5, 9), "B": (3, 4), "C": (80, 100)})).table.iloc[1]
+    assert pd.isna(row["numerator"])
+    assert pd.isna(row["denominator"])
+    assert np.isnan(row["rate"])
+
+
+def test_min_cell_withholds_all_or_none_outcomes():
+    # 14 of 14 graduated: publishing it tells every family.
+    result = suppress(table({"A": (14, 14), "B": (30, 40), "C": (80, 100)}), min_cell=1)
+    assert result.record.set_index("group").loc["A", "rule"] == "min_cell"
+
+
+def test_top_coding_publishes_a_range_and_keeps_the_denominator():
+    result = suppress(table({"A": (98, 100), "B": (30, 40), "C": (60, 100)}), top_bottom=0.05)
+    row = result.table.set_index("group").loc["A"]
+    assert (row["rate_low"], row["rate_high"]) == (0.95, 1.0)
+    assert np.isnan(row["rate"])
+    assert pd.isna(row["numerator"])
+    assert row["denominator"] == 100
+    # Its numerator would follow from the total: the smallest sibling's numerator and rate
+    # are withheld too, and that sibling keeps its denominator.
+    sibling = result.table.set_index("group").loc["B"]
+    assert sibling["suppressed"]
+    assert pd.isna(sibling["numerator"])
+    assert sibling["denominator"] == 40
+
+
+def test_top_bottom_thresholds_by_cohort_size():
+    # Washington-style table: 10% for cohorts of 10-19, 5% for 20-99, 2% from 100.
+    rules = {10: 0.10, 20: 0.05, 100: 0.02}
+    result = suppress(
+        table({"A": (11, 12), "B": (39, 40), "C": (99, 100), "D": (2, 50)}),
+        top_bottom=rules,
+        complementary=False,
+    )
+    coded = result.record.set_index("group")["rule"].to_dict()
+    assert coded == {"A": "top_coded", "B": "top_coded", "C": "top_coded", "D": "bottom_coded"}
+    assert result.table.set_index("group").loc["D", "rate_high"] == 0.05  # cohort of 50: 5%
+
+
+def test_bottom_coding_uses_the_threshold_for_the_cohort():
+    result = suppress(
+        table({"D": (3, 50), "E": (40, 60)}), top_bottom={10: 0.10, 20: 0.08}, complementary=False
+    )
+    row = result.table.set_index("group").loc["D"]
+    assert (row["rate_low"], row["rate_high"]) == (0.0, 0.08)
+
+
+def test_rows_already_suppressed_count_for_the_complementary_rule():
+    frame = table({"A": (20, 30), "B": (30, 40), "C": (80, 100)})
+    frame.loc[frame["group"] == "A", ["numerator", "denominator", "rate"]] = np.nan
+    frame.loc[frame["group"] == "A", "suppressed"] = True
+    result = suppress(frame.astype({"numerator": "Int64", "denominator": "Int64"}))
+    assert result.table.set_index("group").loc["B", "suppressed"]
+
+
+def test_lone_group_with_a_visible_total_withholds_the_total():
+    result = suppress(table({"A": (5, 8)}, dimension="gender"))
+    assert result.table["suppressed"].all()
+
+
+def test_input_is_not_modified_and_record_holds_no_values():
+    frame = table({"A": (5, 9), "B": (30, 40), "C": (80, 100)})
+    before = frame.copy()
+    result = suppress(frame)
+    pd.testing.assert_frame_equal(frame, before)
+    assert list(result.record.columns) == [
+        "partnership",
+        "outcome",
+        "year",
+        "dimension",
+        "group",
+        "row",
+        "rule",
+        "detail",
+    ]
+    assert not result.record["detail"].str.contains("5").any()
+
+
+def test_summary_and_json_description():
+    result = suppress(table({"A": (5, 9), "B": (30, 40), "C": (80, 100)}))
+    assert result.summary.set_index("rule")["cells"].to_dict() == {"min_n": 1, "complementary": 1}
+    assert result.to_dict()["cells_withheld"] == 2
+    assert "0x" not in repr(result)
+
+
+def test_sample_outcomes_publish_no_small_cell():
+    original = load_sample("outcomes")
+    published = suppress(original).table
+    visible = (
+        published["denominator"].notna()
+        | published["numerator"].notna()
+        | published["rate"].notna()
+    )
+    assert (original.loc[visible, "denominator"].fillna(10**9) >= 10).all()
+    assert published["suppressed"].sum() > original["suppressed"].sum()
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+
+@st.composite
+def partnership_tables(draw):
+    """A partnership-year with 1-3 dimensions, each splitting the same cohort into groups."""
+    total = draw(st.integers(1, 400))
+    rows = []
+    total_num = draw(st.integers(0, total))
+    for dim in draw(
+        st.lists(
+            st.sampled_from(["race_ethnicity", "income", "gender"]),
+            min_size=1,
+            max_size=3,
+            unique=True,
+        )
+    ):
+        k = draw(st.integers(1, 6))
+        cuts = sorted(draw(st.lists(st.integers(0, total), min_size=k - 1, max_size=k - 1)))
+        sizes = np.diff([0, *cuts, total])
+        ncuts = sorted(draw(st.lists(st.integers(0, total_num), min_size=k - 1, max_size=k - 1)))
+        nums = np.minimum(np.diff([0, *ncuts, total_num]), sizes)
+        for i, (n, d) in enumerate(zip(nums, sizes, strict=True)):
+            if d > 0:
+                rows.append((dim, f"g{i}", int(n), int(d)))
+    num_total = sum(r[2] for r in rows if r[0] == rows[0][0]) if rows else total_num
+    frame = pd.DataFrame(
+        [("all", "All students", num_total, total), *rows],
+        columns=["dimension", "group", "numerator", "denominator"],
+    )
+    frame.insert(0, "year", 2019)
+    frame.insert(0, "outcome", "o")
+    frame.insert(0, "partnership", "p")
+    frame["suppressed"] = False
+    return frame
+
+
+def recomputed(published: pd.DataFrame, column: str) -> list[tuple[str, str]]:
+    """An attacker's try: a dimension with one hidden value and a visible total."""
+    total = published.loc[published["dimension"] == "all", column]
+    if total.isna().all():
+        return []
+    found = []
+    for dim, rows in published[published["dimension"] != "all"].groupby("dimension"):
+        hidden = rows[rows[column].isna()]
+        if len(hidden) == 1:
+            found.append((dim, hidden["group"].iloc[0]))
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    partnership_tables(),
+    st.integers(2, 30),
+    st.one_of(st.none(), st.sampled_from([0.02, 0.05, 0.1])),
+)
+def test_no_published_cell_is_below_min_n(frame, min_n, top_bottom):
+    published = suppress(frame, min_n=min_n, top_bottom=top_bottom).table
+    shown = (
+        published["numerator"].notna()
+        | published["denominator"].notna()
+        | published["rate"].notna()
+    )
+    assert (frame.loc[shown, "denominator"] >= min_n).all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    partnership_tables(),
+    st.integers(2, 30),
+    st.one_of(st.none(), st.sampled_from([0.02, 0.05, 0.1])),
+)
+def test_no_withheld_value_can_be_recomputed(frame, min_n, top_bottom):
+    published = suppress(frame, min_n=min_n, top_bottom=top_bottom).table
+    assert recomputed(published, "numerator") == []
+    assert recomputed(published, "denominator") == []
+    # A hidden numerator never sits beside a visible rate and denominator (rate x n = numerator).
+    hidden = published["numerator"].isna()
+    assert not (hidden & published["rate"].notna() & published["denominator"].notna()).any()
