@@ -272,6 +272,8 @@ def _apply(
     series: pd.Series, parser: Callable[[object], tuple[float, str]]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Parse a column value by value, once per distinct value (files repeat values a lot)."""
+    if pd.api.types.is_bool_dtype(series.dtype) and parser is _parse_bool and not series.hasnans:
+        return series.to_numpy(dtype="float64"), np.full(len(series), "ok", dtype=object)
     if pd.api.types.is_bool_dtype(series.dtype) and parser is not _parse_bool:
         return np.full(len(series), math.nan), np.full(len(series), "is not a number", dtype=object)
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
@@ -307,16 +309,16 @@ def _apply(
 
 
 def _text(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Trimmed text and a mask of missing cells."""
+    """Trimmed text and a mask of missing cells, computed once per distinct value."""
     raw = series.to_numpy(dtype=object)
+    try:
+        codes, uniques = pd.factorize(pd.Series(raw, dtype=object), use_na_sentinel=True)
+    except TypeError:  # unhashable cells: text of each
+        codes, uniques = np.arange(len(raw)), raw
     # Only blanks count as missing here: "NA" may be a group's name (Native American).
-    missing = np.fromiter(
-        (_is_missing(v, tokens=frozenset({""})) for v in raw), dtype=bool, count=len(raw)
-    )
-    text = np.array(
-        ["" if m else str(v).strip() for v, m in zip(raw, missing, strict=True)], dtype=object
-    )
-    return text, missing | (text == "")
+    texts = ["" if _is_missing(v, tokens=frozenset({""})) else str(v).strip() for v in uniques]
+    text = np.array([*texts, ""], dtype=object)[np.where(codes < 0, len(texts), codes)]
+    return text, text == ""
 
 
 def _shown(raw: object) -> str:
@@ -489,10 +491,8 @@ def _validate(
         bad_key |= missing
         out[column] = text
     if "partnership" in out:
-        slug = np.array(
-            [re.sub(r"[\s.]+", "_", t.lower()) for t in out["partnership"]], dtype=object
-        )
-        invalid = np.array([t != "" and not _SLUG.match(t) for t in slug], dtype=bool)
+        slug = _map_unique(out["partnership"], lambda t: re.sub(r"[\s.]+", "_", t.lower()))
+        invalid = _map_unique(slug, lambda t: t != "" and not _SLUG.match(t)).astype(bool)
         found.add(
             invalid, "partnership", "is not a valid partnership slug (use a-z, 0-9, '_' and '-')"
         )
@@ -512,15 +512,14 @@ def _validate(
         )
     if "group" in out:
         dims = out.get("dimension", np.full(n, None, dtype=object))
-        pairs = pd.DataFrame({"d": dims, "g": out["group"]})
-        uniq = pairs.drop_duplicates()
-        mapped = {
-            (d, g): (normalize_group(g, d if d else None) if g else "")
-            for d, g in zip(uniq["d"], uniq["g"], strict=True)
-        }
-        out["group"] = np.array(
-            [mapped[(d, g)] for d, g in zip(dims, out["group"], strict=True)], dtype=object
-        )
+        d_codes, d_values = pd.factorize(pd.Series(dims, dtype=object), use_na_sentinel=False)
+        g_codes, g_values = pd.factorize(pd.Series(out["group"], dtype=object))
+        codes, pairs = pd.factorize(d_codes.astype(np.int64) * (len(g_values) + 1) + g_codes)
+        mapped = []
+        for pair in pairs:
+            d, g = d_values[pair // (len(g_values) + 1)], g_values[pair % (len(g_values) + 1)]
+            mapped.append(normalize_group(g, d if d else None) if g else "")
+        out["group"] = np.array(mapped, dtype=object)[codes] if n else np.array([], dtype=object)
         if "dimension" in out:
             wrong = (
                 (out["dimension"] == "all") & (out["group"] != ALL_STUDENTS) & (out["group"] != "")
@@ -648,7 +647,10 @@ def _validate(
                     "duplicate key (partnership, outcome, "
                     f"{time}, dimension, group) also in row {', '.join(others)}"
                 )
-            key_text = keys.astype(str).agg(" | ".join, axis=1).to_numpy()
+            shown = keys.copy()
+            if time == "year":
+                shown["year"] = shown["year"].map(lambda v: f"{v:.0f}")
+            key_text = shown.astype(str).agg(" | ".join, axis=1).to_numpy()
             for position in np.flatnonzero(dup):
                 problem = _problem(
                     row_labels[position], "group", key_text[position], texts[position]
@@ -687,9 +689,14 @@ def _explain(mask: np.ndarray, a: np.ndarray, b: np.ndarray, template: str) -> n
     return texts
 
 
-def _map_unique(values: np.ndarray, func: Callable[[str], str]) -> np.ndarray:
-    lookup = {v: func(v) for v in set(values)}
-    return np.array([lookup[v] for v in values], dtype=object)
+def _map_unique(values: np.ndarray, func: Callable[[str], object]) -> np.ndarray:
+    """``func`` of every value, computed once per distinct value."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+    return (
+        np.array([func(v) for v in uniques], dtype=object)[codes]
+        if len(values)
+        else np.array([], dtype=object)
+    )
 
 
 def _parse_periods(series: pd.Series) -> tuple[pd.Series, np.ndarray]:

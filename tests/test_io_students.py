@@ -1,0 +1,129 @@
+"""aggregate_students: student records to canonical counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from c2c_analysis import DataValidationError, load_sample
+from c2c_analysis.io import aggregate_students
+
+
+@pytest.fixture
+def records() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "student_id": ["a", "b", "c", "d", "e", "f"],
+            "class_of": [2019, 2019, 2019, 2019, 2020, 2020],
+            "graduated": [1, 0, 1, 1, True, 0],
+            "race": [
+                "Black/ African American",
+                "White",
+                None,
+                "White",
+                "Hispanic/Latino of any race(s)",
+                "",
+            ],
+            "low_income": [1, 1, 0, np.nan, 0, 1],
+        }
+    )
+
+
+def count(frame, **kwargs):
+    defaults = {
+        "outcome": "graduated",
+        "time": "class_of",
+        "by": ["race", "low_income"],
+        "partnership": "p",
+    }
+    return aggregate_students(frame, **{**defaults, **kwargs})
+
+
+def test_counts_by_hand(records):
+    # Class of 2019: 4 students, 3 graduated. Black 1/1, White 1/2, Not reported 1/1.
+    out = count(records).set_index(["year", "dimension", "group"])
+    assert out.loc[(2019, "all", "All students"), ["numerator", "denominator"]].tolist() == [3, 4]
+    assert out.loc[(2019, "race_ethnicity", "White"), ["numerator", "denominator"]].tolist() == [
+        1,
+        2,
+    ]
+    assert out.loc[(2019, "race_ethnicity", "Not reported"), "denominator"] == 1
+
+
+def test_missing_demographics_become_not_reported_never_dropped(records):
+    out = count(records)
+    for (year, dimension), rows in out.groupby(["year", "dimension"]):
+        total = out.query("year == @year and dimension == 'all'")["denominator"].iloc[0]
+        assert rows["denominator"].sum() == total, (year, dimension)
+    assert "Not reported" in set(out.query("dimension == 'income'")["group"])
+
+
+def test_flags_become_the_vocabulary_groups_and_labels_are_mapped(records):
+    groups = set(count(records)["group"])
+    assert {"Low income", "Not low income", "Black", "Hispanic/Latino"} <= groups
+
+
+def test_groups_follow_the_vocabulary_order(records):
+    race = count(records).query("year == 2019 and dimension == 'race_ethnicity'")["group"].tolist()
+    assert race == ["Black", "White", "Not reported"]
+
+
+def test_duplicate_student_in_a_period_is_an_error_naming_both_rows(records):
+    frame = records.copy()
+    frame.loc[3, "student_id"] = "a"
+    with pytest.raises(DataValidationError, match="more than once") as caught:
+        count(frame)
+    assert caught.value.problems["row"].tolist() == [0, 3]
+
+
+def test_same_student_in_two_periods_is_fine(records):
+    frame = records.copy()
+    frame.loc[4, "student_id"] = "a"
+    assert len(count(frame)) > 0
+
+
+def test_unknown_outcome_values_are_errors(records):
+    frame = records.astype({"graduated": object})
+    frame.loc[2, "graduated"] = None
+    frame.loc[5, "graduated"] = "maybe"
+    with pytest.raises(DataValidationError) as caught:
+        count(frame)
+    assert caught.value.problems["row"].tolist() == [2, 5]
+
+
+def test_missing_columns_are_listed(records):
+    with pytest.raises(DataValidationError, match="required column is missing") as caught:
+        count(records, by=["race", "gender"])
+    assert caught.value.problems["column"].tolist() == ["gender"]
+
+
+def test_partnership_column_splits_the_counts(records):
+    frame = records.assign(partnership=["x", "x", "y", "y", "x", "y"])
+    out = aggregate_students(
+        frame, outcome="graduated", time="class_of", by=["race"], outcome_id="hs_graduation"
+    )
+    assert sorted(out["partnership"].unique()) == ["x", "y"]
+
+
+def test_sample_students_reproduce_the_sample_graduation_rows():
+    students = load_sample("students")
+    counts = aggregate_students(
+        students,
+        outcome="graduated",
+        time="class_of",
+        outcome_id="hs_graduation",
+        by=["race_ethnicity", "low_income", "gender", "disability", "english_learner"],
+    )
+    rows = load_sample("outcomes").query("partnership == 'tacoma' and outcome == 'hs_graduation'")
+    keys = ["partnership", "outcome", "year", "dimension", "group"]
+    merged = counts.merge(rows, on=keys, how="outer", indicator=True)
+    assert (merged["_merge"] == "both").all()
+    assert (merged["numerator_x"] == merged["numerator_y"]).all()
+    assert (merged["denominator_x"] == merged["denominator_y"]).all()
+
+
+def test_input_is_not_modified(records):
+    before = records.copy()
+    count(records)
+    pd.testing.assert_frame_equal(records, before)
