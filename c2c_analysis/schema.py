@@ -44,6 +44,7 @@ __all__ = [
     "NOT_REPORTED",
     "OUTCOMES",
     "RACE_ETHNICITY_2007",
+    "RELATED_OUTCOMES",
     "RACE_ETHNICITY_2024",
     "Outcome",
     "better_direction",
@@ -228,6 +229,23 @@ INDICATORS: MappingProxyType[str, Outcome] = _catalogue(
 )
 
 
+#: Outcomes that state and federal files publish beside the core ones.
+RELATED_OUTCOMES: MappingProxyType[str, Outcome] = _catalogue(
+    *(
+        Outcome(
+            f"hs_graduation_{k}yr",
+            f"{word}-year graduation",
+            f"Extended adjusted cohort graduation rate: students who earn a regular diploma "
+            f"within {k} years of entering ninth grade (year = the cohort's expected class)",
+            "higher",
+            "the adjusted ninth-grade cohort",
+            "high school",
+        )
+        for k, word in ((5, "Five"), (6, "Six"), (7, "Seven"))
+    )
+)
+
+
 def outcome_catalogue(*, indicators: bool = True) -> pd.DataFrame:
     """The outcome catalogue as a table, one row per outcome.
 
@@ -260,7 +278,7 @@ def better_direction(outcome: str, *, default: Better = "higher") -> Better:
     >>> better_direction("chronic_absence")
     'lower'
     """
-    entry = OUTCOMES.get(outcome) or INDICATORS.get(outcome)
+    entry = OUTCOMES.get(outcome) or INDICATORS.get(outcome) or RELATED_OUTCOMES.get(outcome)
     return entry.better if entry is not None else default
 
 
@@ -509,6 +527,8 @@ _GROUP_ALIASES: dict[str, dict[str, str]] = {
             "Not English learner": (
                 "Non-English learner",
                 "Non-English learners",
+                "Non-English Language Learners",
+                "Non-English language learner",
                 "Not English learners",
                 "Non-ELL",
                 "Non-EL",

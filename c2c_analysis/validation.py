@@ -28,6 +28,7 @@ from c2c_analysis.schema import (
     DTYPES,
     INDICATORS,
     OUTCOMES,
+    RELATED_OUTCOMES,
     normalize_dimension,
     normalize_group,
 )
@@ -141,7 +142,7 @@ _ALIAS_TO_CANONICAL = {
 
 
 def _resolve_columns(
-    columns: Sequence[Hashable], column_map: Mapping[str, str] | None
+    columns: Sequence[Hashable], column_map: Mapping[str, str] | None, *, aliases: bool = True
 ) -> tuple[dict[int, str], list[dict[str, Any]], bool]:
     """Map a file's headers, by position, to canonical names.
 
@@ -171,7 +172,10 @@ def _resolve_columns(
     for position, column in enumerate(columns):
         if position in renaming:
             continue
-        canonical = _ALIAS_TO_CANONICAL.get(_column_key(column))
+        if aliases:
+            canonical = _ALIAS_TO_CANONICAL.get(_column_key(column))
+        else:  # our own readers: exact names only, so their extra columns stay as they are
+            canonical = column if column in _KNOWN else None
         if canonical is None:
             continue
         first = next((p for p, v in renaming.items() if v == canonical), None)
@@ -440,9 +444,13 @@ def _validate(
     source: str | None,
     rows: Sequence[Hashable] | None = None,
     column_map: Mapping[str, str] | None = None,
+    aliases: bool = True,
 ) -> pd.DataFrame:
-    """Validate ``data``; ``rows`` are the labels to report (file line numbers for files)."""
-    renaming, column_problems, percent_hint = _resolve_columns(list(data.columns), column_map)
+    """Validate ``data``; ``rows`` are the labels to report (file line numbers for files).
+    ``aliases=False`` matches canonical column names exactly (for our readers' output)."""
+    renaming, column_problems, percent_hint = _resolve_columns(
+        list(data.columns), column_map, aliases=aliases
+    )
     frame = pd.DataFrame(
         {name: data.iloc[:, position] for position, name in renaming.items()}, index=data.index
     )
@@ -527,7 +535,8 @@ def _validate(
             found.add(wrong, "group", f"dimension 'all' needs group {ALL_STUDENTS!r}")
             bad_key |= wrong
     if "outcome" in out:
-        unknown = sorted(set(out["outcome"]) - set(OUTCOMES) - set(INDICATORS) - {""})
+        known = {*OUTCOMES, *INDICATORS, *RELATED_OUTCOMES}
+        unknown = sorted(set(out["outcome"]) - known - {""})
         if unknown:
             shown = ", ".join(repr(u) for u in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
             concerns.append(f"outcome ids not in the catalogue (kept as custom outcomes): {shown}")

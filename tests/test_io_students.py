@@ -36,6 +36,7 @@ def count(frame, **kwargs):
         "time": "class_of",
         "by": ["race", "low_income"],
         "partnership": "p",
+        "outcome_id": "hs_graduation",
     }
     return aggregate_students(frame, **{**defaults, **kwargs})
 

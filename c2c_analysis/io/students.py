@@ -149,7 +149,7 @@ def aggregate_students(
     counts["source"] = f"aggregated from {len(records)} student records"
     counts = counts.sort_values(["partnership", time_name, "_dim", "_order"], kind="stable")
     counts = counts.drop(columns=["_dim", "_order"])
-    return _validate(counts.reset_index(drop=True), source="aggregate_students")
+    return _validate(counts.reset_index(drop=True), source="aggregate_students", aliases=False)
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:

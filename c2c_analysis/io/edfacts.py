@@ -1,0 +1,570 @@
+"""US Department of Education adjusted cohort graduation rate (ACGR) files.
+
+Three layouts are read into the canonical outcome table:
+
+- the wide LEA and school files: identifiers (``STNAM, FIPST, LEAID, ST_LEAID, LEANM``, and
+  ``NCESSCH, ST_SCHID, SCHNAM`` for schools), then ``<GROUP>_COHORT_<yyyy>`` and
+  ``<GROUP>_RATE_<yyyy>`` per student group, the suffix giving the school year (``1415``:
+  2014-15, class of 2015);
+- the long ED Data Express export (``School Year, State, NCES LEA ID, LEA, School, NCES SCH
+  ID, Data Group, ..., Value, Numerator, Denominator, Subgroup, ...``);
+- the newer long files (``SCHOOL_YEAR, ..., CATEGORY, COHORT, RATE``).
+
+Rates are privacy-coded. :func:`parse_rate_code` reads every coding: exact percents (``93``,
+``93%``), ranges of 5, 10 or 20 points (``80-84``, ``90-94``), bounds (``GE50``, ``LT50``,
+``GE95``, ``GE99``, ``LE5``, ``LE1``, ``GT90``, ``>=90%``, ``<50%``), suppression marks
+(``PS``, ``S``, ``*``, ``N<10``...), and ranges that a spreadsheet turned into dates
+(``14-Oct`` is 10-14). Exact values become ``rate``; ranges and bounds become
+``rate_low``/``rate_high`` with ``rate`` empty. The code as published stays in ``rate_code``.
+An unknown code is an error that names it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from c2c_analysis.io.outcomes import _read_csv, _read_excel
+from c2c_analysis.schema import _GROUP_ALIASES, NOT_REPORTED, _norm_label
+from c2c_analysis.validation import DataValidationError, _validate
+
+__all__ = ["EDFACTS_GROUPS", "parse_rate_code", "read_edfacts_acgr"]
+
+#: EDFacts group codes (wide files' prefixes and the newer files' CATEGORY) -> (dimension, group).
+EDFACTS_GROUPS: Mapping[str, tuple[str, str]] = {
+    "ALL": ("all", "All students"),
+    "MAM": ("race_ethnicity", "American Indian/Alaska Native"),
+    # ACGR files combine Asian and Pacific Islander students in one category.
+    "MAS": ("race_ethnicity", "Asian/Pacific Islander"),
+    "MBL": ("race_ethnicity", "Black"),
+    "MHI": ("race_ethnicity", "Hispanic/Latino"),
+    "MTR": ("race_ethnicity", "Two or more races"),
+    "MWH": ("race_ethnicity", "White"),
+    "MNP": ("race_ethnicity", "Native Hawaiian/Other Pacific Islander"),
+    "CWD": ("disability", "Students with disabilities"),
+    "ECD": ("income", "Low income"),
+    "FCS": ("foster_care", "Foster care"),
+    "HOM": ("homeless", "Homeless"),
+    "LEP": ("english_learner", "English learner"),
+}
+# ED Data Express subgroup labels that our vocabularies do not already know.
+_EXPRESS_SUBGROUPS = {
+    "all students": ("all", "All students"),
+    "asian/pacific islander": ("race_ethnicity", "Asian/Pacific Islander"),
+    "asian or pacific islander": ("race_ethnicity", "Asian/Pacific Islander"),
+    "children with disabilities": ("disability", "Students with disabilities"),
+    "children with disabilities (idea)": ("disability", "Students with disabilities"),
+    "economically disadvantaged": ("income", "Low income"),
+    "english learner": ("english_learner", "English learner"),
+    "limited english proficient": ("english_learner", "English learner"),
+    "homeless enrolled": ("homeless", "Homeless"),
+    "homeless": ("homeless", "Homeless"),
+    "foster care students": ("foster_care", "Foster care"),
+    "foster care": ("foster_care", "Foster care"),
+}
+_MISSING = {"", "NA", "N/A", ".", "-", "NULL", "NONE", "NAN"}
+_SUPPRESSED = {"PS", "S", "*", "**", "DS", "N<10", "<10", "N/S", "NS", "SUPPRESSED", "‡", "†"}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1
+    )
+}
+_BOUND = re.compile(r"^(GE|GT|LE|LT|>=|=>|>|<=|=<|<|≥|≤)(\d+(?:\.\d+)?)$")
+_BAND = re.compile(r"^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$")
+_EXACT = re.compile(r"^\d+(?:\.\d+)?$")
+_DAY_MONTH = re.compile(r"^(\d{1,2})-([A-Z]{3})$")
+_MONTH_DAY = re.compile(r"^([A-Z]{3})-(\d{1,2})$")
+_WIDE = re.compile(r"^([A-Z]{2,4})_(COHORT|RATE)_(\d{4})$")
+
+
+def parse_rate_code(code: object) -> tuple[float, float, float, str]:
+    """Read one EDFacts rate code.
+
+    Returns
+    -------
+    (rate, rate_low, rate_high, status)
+        Proportions (NaN where not given). ``status`` is ``"exact"``, ``"range"``,
+        ``"suppressed"``, ``"missing"`` or, for a code that cannot be read, a sentence
+        saying so.
+
+    Examples
+    --------
+    >>> parse_rate_code("80-84")
+    (nan, 0.8, 0.84, 'range')
+    >>> parse_rate_code("GE95")
+    (nan, 0.95, 1.0, 'range')
+    >>> parse_rate_code("14-Oct")  # "10-14" after a spreadsheet read it as 14 October
+    (nan, 0.1, 0.14, 'range')
+    >>> parse_rate_code("93%")
+    (0.93, nan, nan, 'exact')
+    """
+    nan = float("nan")
+    if code is None or (isinstance(code, float) and np.isnan(code)) or code is pd.NA:
+        return nan, nan, nan, "missing"
+    if isinstance(code, _dt.date | pd.Timestamp):  # a band that a spreadsheet stored as a date
+        low, high = float(code.month), float(code.day)
+        return (
+            (nan, low / 100, high / 100, "range")
+            if low <= high
+            else (nan, nan, nan, f"unknown EDFacts rate code {code!r}")
+        )
+    if isinstance(code, int | float | np.number) and not isinstance(code, bool):
+        value = float(code)
+        return (
+            (value / 100, nan, nan, "exact")
+            if 0 <= value <= 100
+            else (nan, nan, nan, "rate outside 0-100")
+        )
+    text = re.sub(r"\s+", "", str(code)).upper()
+    if text in _MISSING:
+        return nan, nan, nan, "missing"
+    if text in _SUPPRESSED:
+        return nan, nan, nan, "suppressed"
+    text = text.rstrip("%")
+    if _EXACT.match(text):
+        value = float(text)
+        return (
+            (value / 100, nan, nan, "exact")
+            if value <= 100
+            else (nan, nan, nan, "rate outside 0-100")
+        )
+    if match := _BAND.match(text):
+        low, high = float(match[1]), float(match[2])
+    elif match := _BOUND.match(text):
+        sign, value = match[1], float(match[2])
+        low, high = (value, 100.0) if sign in ("GE", "GT", ">=", "=>", ">", "≥") else (0.0, value)
+    elif match := _DAY_MONTH.match(text) or _MONTH_DAY.match(text):
+        day, month = (match[1], match[2]) if match.re is _DAY_MONTH else (match[2], match[1])
+        if month not in _MONTHS:
+            return nan, nan, nan, f"unknown EDFacts rate code {code!r}"
+        low, high = float(_MONTHS[month]), float(day)
+    else:
+        return nan, nan, nan, f"unknown EDFacts rate code {code!r}"
+    if not 0 <= low <= high <= 100:
+        return (
+            nan,
+            nan,
+            nan,
+            f"unknown EDFacts rate code {code!r} (range out of order or above 100)",
+        )
+    return nan, low / 100, high / 100, "range"
+
+
+def read_edfacts_acgr(
+    source: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    partnership: str | Mapping[str, str] | None = None,
+    sheet: str | int | None = None,
+) -> pd.DataFrame:
+    """Read an EDFacts / ED Data Express adjusted cohort graduation rate file.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        CSV or Excel file (or a frame read with every column as text) in one of the three
+        layouts described in this module. Never modified.
+    partnership : str or mapping, optional
+        The ``partnership`` slug of every row (a file of one district), or a mapping from
+        NCES id (LEA, or school for school files) to slug. Default: a slug of the district's
+        (or school's) name, with its NCES id appended where two share a name.
+    sheet : str or int, optional
+        Excel sheet.
+
+    Returns
+    -------
+    DataFrame
+        The canonical outcome table with ``outcome`` ``hs_graduation`` (four-year; extended
+        rates in Data Express files become ``hs_graduation_5yr``, ``_6yr``), ``denominator``
+        the adjusted cohort, ``numerator`` where the file gives it, ``rate`` or
+        ``rate_low``/``rate_high``, ``suppressed`` for suppression marks; then
+        ``state, nces_leaid`` (7 characters, zero-padded), ``lea_name``, ``nces_schid`` (12)
+        and ``school_name`` where present, and ``rate_code`` as published.
+
+    Raises
+    ------
+    DataValidationError
+        Unknown layouts, group codes, subgroups, school years or rate codes, each named with
+        its line and column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> wide = pd.DataFrame({"STNAM": ["WASHINGTON"], "FIPST": ["53"], "LEAID": ["5308700"],
+    ...     "ST_LEAID": ["WA-27010"], "LEANM": ["Tacoma School District"],
+    ...     "ALL_COHORT_1415": ["2027"], "ALL_RATE_1415": ["83"],
+    ...     "MAM_COHORT_1415": ["39"], "MAM_RATE_1415": ["70-79"]})
+    >>> table = read_edfacts_acgr(wide)
+    >>> table[["partnership", "year", "denominator", "rate"]].values.tolist()[0]
+    ['tacoma_school_district', 2015, 2027, 0.83]
+    >>> table[["group", "rate_low", "rate_high", "rate_code"]].values.tolist()[1]
+    ['American Indian/Alaska Native', 0.7, 0.79, '70-79']
+    """
+    frame, name = _load(source, sheet)
+    columns = {c.strip().upper(): c for c in frame.columns if c != "__line__"}
+    if any(_WIDE.match(c) for c in columns):
+        long, problems = _from_wide(frame, columns)
+    elif {"CATEGORY", "COHORT", "RATE"} <= set(columns):
+        long, problems = _from_category(frame, columns)
+    elif {"SUBGROUP", "VALUE", "SCHOOL YEAR"} <= set(columns):
+        long, problems = _from_data_express(frame, columns)
+    else:
+        raise DataValidationError(
+            [
+                {
+                    "row": None,
+                    "column": None,
+                    "value": ", ".join(list(columns)[:8]),
+                    "problem": "not an EDFacts ACGR layout (expected <GROUP>_RATE_<yyyy> columns, "
+                    "CATEGORY/COHORT/RATE, or ED Data Express Subgroup/Value)",
+                }
+            ],
+            source=name,
+        )
+    rates = [parse_rate_code(v) for v in long["rate_code"]]
+    status = np.array([r[3] for r in rates], dtype=object)
+    unknown = ~np.isin(status, ("exact", "range", "suppressed", "missing"))
+    problems += [
+        {
+            "row": long["__line__"].iat[i],
+            "column": long["__column__"].iat[i],
+            "value": str(long["rate_code"].iat[i]),
+            "problem": status[i],
+        }
+        for i in np.flatnonzero(unknown)
+    ]
+    if problems:
+        raise DataValidationError(problems, source=name)
+    long["rate"] = [r[0] for r in rates]
+    long["rate_low"] = [r[1] for r in rates]
+    long["rate_high"] = [r[2] for r in rates]
+    long["suppressed"] = status == "suppressed"
+    long["partnership"] = _partnerships(long, partnership)
+    long["source"] = name or "EDFacts ACGR"
+    ordered = [
+        "partnership",
+        "outcome",
+        "year",
+        "dimension",
+        "group",
+        "numerator",
+        "denominator",
+        "rate",
+        "rate_low",
+        "rate_high",
+        "suppressed",
+        "source",
+    ]
+    extra = [
+        c
+        for c in ("state", "nces_leaid", "lea_name", "nces_schid", "school_name", "rate_code")
+        if c in long
+    ]
+    lines = long["__line__"].to_list()
+    return _validate(
+        long[ordered + extra].reset_index(drop=True), source=name, rows=lines, aliases=False
+    )
+
+
+# --- layouts --------------------------------------------------------------------------------
+
+
+def _load(source, sheet) -> tuple[pd.DataFrame, str | None]:
+    if isinstance(source, pd.DataFrame):
+        frame = source.astype(object).copy()
+        frame["__line__"] = list(source.index)
+        return frame, None
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
+        return _read_excel(path, sheet), path.name
+    return _read_csv(path), path.name
+
+
+def _ids(
+    frame: pd.DataFrame, columns: Mapping[str, str], pairs: Mapping[str, tuple[str, int | None]]
+) -> pd.DataFrame:
+    """Identifier columns under our names; NCES ids as zero-padded text."""
+    out = pd.DataFrame(index=frame.index)
+    for theirs, (ours, width) in pairs.items():
+        if theirs in columns:
+            values = frame[columns[theirs]].map(_id_text)
+            out[ours] = values.str.zfill(width) if width else values
+    return out
+
+
+def _id_text(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # Excel stored the id as a number
+    return str(value).strip()
+
+
+_WIDE_IDS = {
+    "STNAM": ("state", None),
+    "LEAID": ("nces_leaid", 7),
+    "LEANM": ("lea_name", None),
+    "NCESSCH": ("nces_schid", 12),
+    "SCHNAM": ("school_name", None),
+}
+
+
+def _school_year(text: object) -> int | None:
+    """The class-of year of a school year: '1415', '2014-15', '2014-2015' -> 2015."""
+    value = str(text).strip()
+    if re.fullmatch(r"\d{4}", value):  # two two-digit years, as in the wide files' suffixes
+        start, end = int(value[:2]), int(value[2:])
+        if (start + 1) % 100 != end:
+            return None
+        return 2000 + end if end < 50 else 1900 + end
+    match = re.fullmatch(r"(\d{4})\s*[-/]\s*(\d{2}|\d{4})", value)
+    if not match:
+        return None
+    start = int(match[1])
+    end = int(match[2]) if len(match[2]) == 4 else start // 100 * 100 + int(match[2])
+    if end < start:
+        end += 100
+    return end if end == start + 1 else None
+
+
+def _from_wide(frame: pd.DataFrame, columns: Mapping[str, str]) -> tuple[pd.DataFrame, list[dict]]:
+    problems: list[dict] = []
+    ids = _ids(frame, columns, _WIDE_IDS)
+    pieces = {}
+    for upper, original in columns.items():
+        match = _WIDE.match(upper)
+        if not match:
+            continue
+        code, kind, suffix = match.groups()
+        if code not in EDFACTS_GROUPS:
+            problems.append(
+                {
+                    "row": None,
+                    "column": original,
+                    "value": code,
+                    "problem": "unknown EDFacts group code",
+                }
+            )
+            continue
+        year = _school_year(suffix)
+        if year is None:
+            problems.append(
+                {
+                    "row": None,
+                    "column": original,
+                    "value": suffix,
+                    "problem": "unknown school year suffix",
+                }
+            )
+            continue
+        pieces.setdefault((code, year), {})[kind] = original
+    rows = []
+    for (code, year), kinds in pieces.items():
+        dimension, group = EDFACTS_GROUPS[code]
+        part = ids.copy()
+        part["outcome"] = "hs_graduation"
+        part["year"] = year
+        part["dimension"] = dimension
+        part["group"] = group
+        part["numerator"] = np.nan
+        cohort = (
+            frame[kinds["COHORT"]] if "COHORT" in kinds else pd.Series(np.nan, index=frame.index)
+        )
+        part["denominator"] = cohort.map(_count)
+        part["rate_code"] = frame[kinds["RATE"]] if "RATE" in kinds else np.nan
+        part["__line__"] = frame["__line__"]
+        part["__column__"] = kinds.get("RATE", kinds.get("COHORT"))
+        rows.append(part)
+    long = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    return long, problems
+
+
+def _count(value: object) -> object:
+    """Cohort counts: numbers stay, suppression marks and blanks become missing."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return np.nan
+    text = str(value).strip().replace(",", "")
+    if text.upper() in _MISSING | _SUPPRESSED:
+        return np.nan
+    return text  # validation names anything that is not a whole number
+
+
+def _from_category(
+    frame: pd.DataFrame, columns: Mapping[str, str]
+) -> tuple[pd.DataFrame, list[dict]]:
+    problems: list[dict] = []
+    long = _ids(frame, columns, _WIDE_IDS)
+    codes = frame[columns["CATEGORY"]].map(lambda v: str(v).strip().upper())
+    unknown = ~codes.isin(list(EDFACTS_GROUPS))
+    problems += [
+        {
+            "row": frame["__line__"].iat[i],
+            "column": columns["CATEGORY"],
+            "value": codes.iat[i],
+            "problem": "unknown EDFacts group code",
+        }
+        for i in np.flatnonzero(unknown)
+    ]
+    year_column = columns.get("SCHOOL_YEAR") or columns.get("SCHOOL YEAR")
+    if year_column is None:
+        problems.append(
+            {
+                "row": None,
+                "column": "SCHOOL_YEAR",
+                "value": "",
+                "problem": "required column is missing",
+            }
+        )
+        return pd.DataFrame(), problems
+    years = frame[year_column].map(_school_year)
+    problems += [
+        {
+            "row": frame["__line__"].iat[i],
+            "column": year_column,
+            "value": str(frame[year_column].iat[i]),
+            "problem": "unknown school year (expected e.g. 2019-2020 or 1920)",
+        }
+        for i in np.flatnonzero(years.isna())
+    ]
+    long["outcome"] = "hs_graduation"
+    long["year"] = years
+    long["dimension"] = codes.map(lambda c: EDFACTS_GROUPS.get(c, ("", ""))[0])
+    long["group"] = codes.map(lambda c: EDFACTS_GROUPS.get(c, ("", ""))[1])
+    long["numerator"] = np.nan
+    long["denominator"] = frame[columns["COHORT"]].map(_count)
+    long["rate_code"] = frame[columns["RATE"]]
+    long["__line__"] = frame["__line__"]
+    long["__column__"] = columns["RATE"]
+    return long, problems
+
+
+_EXPRESS_IDS = {
+    "STATE": ("state", None),
+    "NCES LEA ID": ("nces_leaid", 7),
+    "LEA": ("lea_name", None),
+    "NCES SCH ID": ("nces_schid", 12),
+    "SCHOOL": ("school_name", None),
+}
+
+
+def _subgroup(label: str) -> tuple[str, str] | None:
+    key = _norm_label(label)
+    if key in _EXPRESS_SUBGROUPS:
+        return _EXPRESS_SUBGROUPS[key]
+    found = {
+        (dim, vocab[key])
+        for dim, vocab in _GROUP_ALIASES.items()
+        if key in vocab and vocab[key] != NOT_REPORTED
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+def _from_data_express(
+    frame: pd.DataFrame, columns: Mapping[str, str]
+) -> tuple[pd.DataFrame, list[dict]]:
+    problems: list[dict] = []
+    long = _ids(frame, columns, _EXPRESS_IDS)
+    lines = frame["__line__"]
+    groups = frame[columns["SUBGROUP"]].map(lambda v: _subgroup(str(v)))
+    problems += [
+        {
+            "row": lines.iat[i],
+            "column": columns["SUBGROUP"],
+            "value": str(frame[columns["SUBGROUP"]].iat[i]),
+            "problem": "unknown ED Data Express subgroup",
+        }
+        for i in np.flatnonzero(groups.isna())
+    ]
+    years = frame[columns["SCHOOL YEAR"]].map(_school_year)
+    problems += [
+        {
+            "row": lines.iat[i],
+            "column": columns["SCHOOL YEAR"],
+            "value": str(frame[columns["SCHOOL YEAR"]].iat[i]),
+            "problem": "unknown school year (expected e.g. 2018-2019)",
+        }
+        for i in np.flatnonzero(years.isna())
+    ]
+    described = frame[
+        [columns[c] for c in ("DATA GROUP", "DATA DESCRIPTION", "CHARACTERISTICS") if c in columns]
+    ]
+    text = (
+        described.astype(str).agg(" ".join, axis=1).str.lower()
+        if len(described.columns)
+        else pd.Series("", index=frame.index)
+    )
+    outcome = pd.Series("hs_graduation", index=frame.index)
+    for word, suffix in (("five-year", "_5yr"), ("six-year", "_6yr"), ("seven-year", "_7yr")):
+        outcome[text.str.contains(word, regex=False)] = "hs_graduation" + suffix
+    unrelated = ~text.str.contains("graduat|cohort", regex=True) & (text.str.strip() != "")
+    problems += [
+        {
+            "row": lines.iat[i],
+            "column": columns.get("DATA GROUP", "Data Group"),
+            "value": text.iat[i][:60],
+            "problem": "not a graduation-rate data group",
+        }
+        for i in np.flatnonzero(unrelated)
+    ]
+    long["outcome"] = outcome
+    long["year"] = years
+    long["dimension"] = groups.map(lambda g: g[0] if g else "")
+    long["group"] = groups.map(lambda g: g[1] if g else "")
+    long["numerator"] = (
+        frame[columns["NUMERATOR"]].map(_count) if "NUMERATOR" in columns else np.nan
+    )
+    long["denominator"] = (
+        frame[columns["DENOMINATOR"]].map(_count) if "DENOMINATOR" in columns else np.nan
+    )
+    long["rate_code"] = frame[columns["VALUE"]]
+    long["__line__"] = lines
+    long["__column__"] = columns["VALUE"]
+    return long, problems
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or "unnamed"
+
+
+def _partnerships(long: pd.DataFrame, partnership: str | Mapping[str, str] | None) -> pd.Series:
+    if isinstance(partnership, str):
+        return pd.Series(partnership, index=long.index)
+    school = "nces_schid" in long and (long["nces_schid"].str.len() > 0).any()
+    id_column, name_column = ("nces_schid", "school_name") if school else ("nces_leaid", "lea_name")
+    ids = long[id_column] if id_column in long else pd.Series("", index=long.index)
+    names = (
+        long[name_column]
+        if name_column in long
+        else long.get("state", pd.Series("", index=long.index))
+    )
+    if isinstance(partnership, Mapping):
+        mapped = ids.map(lambda i: partnership.get(i))
+        missing = mapped.isna()
+        if missing.any():
+            raise DataValidationError(
+                [
+                    {
+                        "row": None,
+                        "column": id_column,
+                        "value": i,
+                        "problem": "id not in the partnership mapping",
+                    }
+                    for i in sorted(set(ids[missing]))
+                ],
+            )
+        return mapped
+    slugs = names.map(_slug)
+    pairs = pd.DataFrame({"slug": slugs, "id": ids}).drop_duplicates()
+    clashing = set(pairs.loc[pairs["slug"].duplicated(keep=False), "slug"])
+    return pd.Series(
+        [f"{s}_{i}" if s in clashing and i else s for s, i in zip(slugs, ids, strict=True)],
+        index=long.index,
+    )
