@@ -7,8 +7,15 @@ analyses that return tidy tables, plots, and notebooks run per partnership.
 from __future__ import annotations
 
 from c2c_analysis.datasets import list_samples, load_sample
-from c2c_analysis.io import read_outcomes
+from c2c_analysis.io import (
+    aggregate_students,
+    parse_rate_code,
+    read_edfacts_acgr,
+    read_ospi_graduation,
+    read_outcomes,
+)
 from c2c_analysis.overview import outcome_overview
+from c2c_analysis.privacy import SuppressionResult, suppress
 from c2c_analysis.schema import (
     INDICATORS,
     OUTCOMES,
@@ -29,7 +36,9 @@ __all__ = [
     "INDICATORS",
     "OUTCOMES",
     "Outcome",
+    "SuppressionResult",
     "__version__",
+    "aggregate_students",
     "baseline_summary",
     "better_direction",
     "list_samples",
@@ -38,9 +47,13 @@ __all__ = [
     "normalize_group",
     "outcome_catalogue",
     "outcome_overview",
+    "parse_rate_code",
     "project_baseline",
     "rates",
+    "read_edfacts_acgr",
+    "read_ospi_graduation",
     "read_outcomes",
+    "suppress",
     "trend",
     "validate_outcomes",
 ]
