@@ -7,6 +7,8 @@ analyses that return tidy tables, plots, and notebooks run per partnership.
 from __future__ import annotations
 
 from c2c_analysis.datasets import list_samples, load_sample
+from c2c_analysis.decompose import das_gupta, decompose_rate_change, oaxaca_blinder
+from c2c_analysis.gaps import classify_gap_change, gap_change, gaps, inequality
 from c2c_analysis.io import (
     aggregate_students,
     parse_rate_code,
@@ -41,10 +43,17 @@ __all__ = [
     "aggregate_students",
     "baseline_summary",
     "better_direction",
+    "classify_gap_change",
+    "das_gupta",
+    "decompose_rate_change",
+    "gap_change",
+    "gaps",
+    "inequality",
     "list_samples",
     "load_sample",
     "normalize_dimension",
     "normalize_group",
+    "oaxaca_blinder",
     "outcome_catalogue",
     "outcome_overview",
     "parse_rate_code",

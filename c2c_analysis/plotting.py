@@ -17,7 +17,14 @@ from matplotlib.ticker import PercentFormatter
 
 from c2c_analysis.trends import rates
 
-__all__ = ["plot_trends", "plot_turn_the_curve", "set_theme"]
+__all__ = [
+    "plot_gap_change",
+    "plot_gaps",
+    "plot_trends",
+    "plot_turn_the_curve",
+    "plot_waterfall",
+    "set_theme",
+]
 
 _BASELINE = "#4d4d4d"
 _FORECAST = "#7a7a7a"
@@ -190,4 +197,136 @@ def plot_turn_the_curve(
     if title:
         ax.set_title(title)
     ax.legend(frameon=False, fontsize="small", loc="best")
+    return ax
+
+
+def plot_gaps(
+    gap_table: pd.DataFrame,
+    *,
+    time: str = "year",
+    group: str = "group",
+    band: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """Gaps to the reference group over time, one line per group (a narrowing gap falls
+    towards zero).
+
+    Parameters
+    ----------
+    gap_table : DataFrame
+        :func:`~c2c_analysis.gaps.gaps` output for one partnership, outcome and dimension.
+    band : bool
+        Draw each gap's confidence interval.
+
+    Returns
+    -------
+    Axes
+        One line per group, labelled with the group; y is ``gap_pp``.
+    """
+    ax = _axes(ax)
+    for label, frame in gap_table.groupby(group, sort=False):
+        frame = frame.sort_values(time)
+        (line,) = ax.plot(frame[time], frame["gap_pp"], marker="o", label=str(label))
+        if band:
+            ax.fill_between(
+                frame[time],
+                frame["gap_ci_lower_pp"],
+                frame["gap_ci_upper_pp"],
+                color=line.get_color(),
+                alpha=0.12,
+                lw=0,
+            )
+    ax.axhline(0, color="black", lw=0.8)
+    reference = gap_table["reference"].iloc[0] if len(gap_table) else ""
+    ax.set_ylabel(f"Gap to {reference} (percentage points)")
+    ax.set_xlabel(time.replace("_", " ").capitalize())
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def plot_gap_change(
+    change_table: pd.DataFrame, *, group: str = "group", ax: Axes | None = None
+) -> Axes:
+    """Each group's gap at the start and the end, joined by an arrow, with its category.
+
+    Parameters
+    ----------
+    change_table : DataFrame
+        :func:`~c2c_analysis.gaps.gap_change` output.
+
+    Returns
+    -------
+    Axes
+        Start gaps as the first line (``start``), end gaps as the second (``end``).
+    """
+    ax = _axes(ax)
+    frame = change_table.reset_index(drop=True)
+    positions = np.arange(len(frame))
+    ax.plot(frame["gap_start_pp"], positions, "o", color=_FORECAST, label="start")
+    ax.plot(frame["gap_end_pp"], positions, "o", color=_ACTUAL, label="end")
+    for i, row in frame.iterrows():
+        ax.annotate(
+            "",
+            xy=(row["gap_end_pp"], i),
+            xytext=(row["gap_start_pp"], i),
+            arrowprops={"arrowstyle": "->", "color": _ACTUAL, "lw": 1.2},
+        )
+        ax.annotate(
+            str(row["category"]).replace("_", " "),
+            xy=(max(row["gap_start_pp"], row["gap_end_pp"]), i),
+            xytext=(6, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize="x-small",
+        )
+    ax.set_yticks(positions, frame[group].astype(str))
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("Gap to the reference (percentage points)")
+    ax.legend(frameon=False, fontsize="small", loc="lower right")
+    return ax
+
+
+def plot_waterfall(result, *, ax: Axes | None = None) -> Axes:
+    """Waterfall of a decomposition: from the first value, each effect, to the last.
+
+    Accepts a Kitagawa (:func:`~c2c_analysis.decompose.decompose_rate_change`, first
+    series), Das Gupta (first to last population) or Oaxaca-Blinder result.
+
+    Returns
+    -------
+    Axes
+        One bar per effect (``ax.patches``), labelled on the x axis.
+    """
+    ax = _axes(ax)
+    summary = result.summary
+    kind = result.settings.get("method", "oaxaca")
+    if kind == "kitagawa":
+        row = summary.dropna(subset=["total_change"]).iloc[0]
+        start, steps, end = (
+            row["rate_start"],
+            [("composition", row["composition_effect"]), ("rates", row["rate_effect"])],
+            row["rate_end"],
+        )
+        labels = (f"{result.settings['start']}", f"{result.settings['end']}")
+    elif kind == "das_gupta":
+        first, last = result.settings["populations"][0], result.settings["populations"][-1]
+        rows = summary[(summary["population_from"] == first) & (summary["population_to"] == last)]
+        crude = result.table.drop_duplicates("population").set_index("population")["crude_rate"]
+        start, end = crude[first], crude[last]
+        steps = list(zip(rows["factor"], rows["effect"], strict=True))
+        labels = (str(first), str(last))
+    else:
+        values = summary.set_index("component")["estimate"]
+        start, end = 0.0, values["gap"]
+        steps = [("explained", values["explained"]), ("unexplained", values["unexplained"])]
+        labels = ("0", "gap")
+    names = [labels[0], *[s[0] for s in steps], labels[1]]
+    ax.bar(0, start, color=_BASELINE)
+    level = start
+    for i, (_, effect) in enumerate(steps, start=1):
+        ax.bar(i, effect, bottom=level, color=_ACTUAL if effect >= 0 else "#c0392b")
+        level += effect
+    ax.bar(len(steps) + 1, end, color=_BASELINE)
+    ax.set_xticks(range(len(names)), names, rotation=20)
+    ax.axhline(0, color="black", lw=0.8)
     return ax

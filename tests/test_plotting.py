@@ -73,3 +73,47 @@ def test_plots_draw_on_the_axes_they_are_given():
         {"year": [2010, 2011], "group": ["A", "A"], "numerator": [1, 2], "denominator": [4, 4]}
     )
     assert plot_trends(data, ax=ax) is ax
+
+
+def test_gap_plot_draws_one_line_per_group_with_gaps():
+    from c2c_analysis import load_sample
+    from c2c_analysis.gaps import gaps
+    from c2c_analysis.plotting import plot_gaps
+
+    data = load_sample("outcomes").query(
+        "partnership == 'tacoma' and outcome == 'hs_graduation' "
+        "and dimension == 'race_ethnicity' and group in ['White', 'Black', 'Asian']"
+    )
+    table = gaps(data, reference="White")
+    ax = plot_gaps(table)
+    assert [line.get_label() for line in ax.lines if not line.get_label().startswith("_")] == [
+        "Asian",
+        "Black",
+    ]
+    black = table[table["group"] == "Black"].sort_values("year")
+    assert ax.lines[1].get_ydata() == pytest.approx(black["gap_pp"].to_numpy())
+
+
+def test_gap_change_plot_marks_start_and_end():
+    from c2c_analysis.plotting import plot_gap_change
+
+    change = pd.DataFrame(
+        {
+            "group": ["A", "B"],
+            "gap_start_pp": [10.0, 5.0],
+            "gap_end_pp": [4.0, 7.0],
+            "category": ["narrowing_both_improving", "widening_both_improving"],
+        }
+    )
+    ax = plot_gap_change(change)
+    assert ax.lines[0].get_xdata().tolist() == [10.0, 5.0]
+    assert ax.lines[1].get_xdata().tolist() == [4.0, 7.0]
+
+
+def test_waterfall_bars_add_up_to_the_end_value():
+    from c2c_analysis.decompose import das_gupta
+
+    data = pd.DataFrame({"pop": [1, 2], "a": [2.0, 3.0], "b": [5.0, 4.0]})
+    ax = das_gupta(data, population="pop", factors=["a", "b"]).plot()
+    heights = [patch.get_height() for patch in ax.patches]
+    assert heights[0] + heights[1] + heights[2] == pytest.approx(heights[3])  # 10 + effects = 12

@@ -1,0 +1,742 @@
+"""Gaps between groups, how they changed, and summary measures of inequality.
+
+"Excellence with equity" (Ferguson): gaps should close because every group rises, the lower
+ones faster, not because the top group falls. :func:`gap_change` says which of these happened
+(:func:`classify_gap_change`). Percentage-point gaps shrink mechanically as rates approach
+100%, so the ratio, the odds ratio and the probit gap stand beside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from c2c_analysis.schema import ALL_STUDENTS, better_direction
+from c2c_analysis.validation import DataValidationError
+
+__all__ = ["GAP_CATEGORIES", "classify_gap_change", "gap_change", "gaps", "inequality"]
+
+#: Every category :func:`classify_gap_change` can return.
+GAP_CATEGORIES: tuple[str, ...] = (
+    "reversed_lower_ahead",
+    "stable_gap_both_improving",
+    "stable_gap_both_declining",
+    "no_change",
+    "stable_gap_other",
+    "narrowing_both_improving",
+    "narrowing_lower_improving_higher_flat",
+    "narrowing_lower_up_higher_down",
+    "narrowing_higher_declined",
+    "narrowing_both_declining",
+    "narrowing_other",
+    "widening_both_improving",
+    "widening_lower_flat_or_declining",
+    "widening_other",
+)
+
+
+def classify_gap_change(
+    higher_start: float,
+    higher_end: float,
+    lower_start: float,
+    lower_end: float,
+    *,
+    tol_pp: float = 1.0,
+) -> str:
+    """The kind of change in the gap between the group ahead at the start and the other.
+
+    Values are in percentage points, oriented so that larger is better. With g = higher -
+    lower, Δ = end - start and τ = ``tol_pp``, the first rule that applies wins:
+
+    1. g_start > τ and g_end < -τ: ``reversed_lower_ahead``;
+    2. |Δg| ≤ τ: both Δ > τ ``stable_gap_both_improving``; both Δ < -τ
+       ``stable_gap_both_declining``; both |Δ| ≤ τ ``no_change``; else ``stable_gap_other``;
+    3. Δg < -τ: both Δ > τ ``narrowing_both_improving``; |Δhigher| ≤ τ and Δlower > τ
+       ``narrowing_lower_improving_higher_flat``; Δhigher < -τ and Δlower > τ
+       ``narrowing_lower_up_higher_down``; Δhigher < -τ and |Δlower| ≤ τ
+       ``narrowing_higher_declined``; both Δ < -τ ``narrowing_both_declining``; else
+       ``narrowing_other``;
+    4. Δg > τ: both Δ > τ ``widening_both_improving``; Δlower ≤ τ
+       ``widening_lower_flat_or_declining``; else ``widening_other`` (which cannot happen
+       when τ ≥ 0: Δlower > τ and Δg > τ make Δhigher > 2τ; kept so every input has a
+       category).
+
+    Examples
+    --------
+    >>> classify_gap_change(75, 86, 59.4, 81)  # Tacoma, White vs Black students, 2012-2015
+    'narrowing_both_improving'
+    >>> classify_gap_change(80, 75, 60, 62)
+    'narrowing_lower_up_higher_down'
+    """
+    tau = tol_pp
+    g_start, g_end = higher_start - lower_start, higher_end - lower_end
+    d_gap = g_end - g_start
+    d_high, d_low = higher_end - higher_start, lower_end - lower_start
+    if g_start > tau and g_end < -tau:
+        return "reversed_lower_ahead"
+    if abs(d_gap) <= tau:
+        if d_high > tau and d_low > tau:
+            return "stable_gap_both_improving"
+        if d_high < -tau and d_low < -tau:
+            return "stable_gap_both_declining"
+        if abs(d_high) <= tau and abs(d_low) <= tau:
+            return "no_change"
+        return "stable_gap_other"
+    if d_gap < -tau:
+        if d_high > tau and d_low > tau:
+            return "narrowing_both_improving"
+        if abs(d_high) <= tau and d_low > tau:
+            return "narrowing_lower_improving_higher_flat"
+        if d_high < -tau and d_low > tau:
+            return "narrowing_lower_up_higher_down"
+        if d_high < -tau and abs(d_low) <= tau:
+            return "narrowing_higher_declined"
+        if d_high < -tau and d_low < -tau:
+            return "narrowing_both_declining"
+        return "narrowing_other"
+    if d_high > tau and d_low > tau:
+        return "widening_both_improving"
+    if d_low <= tau:
+        return "widening_lower_flat_or_declining"
+    return "widening_other"
+
+
+def _keys(data: pd.DataFrame, time: str, group: str) -> list[str]:
+    return [
+        c
+        for c in ("partnership", "outcome", "dimension")
+        if c in data.columns and c not in (time, group)
+    ]
+
+
+def _rates(data: pd.DataFrame, numerator: str, denominator: str) -> tuple[np.ndarray, np.ndarray]:
+    num = pd.to_numeric(data[numerator], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    den = pd.to_numeric(data[denominator], errors="coerce").to_numpy(
+        dtype="float64", na_value=np.nan
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / den, np.nan), den
+
+
+def _reference_rows(
+    data: pd.DataFrame,
+    reference: str,
+    keys: list[str],
+    time: str,
+    group: str,
+    numerator: str,
+    denominator: str,
+) -> pd.DataFrame:
+    """One reference row per (keys, time): keys, time, reference, reference_rate, reference_n."""
+    rate, n = _rates(data, numerator, denominator)
+    frame = data[[*keys, time, group]].assign(_rate=rate, _n=n)
+    if reference == "all":
+        if "dimension" not in data.columns:
+            raise ValueError("reference='all' needs a 'dimension' column with an 'all' dimension")
+        overall = frame[frame[group] == ALL_STUDENTS].drop(columns="dimension")
+        members = frame[frame["dimension"] != "all"][[*keys, time]].drop_duplicates()
+        chosen = members.merge(
+            overall, on=[k for k in keys if k != "dimension"] + [time], how="left"
+        )
+    elif reference == "best":
+        members = frame[frame[group] != ALL_STUDENTS].dropna(subset=["_rate"])
+        lower = (
+            members["outcome"].map(lambda o: better_direction(str(o)) == "lower")
+            if "outcome" in members
+            else False
+        )
+        members = members.assign(_score=np.where(lower, -members["_rate"], members["_rate"]))
+        best = members.sort_values("_score", ascending=False, kind="stable").drop_duplicates(
+            [*keys, time]
+        )
+        chosen = best.drop(columns="_score")
+    else:
+        chosen = frame[frame[group] == reference]
+    chosen = chosen.rename(
+        columns={group: "reference", "_rate": "reference_rate", "_n": "reference_n"}
+    )
+    return chosen[[*keys, time, "reference", "reference_rate", "reference_n"]]
+
+
+def _newcombe(p1, n1, p2, n2, level):
+    """Newcombe's hybrid score interval for p1 - p2 (his method 10), from Wilson limits."""
+    alpha = 1 - level
+    l1, u1 = proportion_confint(np.round(p1 * n1), n1, alpha=alpha, method="wilson")
+    l2, u2 = proportion_confint(np.round(p2 * n2), n2, alpha=alpha, method="wilson")
+    d = p1 - p2
+    return d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + np.sqrt(
+        (u1 - p1) ** 2 + (p2 - l2) ** 2
+    )
+
+
+def gaps(
+    data: pd.DataFrame,
+    *,
+    reference: str,
+    time: str = "year",
+    group: str = "group",
+    numerator: str = "numerator",
+    denominator: str = "denominator",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Gap between each group and a reference group, per period.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The canonical outcome table (or any table with these columns). Gaps are computed
+        within each partnership, outcome, dimension and period present.
+    reference : str
+        A group label (``"White"``), ``"best"`` (the group with the best rate in the
+        dimension that period, in the outcome's better direction), or ``"all"`` (the All
+        students row of the same partnership, outcome and period).
+    time, group, numerator, denominator : str
+        Columns.
+    level : float
+        Confidence level of the gap's interval.
+
+    Returns
+    -------
+    DataFrame
+        One row per period and non-reference group, with the key columns, ``time``,
+        ``group`` and ``reference``, then ``rate``, ``reference_rate``, ``n``,
+        ``reference_n``, ``gap_pp`` (reference minus group, in percentage points, signed so
+        that a positive gap means the group is behind: for outcomes where lower is better,
+        such as chronic absence, it is group minus reference), ``gap_ci_lower_pp``,
+        ``gap_ci_upper_pp`` (Newcombe's hybrid score interval), ``ratio`` (group /
+        reference), ``odds_ratio`` (odds of the reference / odds of the group) and
+        ``probit_gap`` (Φ⁻¹(reference) − Φ⁻¹(group)).
+
+    Notes
+    -----
+    Groups whose counts are withheld get NaN gaps. The interval treats the group and the
+    reference as independent samples; with ``reference="all"`` the group is part of the
+    reference, so the interval is conservative.
+
+    References
+    ----------
+    Newcombe (1998), Interval estimation for the difference between independent proportions:
+    comparison of eleven methods. Statistics in Medicine 17:873-890 (method 10).
+    Ho & Reardon (2012), Estimating achievement gaps from test scores reported in ordinal
+    "proficiency" categories. J. Educational and Behavioral Statistics 37(4) (probit gaps).
+
+    Examples
+    --------
+    >>> from c2c_analysis import load_sample
+    >>> data = load_sample("outcomes").query(
+    ...     "partnership == 'tacoma' and outcome == 'hs_graduation' "
+    ...     "and dimension == 'race_ethnicity'")
+    >>> out = gaps(data, reference="White").query("group == 'Black' and year in [2012, 2015]")
+    >>> out["gap_pp"].round(1).tolist()
+    [14.9, 3.1]
+    """
+    for column in (time, group, numerator, denominator):
+        if column not in data.columns:
+            raise DataValidationError(
+                [
+                    {
+                        "row": None,
+                        "column": column,
+                        "value": "",
+                        "problem": "required column is missing",
+                    }
+                ]
+            )
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, not {level!r}")
+    keys = _keys(data, time, group)
+    refs = _reference_rows(data, reference, keys, time, group, numerator, denominator)
+    rate, n = _rates(data, numerator, denominator)
+    frame = data[[*keys, time, group]].assign(rate=rate, n=n)
+    if "dimension" in frame:
+        frame = frame[frame["dimension"] != "all"]
+    out = frame.merge(refs, on=[*keys, time], how="inner")
+    out = out[out[group] != out["reference"]].reset_index(drop=True)
+    lower_better = (
+        out["outcome"].map(lambda o: better_direction(str(o)) == "lower").to_numpy()
+        if "outcome" in out
+        else np.zeros(len(out), dtype=bool)
+    )
+    sign = np.where(lower_better, -1.0, 1.0)
+    p, q, n1, n2 = (
+        out["rate"].to_numpy(),
+        out["reference_rate"].to_numpy(),
+        out["n"].to_numpy(),
+        out["reference_n"].to_numpy(),
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low, high = _newcombe(q, n2, p, n1, level)  # interval of reference - group
+        out["gap_pp"] = 100 * sign * (q - p)
+        lo_pp, hi_pp = 100 * sign * low, 100 * sign * high
+        out["gap_ci_lower_pp"] = np.minimum(lo_pp, hi_pp)
+        out["gap_ci_upper_pp"] = np.maximum(lo_pp, hi_pp)
+        out["ratio"] = p / q
+        out["odds_ratio"] = (q / (1 - q)) / (p / (1 - p))
+        out["probit_gap"] = stats.norm.ppf(q) - stats.norm.ppf(p)
+    columns = [
+        *keys,
+        time,
+        group,
+        "reference",
+        "rate",
+        "reference_rate",
+        "n",
+        "reference_n",
+        "gap_pp",
+        "gap_ci_lower_pp",
+        "gap_ci_upper_pp",
+        "ratio",
+        "odds_ratio",
+        "probit_gap",
+    ]
+    return out[columns]
+
+
+def gap_change(
+    data: pd.DataFrame,
+    *,
+    start: object,
+    end: object,
+    reference: str,
+    tol_pp: float = 1.0,
+    time: str = "year",
+    group: str = "group",
+    numerator: str = "numerator",
+    denominator: str = "denominator",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """How each group's gap to the reference changed between two periods, and why.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The canonical outcome table.
+    start, end : period
+        The two periods compared.
+    reference : str
+        As in :func:`gaps` (``"best"`` is decided at ``start`` and kept at ``end``).
+    tol_pp : float
+        Changes within this many percentage points count as no change (see
+        :func:`classify_gap_change`).
+    time, group, numerator, denominator, level
+        As in :func:`gaps`.
+
+    Returns
+    -------
+    DataFrame
+        One row per group: key columns, ``group``, ``reference``, ``rate_start``,
+        ``rate_end``, ``reference_rate_start``, ``reference_rate_end``, ``change_pp``,
+        ``reference_change_pp``, ``gap_start_pp``, ``gap_end_pp``, ``gap_change_pp`` (end
+        minus start; negative is narrowing), ``se_gap_change_pp`` (√Σ p(1−p)/n over the
+        four cells, in points), ``z``, ``p_value`` (two-sided, normal), ``ratio_start``,
+        ``ratio_end``, ``odds_ratio_start``, ``odds_ratio_end``, ``probit_gap_start``,
+        ``probit_gap_end``, ``higher`` (which of the two was ahead at the start:
+        ``reference`` or ``group``), and ``category``.
+
+    Examples
+    --------
+    >>> from c2c_analysis import load_sample
+    >>> data = load_sample("outcomes").query(
+    ...     "partnership == 'tacoma' and outcome == 'hs_graduation' "
+    ...     "and dimension == 'race_ethnicity'")
+    >>> change = gap_change(data, start=2012, end=2015, reference="White")
+    >>> row = change.set_index("group").loc["Black"]
+    >>> row["category"], round(float(row["gap_change_pp"]), 1)
+    ('narrowing_both_improving', -11.9)
+    """
+    period = data[time]
+    chosen = data[period.isin([start, end])]
+    if reference == "best":
+        at_start = _reference_rows(
+            chosen[chosen[time] == start],
+            "best",
+            _keys(data, time, group),
+            time,
+            group,
+            numerator,
+            denominator,
+        )
+        label_by_key = at_start.drop(columns=[time, "reference_rate", "reference_n"])
+        keys = _keys(data, time, group)
+        frames = []
+        for values, rows in chosen.groupby(keys, sort=False) if keys else [((), chosen)]:
+            values = values if isinstance(values, tuple) else (values,)
+            match = label_by_key
+            for k, v in zip(keys, values, strict=True):
+                match = match[match[k] == v]
+            if len(match):
+                frames.append(
+                    gaps(
+                        rows,
+                        reference=match["reference"].iloc[0],
+                        time=time,
+                        group=group,
+                        numerator=numerator,
+                        denominator=denominator,
+                        level=level,
+                    )
+                )
+        table = (
+            pd.concat(frames, ignore_index=True)
+            if frames
+            else gaps(chosen.iloc[:0], reference="x", time=time, group=group)
+        )
+    else:
+        table = gaps(
+            chosen,
+            reference=reference,
+            time=time,
+            group=group,
+            numerator=numerator,
+            denominator=denominator,
+            level=level,
+        )
+    keys = _keys(table, time, group)
+    first = table[table[time] == start].drop(columns=[time])
+    last = table[table[time] == end].drop(columns=[time])
+    merged = first.merge(last, on=[*keys, group, "reference"], suffixes=("_start", "_end"))
+    lower_better = (
+        merged["outcome"].map(lambda o: better_direction(str(o)) == "lower").to_numpy()
+        if "outcome" in merged
+        else np.zeros(len(merged), dtype=bool)
+    )
+    sign = np.where(lower_better, -1.0, 1.0)
+    out = merged[[*keys, group, "reference"]].copy()
+    for side in ("start", "end"):
+        out[f"rate_{side}"] = merged[f"rate_{side}"]
+        out[f"reference_rate_{side}"] = merged[f"reference_rate_{side}"]
+    out["change_pp"] = 100 * (out["rate_end"] - out["rate_start"])
+    out["reference_change_pp"] = 100 * (out["reference_rate_end"] - out["reference_rate_start"])
+    out["gap_start_pp"] = merged["gap_pp_start"]
+    out["gap_end_pp"] = merged["gap_pp_end"]
+    out["gap_change_pp"] = out["gap_end_pp"] - out["gap_start_pp"]
+    variance = sum(
+        merged[f"{r}_{side}"] * (1 - merged[f"{r}_{side}"]) / merged[f"{nn}_{side}"]
+        for r, nn in (("rate", "n"), ("reference_rate", "reference_n"))
+        for side in ("start", "end")
+    )
+    out["se_gap_change_pp"] = 100 * np.sqrt(variance.astype(float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["z"] = out["gap_change_pp"] / out["se_gap_change_pp"]
+    out["p_value"] = 2 * stats.norm.sf(np.abs(out["z"]))
+    for measure in ("ratio", "odds_ratio", "probit_gap"):
+        out[f"{measure}_start"] = merged[f"{measure}_start"]
+        out[f"{measure}_end"] = merged[f"{measure}_end"]
+    # Orient so that larger is better, then call the group ahead at the start "higher".
+    good = {
+        c: 100 * sign * out[c]
+        for c in ("rate_start", "rate_end", "reference_rate_start", "reference_rate_end")
+    }
+    reference_ahead = good["reference_rate_start"] >= good["rate_start"]
+    out["higher"] = np.where(reference_ahead, "reference", "group")
+    categories = []
+    for i in range(len(out)):
+        if reference_ahead.iat[i]:
+            args = (
+                good["reference_rate_start"].iat[i],
+                good["reference_rate_end"].iat[i],
+                good["rate_start"].iat[i],
+                good["rate_end"].iat[i],
+            )
+        else:
+            args = (
+                good["rate_start"].iat[i],
+                good["rate_end"].iat[i],
+                good["reference_rate_start"].iat[i],
+                good["reference_rate_end"].iat[i],
+            )
+        categories.append(
+            classify_gap_change(*args, tol_pp=tol_pp)
+            if np.all(np.isfinite(args))
+            else "insufficient_data"
+        )
+    out["category"] = categories
+    return out.reset_index(drop=True)
+
+
+# --- summary measures of inequality (WHO Health Equity Assessment Toolkit) ----------------
+
+_SIMULATIONS = 1000
+
+
+def inequality(
+    data: pd.DataFrame,
+    *,
+    value: str,
+    population: str,
+    ordered: bool = False,
+    order: Sequence[str] | None = None,
+    reference: str | None = None,
+    higher_is_better: bool = True,
+    se: str | None = None,
+    group: str = "group",
+    setting_average: float | None = None,
+    sii_model: str = "logit",
+    level: float = 0.95,
+    seed: int | None = 0,
+) -> pd.DataFrame:
+    """Summary measures of inequality across the groups of one dimension, as WHO HEAT names them.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per group of one dimension, one setting and one period.
+    value : str
+        The estimate per group (a rate as a proportion, a percentage, or another indicator).
+    population : str
+        The group's population (students), for shares p_j = n_j / Σn.
+    ordered : bool
+        The groups have a natural order (income bands, quintiles); adds ACI, RCI, SII, RII.
+    order : sequence of str, optional
+        For ordered groups, their order from the most disadvantaged to the most advantaged
+        (default: the order of the rows).
+    reference : str, optional
+        The reference group for MDRU/MDRW (default: the most advantaged group for ordered
+        dimensions, the best-performing group otherwise).
+    higher_is_better : bool
+        Whether larger values are favourable (graduation) or adverse (chronic absence).
+    se : str, optional
+        Column of standard errors of the estimates: adds simulation-based confidence
+        intervals (``ci_lower``, ``ci_upper``), drawing each estimate from a normal
+        distribution (``seed`` fixes the draws), as HEAT does for most measures.
+    group : str
+        The group label column.
+    setting_average : float, optional
+        The setting's overall value μ (e.g. the All students rate); default: the
+        population-weighted mean of the groups.
+    sii_model : {"logit", "linear"}
+        HEAT fits SII and RII with a logistic model of the estimate on the groups' relative
+        rank (for rates and proportions), weighted by population; ``"linear"`` is the
+        classic weighted least squares line of Pamuk (1985) and Mackenbach & Kunst (1997).
+    level : float
+        Level of the simulated intervals.
+    seed : int or None
+        Seed of the simulations.
+
+    Returns
+    -------
+    DataFrame
+        One row per measure: ``measure``, ``value``, ``scale`` (the unit), ``description``,
+        and ``ci_lower``, ``ci_upper`` when ``se`` is given. Measures: D, R, PAR, PAF, BGV,
+        BGSD, IDISU, IDISW, MDBU, MDBW, MDMU, MDMW, MDRU, MDRW, TI, MLD; and for ordered
+        groups ACI, RCI, SII, RII. Values are on the scale of ``value`` except PAF, IDISU and
+        IDISW (percent of the setting average) and TI and MLD (× 1000), as in HEAT; RCI is
+        ACI / μ (between -1 and 1).
+
+    Notes
+    -----
+    With y_j the estimate, p_j the population share, μ the setting average, y_best the
+    best-performing group and y_ref the reference group:
+    D = y_high - y_low and R = y_high / y_low, where high and low are the most and least
+    advantaged groups for ordered dimensions and the highest and lowest values otherwise;
+    PAR = y_best - μ (0 when the best group is not better than μ), PAF = 100·PAR/μ;
+    BGV = Σ p_j (y_j - μ)², BGSD = √BGV; IDISU = 100/J Σ |y_j - μ| / μ, IDISW = 100 Σ p_j
+    |y_j - μ| / μ; MDBU/MDBW = unweighted/weighted mean |y_j - y_best|; MDMU/MDMW the same
+    from μ; MDRU/MDRW from y_ref; TI = 1000 Σ p_j (y_j/μ) ln(y_j/μ); MLD = 1000 Σ p_j
+    (-ln(y_j/μ)). For ordered groups with relative rank X_j = Σ_{k<j} p_k + p_j/2:
+    ACI = Σ p_j (2X_j - 1) y_j, RCI = ACI / μ, and SII = v(1) - v(0), RII = v(1) / v(0)
+    with v the fitted line (or logistic curve) of y on X.
+
+    References
+    ----------
+    World Health Organization (2021), Health Equity Assessment Toolkit (HEAT): technical
+    notes. Schlotheuber & Hosseinpoor (2022), Summary measures of health inequality: a
+    review of existing measures and their application. IJERPH 19(6):3697.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> quintiles = pd.DataFrame({"group": ["Q1", "Q2", "Q3", "Q4", "Q5"],
+    ...                           "rate": [0.62, 0.70, 0.78, 0.84, 0.90],
+    ...                           "n": [500, 450, 400, 350, 300]})
+    >>> result = inequality(quintiles, value="rate", population="n", ordered=True)
+    >>> result = result.set_index("measure")
+    >>> round(float(result.loc["D", "value"]), 2), round(float(result.loc["ACI", "value"]), 4)
+    (0.28, 0.0558)
+    """
+    if sii_model not in ("logit", "linear"):
+        raise ValueError("sii_model must be 'logit' or 'linear'")
+    frame = data
+    if ordered and order is not None:
+        position = {g: i for i, g in enumerate(order)}
+        missing = [g for g in frame[group] if g not in position]
+        if missing:
+            raise ValueError(f"groups not in order: {missing}")
+        frame = (
+            frame.assign(_pos=frame[group].map(position))
+            .sort_values("_pos", kind="stable")
+            .drop(columns="_pos")
+        )
+    y = pd.to_numeric(frame[value], errors="coerce").to_numpy(dtype=float)
+    n = pd.to_numeric(frame[population], errors="coerce").to_numpy(dtype=float)
+    usable = np.isfinite(y) & np.isfinite(n) & (n > 0)
+    if usable.sum() < 2:
+        raise DataValidationError(
+            [
+                {
+                    "row": None,
+                    "column": value,
+                    "value": "",
+                    "problem": "at least two groups with a value and a population are needed",
+                }
+            ]
+        )
+    labels = frame[group].astype(str).to_numpy()[usable]
+    y, n = y[usable], n[usable]
+    ref_index = None
+    if reference is not None:
+        if reference not in labels:
+            raise ValueError(f"reference group {reference!r} is not among the groups")
+        ref_index = int(np.flatnonzero(labels == reference)[0])
+    point = _measures(
+        y,
+        n,
+        ordered=ordered,
+        ref_index=ref_index,
+        higher=higher_is_better,
+        mu=setting_average,
+        sii_model=sii_model,
+    )
+    table = pd.DataFrame(
+        [
+            {"measure": m, "value": v, "scale": _SCALES[m], "description": _DESCRIPTIONS[m]}
+            for m, v in point.items()
+        ]
+    )
+    if se is not None:
+        errors = pd.to_numeric(frame[se], errors="coerce").to_numpy(dtype=float)[usable]
+        rng = np.random.default_rng(seed)
+        draws = rng.normal(y, errors, size=(_SIMULATIONS, len(y)))
+        simulated = pd.DataFrame(
+            [
+                _measures(
+                    d,
+                    n,
+                    ordered=ordered,
+                    ref_index=ref_index,
+                    higher=higher_is_better,
+                    mu=setting_average,
+                    sii_model="linear" if sii_model == "linear" else "logit",
+                )
+                for d in draws
+            ]
+        )
+        alpha = (1 - level) / 2
+        table["ci_lower"] = [float(np.nanquantile(simulated[m], alpha)) for m in table["measure"]]
+        table["ci_upper"] = [
+            float(np.nanquantile(simulated[m], 1 - alpha)) for m in table["measure"]
+        ]
+    return table
+
+
+_SCALES = {
+    "D": "value",
+    "R": "ratio",
+    "PAR": "value",
+    "PAF": "percent",
+    "BGV": "value squared",
+    "BGSD": "value",
+    "IDISU": "percent",
+    "IDISW": "percent",
+    "MDBU": "value",
+    "MDBW": "value",
+    "MDMU": "value",
+    "MDMW": "value",
+    "MDRU": "value",
+    "MDRW": "value",
+    "TI": "x1000",
+    "MLD": "x1000",
+    "ACI": "value",
+    "RCI": "ratio",
+    "SII": "value",
+    "RII": "ratio",
+}
+_DESCRIPTIONS = {
+    "D": "difference, high minus low",
+    "R": "ratio, high / low",
+    "PAR": "population attributable risk",
+    "PAF": "population attributable fraction",
+    "BGV": "between-group variance",
+    "BGSD": "between-group standard deviation",
+    "IDISU": "index of disparity, unweighted",
+    "IDISW": "index of disparity, weighted",
+    "MDBU": "mean difference from best group, unweighted",
+    "MDBW": "mean difference from best group, weighted",
+    "MDMU": "mean difference from mean, unweighted",
+    "MDMW": "mean difference from mean, weighted",
+    "MDRU": "mean difference from reference, unweighted",
+    "MDRW": "mean difference from reference, weighted",
+    "TI": "Theil index",
+    "MLD": "mean log deviation",
+    "ACI": "absolute concentration index",
+    "RCI": "relative concentration index",
+    "SII": "slope index of inequality",
+    "RII": "relative index of inequality",
+}
+
+
+def _measures(y, n, *, ordered, ref_index, higher, mu, sii_model) -> dict[str, float]:
+    p = n / n.sum()
+    mu = float(np.sum(p * y)) if mu is None else float(mu)
+    best = int(np.argmax(y) if higher else np.argmin(y))
+    if ordered:
+        low_i, high_i = 0, len(y) - 1  # least and most advantaged
+    else:
+        low_i, high_i = int(np.argmin(y)), int(np.argmax(y))
+    ref = ref_index if ref_index is not None else (len(y) - 1 if ordered else best)
+    best_value = y[len(y) - 1] if ordered else y[best]
+    par = best_value - mu
+    par = max(par, 0.0) if higher else min(par, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio_y = y / mu
+        out = {
+            "D": y[high_i] - y[low_i],
+            "R": y[high_i] / y[low_i],
+            "PAR": par,
+            "PAF": 100 * par / mu,
+            "BGV": float(np.sum(p * (y - mu) ** 2)),
+            "BGSD": float(np.sqrt(np.sum(p * (y - mu) ** 2))),
+            "IDISU": float(100 * np.mean(np.abs(y - mu)) / mu),
+            "IDISW": float(100 * np.sum(p * np.abs(y - mu)) / mu),
+            "MDBU": float(np.mean(np.abs(y - best_value))),
+            "MDBW": float(np.sum(p * np.abs(y - best_value))),
+            "MDMU": float(np.mean(np.abs(y - mu))),
+            "MDMW": float(np.sum(p * np.abs(y - mu))),
+            "MDRU": float(np.mean(np.abs(y - y[ref]))),
+            "MDRW": float(np.sum(p * np.abs(y - y[ref]))),
+            "TI": float(1000 * np.sum(p * ratio_y * np.log(ratio_y))),
+            "MLD": float(1000 * np.sum(p * -np.log(ratio_y))),
+        }
+    if ordered:
+        rank = np.cumsum(p) - p / 2
+        aci = float(np.sum(p * (2 * rank - 1) * y))
+        out["ACI"] = aci
+        out["RCI"] = aci / mu
+        v0, v1 = _sii_ends(y, n, rank, sii_model)
+        out["SII"] = v1 - v0
+        out["RII"] = v1 / v0 if v0 != 0 else np.nan
+    return {k: float(v) for k, v in out.items()}
+
+
+def _sii_ends(y, n, rank, model) -> tuple[float, float]:
+    """Fitted values at relative rank 0 and 1."""
+    w = n / n.sum()
+    if model == "linear":
+        xm = np.sum(w * rank)
+        slope = np.sum(w * (rank - xm) * (y - np.sum(w * y))) / np.sum(w * (rank - xm) ** 2)
+        intercept = np.sum(w * y) - slope * xm
+        return float(intercept), float(intercept + slope)
+    # HEAT: logistic regression of the proportion on rank, population-weighted. Percentages
+    # are fitted as proportions and returned on their own scale.
+    scale = 100.0 if np.nanmax(y) > 1 else 1.0
+    prop = np.clip(y / scale, 1e-9, 1 - 1e-9)
+    X = sm.add_constant(rank)
+    fit = sm.GLM(prop, X, family=sm.families.Binomial(), var_weights=n).fit()
+    a, b = fit.params
+    expit = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    return float(scale * expit(a)), float(scale * expit(a + b))

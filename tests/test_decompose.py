@@ -1,0 +1,315 @@
+"""decompose.py: Kitagawa, Das Gupta and Oaxaca-Blinder against hand derivations and published data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from c2c_analysis import load_sample
+from c2c_analysis.decompose import das_gupta, decompose_rate_change, oaxaca_blinder
+
+
+def groups(rows):
+    frame = pd.DataFrame(rows, columns=["year", "group", "numerator", "denominator"])
+    frame["partnership"], frame["outcome"], frame["dimension"] = "p", "hs_graduation", "income"
+    return frame
+
+
+KITAGAWA = groups(
+    [
+        (2012, "Low income", 300, 600),
+        (2012, "Not low income", 320, 400),
+        (2015, "Low income", 490, 700),
+        (2015, "Not low income", 255, 300),
+    ]
+)
+
+
+def test_kitagawa_components_by_hand():
+    result = decompose_rate_change(KITAGAWA, start=2012, end=2015)
+    # Shares 0.6/0.4 -> 0.7/0.3; rates 0.5/0.8 -> 0.7/0.85.
+    composition = (0.7 - 0.6) * (0.5 + 0.7) / 2 + (0.3 - 0.4) * (0.8 + 0.85) / 2
+    rate = (0.7 - 0.5) * (0.6 + 0.7) / 2 + (0.85 - 0.8) * (0.4 + 0.3) / 2
+    row = result.summary.iloc[0]
+    assert row["composition_effect"] == pytest.approx(composition)
+    assert row["rate_effect"] == pytest.approx(rate)
+    assert row["total_change"] == pytest.approx(0.745 - 0.62)
+    assert composition + rate == pytest.approx(0.745 - 0.62)
+
+
+def test_centred_composition_has_the_same_total_and_ignores_a_common_shift():
+    result = decompose_rate_change(KITAGAWA, start=2012, end=2015)
+    assert result.table["composition_effect_centered"].sum() == pytest.approx(
+        result.table["composition_effect"].sum()
+    )
+    shifted = KITAGAWA.assign(
+        numerator=KITAGAWA["numerator"] - (0.1 * KITAGAWA["denominator"]).astype(int)
+    )
+    again = decompose_rate_change(shifted, start=2012, end=2015)
+    np.testing.assert_allclose(
+        again.table["composition_effect_centered"], result.table["composition_effect_centered"]
+    )
+    assert not np.allclose(again.table["composition_effect"], result.table["composition_effect"])
+
+
+def test_kitagawa_on_the_sample_adds_up():
+    data = load_sample("outcomes").query(
+        "outcome == 'hs_graduation' and dimension == 'race_ethnicity'"
+    )
+    summary = decompose_rate_change(data, start=2012, end=2015).summary.set_index("partnership")
+    assert len(summary) == 5
+    done = summary.drop(index="north_valley")
+    np.testing.assert_allclose(
+        done["composition_effect"] + done["rate_effect"], done["total_change"]
+    )
+
+
+def test_series_with_withheld_counts_say_so():
+    # north_valley's 2012 cells under 10 students were withheld by the source (sample README).
+    data = load_sample("outcomes").query(
+        "outcome == 'hs_graduation' and dimension == 'race_ethnicity'"
+    )
+    row = (
+        decompose_rate_change(data, start=2012, end=2015)
+        .summary.set_index("partnership")
+        .loc["north_valley"]
+    )
+    assert np.isnan(row["total_change"])
+    assert "counts withheld" in row["note"]
+
+
+# --- Das Gupta: examples of Das Gupta (1993), data as given in the DasGuptR package README ------
+
+
+def test_two_factors_mean_earnings_by_hand():
+    # Das Gupta (1993) Table 2.1: mean earnings = average earnings x share of earners, black and
+    # white men 18+, US 1980. Effects (a2 - a1)(b1 + b2)/2 and (b2 - b1)(a1 + a2)/2.
+    data = pd.DataFrame(
+        {"pop": ["black", "white"], "avg": [10930, 16591], "share": [0.717892, 0.825974]}
+    )
+    result = das_gupta(data, population="pop", factors=["avg", "share"]).summary.set_index("factor")
+    assert result.loc["avg", "effect"] == pytest.approx((16591 - 10930) * (0.717892 + 0.825974) / 2)
+    assert result.loc["share", "effect"] == pytest.approx(
+        (0.825974 - 0.717892) * (10930 + 16591) / 2
+    )
+    assert result["effect"].sum() == pytest.approx(16591 * 0.825974 - 10930 * 0.717892)
+
+
+def test_three_factors_birth_rates_against_the_closed_form():
+    # Das Gupta (1993) Table 2.2, Austria and Chile 1981. For R = abc the a-effect is
+    # (a2 - a1)[(b1c1 + b2c2)/3 + (b1c2 + b2c1)/6].
+    a, b, c = (51.78746, 84.90502), (0.45919, 0.75756), (0.52638, 0.51065)
+    data = pd.DataFrame({"pop": ["austria", "chile"], "a": a, "b": b, "c": c})
+    result = das_gupta(data, population="pop", factors=["a", "b", "c"]).summary.set_index("factor")
+    expected = (a[1] - a[0]) * ((b[0] * c[0] + b[1] * c[1]) / 3 + (b[0] * c[1] + b[1] * c[0]) / 6)
+    assert result.loc["a", "effect"] == pytest.approx(expected)
+    assert result["effect"].sum() == pytest.approx(a[1] * b[1] * c[1] - a[0] * b[0] * c[0])
+
+
+@pytest.mark.parametrize("k", [4, 5])
+def test_effects_add_up_to_the_crude_difference(k):
+    # Das Gupta (1993) Tables 2.3 (four factors) and 2.4 (five factors).
+    values = {
+        4: [(25.3, 32.7), (0.214, 0.290), (0.279, 0.473), (0.949, 0.986)],
+        5: [(0.58, 0.72), (0.76, 0.97), (0.84, 0.97), (0.66, 0.56), (16.573, 16.158)],
+    }[k]
+    data = pd.DataFrame({"pop": [1, 2], **{f"f{i}": v for i, v in enumerate(values)}})
+    result = das_gupta(data, population="pop", factors=[f"f{i}" for i in range(k)])
+    crude = result.table.drop_duplicates("population")["crude_rate"].to_numpy()
+    assert result.summary["effect"].sum() == pytest.approx(crude[1] - crude[0])
+
+
+def test_vector_factors_and_a_rate_function():
+    # Das Gupta (1993) Table 4.3: crude birth rate of Taiwan 1960 and 1970 as sum(bm * mw * wp)
+    # over seven age groups.
+    data = pd.DataFrame(
+        {
+            "age": list(range(7)) * 2,
+            "pop": [1970] * 7 + [1960] * 7,
+            "bm": [488, 452, 338, 156, 63, 22, 3, 393, 407, 369, 274, 184, 90, 16],
+            "mw": [
+                0.082,
+                0.527,
+                0.866,
+                0.941,
+                0.942,
+                0.923,
+                0.876,
+                0.122,
+                0.622,
+                0.903,
+                0.930,
+                0.916,
+                0.873,
+                0.800,
+            ],
+            "wp": [
+                0.058,
+                0.038,
+                0.032,
+                0.030,
+                0.026,
+                0.023,
+                0.019,
+                0.043,
+                0.041,
+                0.036,
+                0.032,
+                0.026,
+                0.020,
+                0.018,
+            ],
+        }
+    )
+    result = das_gupta(data, population="pop", factors=["bm", "mw", "wp"], subgroup="age")
+    crude = result.table.drop_duplicates("population").set_index("population")["crude_rate"]
+    by_hand = data.assign(r=data.bm * data.mw * data.wp).groupby("pop")["r"].sum()
+    np.testing.assert_allclose(crude.sort_index().to_numpy(), by_hand.sort_index().to_numpy())
+    assert result.summary["effect"].sum() == pytest.approx(by_hand[1970] - by_hand[1960])
+
+
+def test_difference_rate_function_gives_each_factor_its_own_change():
+    # Das Gupta (1993) Table 3.1: rate of natural increase = births - deaths, US 1940 and 1960.
+    data = pd.DataFrame({"pop": [1940, 1960], "births": [19.4, 23.7], "deaths": [10.8, 9.5]})
+    result = das_gupta(
+        data,
+        population="pop",
+        factors=["births", "deaths"],
+        rate=lambda births, deaths: births - deaths,
+    ).summary.set_index("factor")
+    assert result.loc["births", "effect"] == pytest.approx(23.7 - 19.4)
+    assert result.loc["deaths", "effect"] == pytest.approx(-(9.5 - 10.8))
+
+
+def test_n_populations_are_consistent_along_a_chain():
+    data = pd.DataFrame(
+        {
+            "pop": [2010, 2013, 2016, 2019],
+            "a": [0.55, 0.62, 0.70, 0.74],
+            "b": [0.90, 0.88, 0.91, 0.95],
+            "c": [1.0, 1.1, 1.05, 1.2],
+        }
+    )
+    result = das_gupta(data, population="pop", factors=["a", "b", "c"]).summary
+    effect = result.set_index(["population_from", "population_to", "factor"])["effect"]
+    for f in "abc":
+        assert effect[(2010, 2019, f)] == pytest.approx(
+            effect[(2010, 2013, f)] + effect[(2013, 2016, f)] + effect[(2016, 2019, f)]
+        )
+    sums = result.groupby(["population_from", "population_to"])[["effect", "crude_difference"]].agg(
+        {"effect": "sum", "crude_difference": "first"}
+    )
+    np.testing.assert_allclose(sums["effect"], sums["crude_difference"])
+
+
+def test_two_populations_need_no_adjustment():
+    data = pd.DataFrame({"pop": [1, 2], "a": [2.0, 3.0], "b": [5.0, 4.0]})
+    table = das_gupta(data, population="pop", factors=["a", "b"]).table.set_index(
+        ["population", "factor"]
+    )
+    assert table.loc[(1, "a"), "standardized_rate"] == pytest.approx(2.0 * (5 + 4) / 2)
+
+
+# --- Oaxaca-Blinder against statsmodels OLS, computed by hand ----------------------------------
+
+
+@pytest.fixture
+def students(rng):
+    n = 600
+    group = rng.random(n) < 0.45
+    x1 = rng.normal(0.2 * group, 1)
+    x2 = (rng.random(n) < np.where(group, 0.3, 0.6)).astype(float)
+    y = 0.5 + 0.1 * x1 - 0.15 * x2 + 0.05 * group + rng.normal(0, 0.2, n)
+    return pd.DataFrame({"y": y, "g": np.where(group, "A", "B"), "x1": x1, "x2": x2})
+
+
+def _fit(frame):
+    return sm.OLS(frame["y"], sm.add_constant(frame[["x1", "x2"]])).fit().params.to_numpy()
+
+
+def test_twofold_and_threefold_by_hand(students):
+    a, b = students[students.g == "A"], students[students.g == "B"]
+    ba, bb = _fit(a), _fit(b)
+    xa = np.r_[1, a[["x1", "x2"]].mean()]
+    xb = np.r_[1, b[["x1", "x2"]].mean()]
+    result = oaxaca_blinder(
+        students,
+        outcome="y",
+        group="g",
+        covariates=["x1", "x2"],
+        reference_group="A",
+        weights="reference",
+    )
+    s = result.summary.set_index("component")["estimate"]
+    assert s["gap"] == pytest.approx(a.y.mean() - b.y.mean())
+    assert s["explained"] == pytest.approx((xa - xb) @ ba)
+    assert s["endowments"] == pytest.approx((xa - xb) @ bb)
+    assert s["coefficients"] == pytest.approx(xb @ (ba - bb))
+    assert s["interaction"] == pytest.approx((xa - xb) @ (ba - bb))
+    assert s["endowments"] + s["coefficients"] + s["interaction"] == pytest.approx(s["gap"])
+    assert s["explained"] + s["unexplained"] == pytest.approx(s["gap"])
+
+
+def test_pooled_reference_coefficients_include_a_group_indicator(students):
+    # Jann (2008): beta* from the pooled model with a group dummy.
+    design = sm.add_constant(students[["x1", "x2"]]).assign(ind=(students.g == "A").astype(float))
+    star = sm.OLS(students["y"], design).fit().params.to_numpy()[:3]
+    a, b = students[students.g == "A"], students[students.g == "B"]
+    xa, xb = np.r_[1, a[["x1", "x2"]].mean()], np.r_[1, b[["x1", "x2"]].mean()]
+    result = oaxaca_blinder(
+        students, outcome="y", group="g", covariates=["x1", "x2"], reference_group="A"
+    )
+    assert result.summary.set_index("component").loc["explained", "estimate"] == pytest.approx(
+        (xa - xb) @ star
+    )
+    detail = result.table.set_index("covariate")
+    assert detail.loc["x1", "explained"] == pytest.approx((xa[1] - xb[1]) * star[1])
+
+
+@pytest.mark.parametrize("weights", ["neumark", "reimers", "cotton", "other"])
+def test_every_weighting_adds_up(students, weights):
+    result = oaxaca_blinder(
+        students,
+        outcome="y",
+        group="g",
+        covariates=["x1", "x2"],
+        reference_group="A",
+        weights=weights,
+    )
+    s = result.summary.set_index("component")["estimate"]
+    assert s["explained"] + s["unexplained"] == pytest.approx(s["gap"])
+    assert result.table["explained"].sum() == pytest.approx(s["explained"])
+
+
+def test_groups_keep_the_order_given(students):
+    first = oaxaca_blinder(
+        students, outcome="y", group="g", covariates=["x1", "x2"], reference_group="A"
+    )
+    second = oaxaca_blinder(
+        students, outcome="y", group="g", covariates=["x1", "x2"], reference_group="B"
+    )
+    gap = lambda r: r.summary.set_index("component").loc["gap", "estimate"]  # noqa: E731
+    assert gap(first) == pytest.approx(-gap(second))
+
+
+def test_bootstrap_standard_errors_repeat_with_the_seed(students):
+    kwargs = dict(
+        outcome="y", group="g", covariates=["x1", "x2"], reference_group="A", bootstrap=50, seed=7
+    )
+    one, two = oaxaca_blinder(students, **kwargs), oaxaca_blinder(students, **kwargs)
+    pd.testing.assert_frame_equal(one.summary, two.summary)
+    assert (one.summary["se"] > 0).all()
+    assert "explained_se" in one.table
+
+
+def test_result_is_json_safe_and_free_of_addresses(students):
+    import json
+
+    result = oaxaca_blinder(
+        students, outcome="y", group="g", covariates=["x1", "x2"], reference_group="A"
+    )
+    json.dumps(result.to_dict())
+    assert "0x" not in repr(result)
+    assert "<table" in result._repr_html_()
