@@ -17,6 +17,12 @@ from c2c_analysis.io import (
     read_outcomes,
 )
 from c2c_analysis.overview import outcome_overview
+from c2c_analysis.portfolio import (
+    Portfolio,
+    evaluate_portfolio,
+    interrupted_time_series,
+    read_portfolio,
+)
 from c2c_analysis.privacy import SuppressionResult, suppress
 from c2c_analysis.schema import (
     INDICATORS,
@@ -38,6 +44,7 @@ __all__ = [
     "INDICATORS",
     "OUTCOMES",
     "Outcome",
+    "Portfolio",
     "SuppressionResult",
     "__version__",
     "aggregate_students",
@@ -46,9 +53,11 @@ __all__ = [
     "classify_gap_change",
     "das_gupta",
     "decompose_rate_change",
+    "evaluate_portfolio",
     "gap_change",
     "gaps",
     "inequality",
+    "interrupted_time_series",
     "list_samples",
     "load_sample",
     "normalize_dimension",
@@ -62,6 +71,7 @@ __all__ = [
     "read_edfacts_acgr",
     "read_ospi_graduation",
     "read_outcomes",
+    "read_portfolio",
     "suppress",
     "trend",
     "validate_outcomes",

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from c2c_analysis.io.outcomes import read_outcomes
+from c2c_analysis.portfolio import Portfolio, read_portfolio
 
 __all__ = ["list_samples", "load_sample", "sample_path"]
 
@@ -20,6 +21,7 @@ _FILES = {
     "tacoma_published": "tacoma_published.csv",
     "students": "students.csv",
     "indicators": "indicators.csv",
+    "portfolio": "portfolio.yaml",
 }
 _DESCRIPTIONS = {
     "outcomes": "synthetic outcome table: 5 partnerships, 7 core outcomes, 2010-2019, 6 dimensions "
@@ -30,6 +32,8 @@ _DESCRIPTIONS = {
     "with Tacoma's graduation rows in 'outcomes'",
     "indicators": "synthetic monthly contributing indicators for two partnerships, 2014-15 to "
     "2018-19, with a real shift in Tacoma's from January 2017",
+    "portfolio": "illustrative strategy portfolio for tacoma (fictional strategies; read with "
+    "read_portfolio)",
 }
 
 
@@ -64,25 +68,26 @@ def list_samples() -> pd.DataFrame:
     Examples
     --------
     >>> list_samples()["name"].tolist()
-    ['indicators', 'outcomes', 'students', 'tacoma_published']
+    ['indicators', 'outcomes', 'portfolio', 'students', 'tacoma_published']
     """
     rows = [{"name": n, "file": _FILES[n], "description": _DESCRIPTIONS[n]} for n in sorted(_FILES)]
     return pd.DataFrame(rows)
 
 
-def load_sample(name: str) -> pd.DataFrame:
+def load_sample(name: str) -> pd.DataFrame | Portfolio:
     """Load a bundled sample data set.
 
     Parameters
     ----------
-    name : {"outcomes", "tacoma_published", "students", "indicators"}
+    name : {"outcomes", "tacoma_published", "students", "indicators", "portfolio"}
         ``outcomes`` and ``indicators`` come back as validated canonical tables (the
         indicators with ``period`` in place of ``year``); ``tacoma_published`` as printed,
-        one row per published figure with its source; ``students`` one row per student.
+        one row per published figure with its source; ``students`` one row per student;
+        ``portfolio`` as a :class:`~c2c_analysis.portfolio.Portfolio`.
 
     Returns
     -------
-    DataFrame
+    DataFrame or Portfolio
 
     Examples
     --------
@@ -94,6 +99,8 @@ def load_sample(name: str) -> pd.DataFrame:
     [81.0]
     """
     path = sample_path(name)
+    if name == "portfolio":
+        return read_portfolio(path)
     if name in ("outcomes", "indicators"):
         return read_outcomes(path)
     if name == "tacoma_published":

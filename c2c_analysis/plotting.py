@@ -20,6 +20,8 @@ from c2c_analysis.trends import rates
 __all__ = [
     "plot_gap_change",
     "plot_gaps",
+    "plot_its",
+    "plot_scorecard",
     "plot_trends",
     "plot_turn_the_curve",
     "plot_waterfall",
@@ -329,4 +331,68 @@ def plot_waterfall(result, *, ax: Axes | None = None) -> Axes:
     ax.bar(len(steps) + 1, end, color=_BASELINE)
     ax.set_xticks(range(len(names)), names, rotation=20)
     ax.axhline(0, color="black", lw=0.8)
+    return ax
+
+
+def plot_its(result, *, ax: Axes | None = None) -> Axes:
+    """Interrupted time series: observed values, the fitted segments and the counterfactual.
+
+    Returns
+    -------
+    Axes
+        Lines labelled ``observed``, ``fitted`` and ``counterfactual``; a vertical line at
+        the start.
+    """
+    ax = _axes(ax)
+    frame = result.counterfactual
+    time = result.settings["time"]
+    ax.plot(frame[time], frame["observed"], "o", color=_BASELINE, label="observed")
+    ax.plot(frame[time], frame["fitted"], color=_ACTUAL, lw=2, label="fitted")
+    after = frame[frame["difference"].abs() > 0]
+    ax.plot(after[time], after["counterfactual"], color=_FORECAST, ls="--", label="counterfactual")
+    start = result.settings["start"]
+    ax.axvline(
+        pd.Timestamp(start) if isinstance(start, str) else start, color="black", lw=0.8, ls=":"
+    )
+    if result.settings["family"] == "binomial":
+        _percent_axis(ax)
+    ax.set_xlabel(time.replace("_", " ").capitalize())
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+_VERDICT_COLORS = {
+    "turned_the_curve": "#1a7f37",
+    "above_baseline_within_noise": "#7fb77e",
+    "on_baseline": "#9e9e9e",
+    "below_baseline": "#c0392b",
+    "insufficient_data": "#d9d9d9",
+}
+
+
+def plot_scorecard(result, *, ax: Axes | None = None) -> Axes:
+    """The portfolio scorecard: each strategy and group's difference from its projection
+    (points), with the prediction interval around the projection as a whisker, coloured by
+    verdict.
+
+    Returns
+    -------
+    Axes
+        One bar per row (``ax.patches``) in table order, from the top.
+    """
+    table = result.table.reset_index(drop=True)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.2))
+    positions = np.arange(len(table))[::-1]
+    values = table["difference_pp"].fillna(0).to_numpy()
+    colors = [_VERDICT_COLORS.get(v, "#9e9e9e") for v in table["verdict"]]
+    ax.barh(positions, values, color=colors)
+    low = 100 * (table["pi_lower"] - table["projected"]).to_numpy()
+    high = 100 * (table["pi_upper"] - table["projected"]).to_numpy()
+    ax.hlines(positions, low, high, color="black", lw=1)
+    ax.set_yticks(
+        positions, [f"{s}: {g}" for s, g in zip(table["strategy"], table["group"], strict=True)]
+    )
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("Actual minus baseline projection (points); line: prediction interval")
     return ax

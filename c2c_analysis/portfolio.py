@@ -1,0 +1,986 @@
+"""Strategies and portfolios tested against their baselines.
+
+The question a leadership table asks each year: which of our strategies is moving which
+outcome, for which students, beyond what the baseline trend would have given anyway?
+
+- :func:`interrupted_time_series`: segmented regression of one series (or a treated and a
+  comparison series) around a strategy's start.
+- :func:`read_portfolio`: a partnership's strategies from YAML or CSV.
+- :func:`evaluate_portfolio`: the scorecard, one row per strategy and targeted group.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+import yaml
+
+from c2c_analysis.schema import (
+    ALL_STUDENTS,
+    INDICATORS,
+    OUTCOMES,
+    RELATED_OUTCOMES,
+    better_direction,
+)
+from c2c_analysis.trends import baseline_summary, project_baseline
+from c2c_analysis.validation import DataValidationError
+
+__all__ = [
+    "ITSResult",
+    "Portfolio",
+    "PortfolioResult",
+    "Strategy",
+    "evaluate_portfolio",
+    "interrupted_time_series",
+    "read_portfolio",
+]
+
+
+# --- interrupted time series -------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class ITSResult:
+    """Segmented regression around a strategy's start.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per term: ``term, estimate, ci_lower, ci_upper, p_value`` on the model's
+        scale (logit, log or the outcome's own), then ``ratio``, ``ratio_ci_lower``,
+        ``ratio_ci_upper`` (odds ratio for binomial, rate ratio for Poisson; empty for
+        gaussian) and ``effect_pp`` (for ``level_change``: the change at ``start`` in
+        percentage points for binomial and gaussian rates; for ``slope_change``: the change
+        in the per-period slope at ``start``, in points).
+    counterfactual : DataFrame
+        Per period of the treated series: ``time``, ``observed``, ``fitted``,
+        ``counterfactual`` (the model without the strategy's terms), ``difference``
+        (fitted − counterfactual, on the outcome's scale), ``difference_pp`` (rates) and
+        ``difference_count`` (students, or events for Poisson).
+    dispersion : float
+        Pearson X² / residual df (1 when ``dispersion="none"``).
+    """
+
+    table: pd.DataFrame
+    counterfactual: pd.DataFrame
+    dispersion: float
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The strategy's terms only (level and slope change)."""
+        return self.table[self.table["term"].isin(["level_change", "slope_change"])].reset_index(
+            drop=True
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe description."""
+        return {
+            "settings": {k: v for k, v in self.settings.items()},
+            "dispersion": float(self.dispersion),
+            "table": _records(self.table),
+        }
+
+    def plot(self, ax=None):
+        """Observed values, fitted segments and the counterfactual."""
+        from c2c_analysis.plotting import plot_its
+
+        return plot_its(self, ax=ax)
+
+    def _repr_html_(self) -> str:
+        return (
+            f"<p>Interrupted time series ({self.settings.get('family')}), "
+            f"dispersion {self.dispersion:.3g}</p>" + self.table.to_html(index=False)
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"ITSResult(family={self.settings.get('family')!r}, dispersion={self.dispersion:.4g})\n"
+            + self.table.to_string(index=False)
+        )
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for row in frame.to_dict("records"):
+        clean = {}
+        for k, v in row.items():
+            if isinstance(v, float) and math.isnan(v):
+                clean[k] = None
+            elif isinstance(v, pd.Timestamp):
+                clean[k] = v.isoformat()
+            elif hasattr(v, "item"):
+                clean[k] = v.item()
+            else:
+                clean[k] = v
+        out.append(clean)
+    return out
+
+
+def interrupted_time_series(
+    data: pd.DataFrame,
+    *,
+    time: str,
+    start: object,
+    y: str | None = None,
+    numerator: str | None = None,
+    denominator: str | None = None,
+    offset: str | None = None,
+    family: str = "binomial",
+    dispersion: str = "pearson",
+    slope_change: bool = True,
+    seasonality: int | None = None,
+    period: float | None = None,
+    comparison: str | None = None,
+    hac_lags: int | None = None,
+    level: float = 0.95,
+) -> ITSResult:
+    """Segmented regression: did the series change level or slope when the strategy began?
+
+    The model, with τ = time − ``start`` and post = 1 from ``start`` on, is
+
+        g(E[y]) = β₀ + β₁τ + β₂·post + β₃·τ·post [+ Fourier terms] [+ comparison terms],
+
+    so β₂ (``level_change``) is the immediate change at ``start`` and β₃ (``slope_change``)
+    the change in slope. With ``comparison``, the comparison series gets its own intercept,
+    slope, level change and slope change (``comparison_*`` terms) and ``level_change`` /
+    ``slope_change`` become the treated series' changes beyond the comparison's: a
+    comparative interrupted time series (difference in differences).
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per period (and per series with ``comparison``). Not modified.
+    time : str
+        Numeric period column (years or a month counter). Dates are turned into months.
+    start : period
+        The first period the strategy could affect.
+    y : str, optional
+        The outcome column for ``gaussian`` (a rate or score) or ``poisson`` (a count).
+    numerator, denominator : str, optional
+        Counts for ``binomial`` (students meeting the outcome out of the cohort).
+    offset : str, optional
+        Exposure for ``poisson`` (population, student-days); its log is taken for you.
+    family : {"binomial", "poisson", "gaussian"}
+    dispersion : {"pearson", "none"}
+        ``pearson`` (default): quasi-likelihood with dispersion Pearson X² / residual df,
+        computed with the number of trials (statsmodels 0.15 gets this wrong for the
+        ``[successes, failures]`` form, so proportions are fitted with ``var_weights``).
+        ``none``: binomial or Poisson variance as is. Ignored for gaussian.
+    slope_change : bool
+        Include β₃.
+    seasonality : int, optional
+        Number of Fourier pairs sin/cos(2πk·time/period), k = 1..seasonality.
+    period : float, optional
+        Length of a season in ``time`` units (12 for monthly data).
+    comparison : str, optional
+        Column that is true (1) for the comparison series' rows and false (0) for the
+        treated series' rows.
+    hac_lags : int, optional
+        Newey-West lags for gaussian standard errors (default: floor(4(T/100)^(2/9))).
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    ITSResult
+
+    References
+    ----------
+    Lopez Bernal, Cummins & Gasparrini (2017). Interrupted time series regression for the
+    evaluation of public health interventions: a tutorial. International Journal of
+    Epidemiology 46(1):348-355.
+
+    Examples
+    --------
+    >>> from c2c_analysis import load_sample
+    >>> data = load_sample("outcomes").query(
+    ...     "partnership == 'tacoma' and outcome == 'hs_graduation' and dimension == 'all'")
+    >>> its = interrupted_time_series(data, time="year", start=2013, numerator="numerator",
+    ...                               denominator="denominator")
+    >>> its.summary["term"].tolist()
+    ['level_change', 'slope_change']
+    """
+    if family not in ("binomial", "poisson", "gaussian"):
+        raise ValueError("family must be 'binomial', 'poisson' or 'gaussian'")
+    if dispersion not in ("pearson", "none"):
+        raise ValueError("dispersion must be 'pearson' or 'none'")
+    if seasonality and not period:
+        raise ValueError("seasonality needs period= (e.g. 12 for monthly data)")
+    needed = [time]
+    if family == "binomial":
+        needed += [c for c in (numerator, denominator)]
+        if numerator is None or denominator is None:
+            raise ValueError("family='binomial' needs numerator= and denominator=")
+    else:
+        if y is None:
+            raise ValueError(f"family={family!r} needs y=")
+        needed.append(y)
+    needed += [c for c in (offset, comparison) if c]
+    missing = [c for c in needed if c not in data.columns]
+    if missing:
+        raise DataValidationError(
+            [
+                {"row": None, "column": c, "value": "", "problem": "required column is missing"}
+                for c in missing
+            ]
+        )
+
+    frame = data.copy()
+    t = _numeric_time(frame[time])
+    t0 = float(_numeric_time(pd.Series([start], dtype=frame[time].dtype))[0])
+    tau = t - t0
+    post = (tau >= 0).astype(float)
+    columns: dict[str, np.ndarray] = {
+        "intercept": np.ones(len(frame)),
+        "time": tau,
+        "level_change": post,
+    }
+    if slope_change:
+        columns["slope_change"] = tau * post
+    if seasonality:
+        for k in range(1, seasonality + 1):
+            columns[f"sin{k}"] = np.sin(2 * np.pi * k * t / period)
+            columns[f"cos{k}"] = np.cos(2 * np.pi * k * t / period)
+    treated = np.ones(len(frame))
+    if comparison:
+        is_comparison = frame[comparison].astype(bool).to_numpy()
+        treated = (~is_comparison).astype(float)
+        # Base terms describe the comparison series; treated-series terms are differences.
+        renamed = {
+            "intercept": "comparison_intercept",
+            "time": "comparison_time",
+            "level_change": "comparison_level_change",
+            "slope_change": "comparison_slope_change",
+        }
+        base = {renamed.get(k, k): v for k, v in columns.items()}
+        extra = {"treated": treated, "treated_time": treated * tau, "level_change": treated * post}
+        if slope_change:
+            extra["slope_change"] = treated * tau * post
+        columns = {**base, **extra}
+    X = pd.DataFrame(columns)
+    weights = None
+    offset_values = None
+    if family == "binomial":
+        num = pd.to_numeric(frame[numerator], errors="coerce").to_numpy(dtype=float)
+        den = pd.to_numeric(frame[denominator], errors="coerce").to_numpy(dtype=float)
+        usable = np.isfinite(num) & np.isfinite(den) & (den > 0)
+        response = np.where(usable, num / np.where(den > 0, den, 1), np.nan)
+        weights = den
+        model_family = sm.families.Binomial()
+    elif family == "poisson":
+        response = pd.to_numeric(frame[y], errors="coerce").to_numpy(dtype=float)
+        usable = np.isfinite(response)
+        if offset:
+            exposure = pd.to_numeric(frame[offset], errors="coerce").to_numpy(dtype=float)
+            usable &= np.isfinite(exposure) & (exposure > 0)
+            offset_values = np.log(np.where(exposure > 0, exposure, 1.0))
+        model_family = sm.families.Poisson()
+    else:
+        response = pd.to_numeric(frame[y], errors="coerce").to_numpy(dtype=float)
+        usable = np.isfinite(response)
+    usable &= np.isfinite(t)
+    if (usable & (post == 0) & (treated == 1)).sum() < 3 or (
+        usable & (post == 1) & (treated == 1)
+    ).sum() < 1:
+        raise DataValidationError(
+            [
+                {
+                    "row": None,
+                    "column": time,
+                    "value": str(start),
+                    "problem": "at least 3 periods before the start and 1 from it on are needed",
+                }
+            ]
+        )
+    Xu = X[usable]
+    if family == "gaussian":
+        lags = hac_lags if hac_lags is not None else math.floor(4 * (usable.sum() / 100) ** (2 / 9))
+        fit = sm.OLS(response[usable], Xu).fit(
+            cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True
+        )
+        scale = float(fit.scale)
+    else:
+        kwargs: dict[str, Any] = {"family": model_family}
+        if weights is not None:
+            kwargs["var_weights"] = weights[usable]
+        if offset_values is not None:
+            kwargs["offset"] = offset_values[usable]
+        model = sm.GLM(response[usable], Xu, **kwargs)
+        fit = model.fit(scale="X2" if dispersion == "pearson" else 1.0)
+        scale = float(fit.scale)
+    ci = fit.conf_int(alpha=1 - level)
+    table = pd.DataFrame(
+        {
+            "term": list(X.columns),
+            "estimate": fit.params.to_numpy(),
+            "ci_lower": ci.iloc[:, 0].to_numpy(),
+            "ci_upper": ci.iloc[:, 1].to_numpy(),
+            "p_value": fit.pvalues.to_numpy(),
+        }
+    )
+    if family in ("binomial", "poisson"):
+        table["ratio"] = np.exp(table["estimate"])
+        table["ratio_ci_lower"] = np.exp(table["ci_lower"])
+        table["ratio_ci_upper"] = np.exp(table["ci_upper"])
+    else:
+        table["ratio"] = table["ratio_ci_lower"] = table["ratio_ci_upper"] = np.nan
+
+    # Fitted values with and without the strategy's terms, for the treated series.
+    strategy_terms = [c for c in ("level_change", "slope_change") if c in X.columns]
+    without = X.copy()
+    without[strategy_terms] = 0.0
+    params = fit.params.to_numpy()
+    link = X.to_numpy() @ params
+    link0 = without.to_numpy() @ params
+    if offset_values is not None:
+        link, link0 = link + offset_values, link0 + offset_values
+    inverse = {
+        "binomial": lambda v: 1 / (1 + np.exp(-v)),
+        "poisson": np.exp,
+        "gaussian": lambda v: v,
+    }[family]
+    fitted, counterfactual = inverse(link), inverse(link0)
+    effect_pp = np.full(len(table), np.nan)
+    if family != "poisson":
+        at_start = X.iloc[[0]].copy() * 0
+        at_start["intercept" if "intercept" in X else "comparison_intercept"] = 1.0
+        if comparison:
+            at_start["treated"] = 1.0
+        base0 = float(at_start.to_numpy()[0] @ params)
+        after = at_start.copy()
+        after["level_change"] = 1.0
+        step = inverse(float(after.to_numpy()[0] @ params)) - inverse(base0)
+        effect_pp[table["term"] == "level_change"] = 100 * step
+        if "slope_change" in X:
+            p0 = inverse(float(after.to_numpy()[0] @ params))
+            derivative = p0 * (1 - p0) if family == "binomial" else 1.0
+            effect_pp[table["term"] == "slope_change"] = (
+                100 * derivative * float(fit.params["slope_change"])
+            )
+    table["effect_pp"] = effect_pp
+    keep = treated == 1
+    # Students for binomial (difference x cohort), events for Poisson, none for gaussian.
+    counts = weights if family == "binomial" else np.ones(len(frame))
+    difference = fitted - counterfactual
+    cf = pd.DataFrame(
+        {
+            time: frame[time].to_numpy()[keep],
+            "observed": response[keep],
+            "fitted": fitted[keep],
+            "counterfactual": counterfactual[keep],
+            "difference": difference[keep],
+            "difference_pp": 100 * difference[keep] if family != "poisson" else np.nan,
+            "difference_count": (difference * counts)[keep] if family != "gaussian" else np.nan,
+        }
+    )
+    settings = {
+        "family": family,
+        "dispersion": dispersion,
+        "start": _plain(start),
+        "slope_change": slope_change,
+        "seasonality": seasonality,
+        "period": period,
+        "comparison": comparison,
+        "level": level,
+        "time": time,
+    }
+    return ITSResult(
+        table=table,
+        counterfactual=cf.reset_index(drop=True),
+        dispersion=scale if family != "gaussian" else float(fit.scale),
+        settings=settings,
+    )
+
+
+def _numeric_time(values: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        stamp = pd.DatetimeIndex(values)
+        return np.asarray(stamp.year * 12 + stamp.month - 1, dtype=float)
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value.item() if hasattr(value, "item") else value
+
+
+# --- portfolio ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One strategy of a partnership's portfolio."""
+
+    id: str
+    name: str
+    outcome: str
+    dimension: str
+    groups: tuple[str, ...]
+    start: int
+    end: int | None = None
+    partners: tuple[str, ...] = ()
+    investment: float | None = None
+    contributing_indicators: tuple[str, ...] = ()
+    comparison: str | None = None
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """A partnership's strategies (see :func:`read_portfolio`)."""
+
+    partnership: str
+    strategies: tuple[Strategy, ...]
+    source: str = ""
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per strategy."""
+        rows = []
+        for s in self.strategies:
+            rows.append(
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "outcome": s.outcome,
+                    "dimension": s.dimension,
+                    "groups": ", ".join(s.groups),
+                    "start": s.start,
+                    "end": s.end,
+                    "partners": ", ".join(s.partners),
+                    "investment": s.investment,
+                    "contributing_indicators": ", ".join(s.contributing_indicators),
+                    "comparison": s.comparison,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def validate(self, data: pd.DataFrame) -> None:
+        """Check the strategies against an outcome table; raise listing every problem."""
+        problems = []
+        rows = data[data["partnership"] == self.partnership] if "partnership" in data else data
+        if rows.empty:
+            problems.append(
+                {
+                    "row": None,
+                    "column": "partnership",
+                    "value": self.partnership,
+                    "problem": "partnership not in the data",
+                }
+            )
+        for s in self.strategies:
+            series = rows[rows["outcome"] == s.outcome]
+            if series.empty:
+                problems.append(
+                    {
+                        "row": s.id,
+                        "column": "outcome",
+                        "value": s.outcome,
+                        "problem": "outcome not in the data for this partnership",
+                    }
+                )
+                continue
+            in_dimension = series[series["dimension"] == s.dimension]
+            known = set(in_dimension["group"])
+            for g in s.groups:
+                if g not in known:
+                    problems.append(
+                        {
+                            "row": s.id,
+                            "column": "groups",
+                            "value": g,
+                            "problem": f"group not in the data (dimension {s.dimension})",
+                        }
+                    )
+            years = series["year"]
+            if not years.min() < s.start <= years.max():
+                problems.append(
+                    {
+                        "row": s.id,
+                        "column": "start",
+                        "value": str(s.start),
+                        "problem": f"start outside the data ({years.min()}-{years.max()}): "
+                        "need periods before it and from it on",
+                    }
+                )
+        if problems:
+            raise DataValidationError(problems, source=self.source or "portfolio")
+
+
+_REQUIRED_FIELDS = ("id", "name", "outcome", "start")
+
+
+def read_portfolio(path: str | os.PathLike[str], *, data: pd.DataFrame | None = None) -> Portfolio:
+    """Read a partnership's strategy portfolio from YAML (or the same fields from CSV).
+
+    YAML::
+
+        partnership: tacoma
+        strategies:
+          - id: grad-coaches
+            name: Graduation coaches in every high school
+            outcome: hs_graduation
+            dimension: race_ethnicity            # default: all
+            groups: [Black, Hispanic/Latino]     # default: all students
+            start: 2013                          # first period the strategy could affect
+            end: 2016                            # optional
+            partners: [Tacoma Public Schools]
+            investment: 1200000
+            contributing_indicators: [attendance_rate, ninth_grade_course_passing]
+            comparison: White                    # a group, or another partnership
+
+    CSV: one row per strategy with the same column names; ``partnership`` on every row;
+    list fields separated by ``;``.
+
+    Parameters
+    ----------
+    path : path
+    data : DataFrame, optional
+        An outcome table to check the strategies against (outcomes, groups, start).
+
+    Returns
+    -------
+    Portfolio
+
+    Raises
+    ------
+    DataValidationError
+        Missing fields, unknown outcome ids (neither in the catalogue nor in ``data``),
+        duplicate strategy ids, non-integer starts; with ``data``: groups and starts
+        outside the data.
+
+    Examples
+    --------
+    >>> from c2c_analysis.datasets import sample_path
+    >>> portfolio = read_portfolio(sample_path("portfolio"))
+    >>> portfolio.partnership, [s.id for s in portfolio.strategies][:2]
+    ('tacoma', ['graduate-tacoma', 'equity-coaching'])
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            content = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
+        except yaml.YAMLError as error:
+            raise DataValidationError(
+                [{"row": None, "column": None, "value": "", "problem": f"not valid YAML: {error}"}],
+                source=path.name,
+            ) from None
+        if not isinstance(content, Mapping):
+            raise DataValidationError(
+                [
+                    {
+                        "row": None,
+                        "column": None,
+                        "value": "",
+                        "problem": "expected a mapping with partnership and strategies",
+                    }
+                ],
+                source=path.name,
+            )
+        partnership = content.get("partnership")
+        entries = content.get("strategies") or []
+    else:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        partnership = (
+            frame["partnership"].iloc[0] if "partnership" in frame and len(frame) else None
+        )
+        entries = [
+            {
+                k: (
+                    [x.strip() for x in v.split(";") if x.strip()]
+                    if k in ("groups", "partners", "contributing_indicators")
+                    else v
+                )
+                for k, v in row.items()
+                if v != ""
+            }
+            for row in frame.to_dict("records")
+        ]
+    problems: list[dict[str, Any]] = []
+    if not partnership:
+        problems.append(
+            {"row": None, "column": "partnership", "value": "", "problem": "partnership is missing"}
+        )
+    strategies = []
+    seen: set[str] = set()
+    known_outcomes = set(OUTCOMES) | set(INDICATORS) | set(RELATED_OUTCOMES)
+    if data is not None and "outcome" in data:
+        known_outcomes |= set(data["outcome"].unique())
+    for i, entry in enumerate(entries, start=1):
+        where = str(entry.get("id", f"strategy {i}"))
+        for name in _REQUIRED_FIELDS:
+            if entry.get(name) in (None, ""):
+                problems.append(
+                    {
+                        "row": where,
+                        "column": name,
+                        "value": "",
+                        "problem": "required field is missing",
+                    }
+                )
+        if entry.get("id") in seen:
+            problems.append(
+                {
+                    "row": where,
+                    "column": "id",
+                    "value": str(entry.get("id")),
+                    "problem": "duplicate strategy id",
+                }
+            )
+        seen.add(str(entry.get("id")))
+        if entry.get("outcome") and entry["outcome"] not in known_outcomes:
+            problems.append(
+                {
+                    "row": where,
+                    "column": "outcome",
+                    "value": str(entry["outcome"]),
+                    "problem": "unknown outcome id",
+                }
+            )
+        try:
+            start = int(entry.get("start"))
+            end = int(entry["end"]) if entry.get("end") not in (None, "") else None
+        except (TypeError, ValueError):
+            problems.append(
+                {
+                    "row": where,
+                    "column": "start",
+                    "value": str(entry.get("start")),
+                    "problem": "start and end must be whole years",
+                }
+            )
+            continue
+        groups = entry.get("groups") or [ALL_STUDENTS]
+        groups = [groups] if isinstance(groups, str) else list(groups)
+        dimension = entry.get("dimension") or ("all" if groups == [ALL_STUDENTS] else "")
+        if not dimension:
+            problems.append(
+                {
+                    "row": where,
+                    "column": "dimension",
+                    "value": "",
+                    "problem": "dimension is needed when groups are given",
+                }
+            )
+        investment = entry.get("investment")
+        strategies.append(
+            Strategy(
+                id=str(entry.get("id")),
+                name=str(entry.get("name")),
+                outcome=str(entry.get("outcome")),
+                dimension=str(dimension),
+                groups=tuple(str(g) for g in groups),
+                start=start,
+                end=end,
+                partners=tuple(str(p) for p in entry.get("partners") or ()),
+                investment=float(investment) if investment not in (None, "") else None,
+                contributing_indicators=tuple(
+                    str(c) for c in entry.get("contributing_indicators") or ()
+                ),
+                comparison=str(entry["comparison"]) if entry.get("comparison") else None,
+            )
+        )
+    if problems:
+        raise DataValidationError(problems, source=path.name)
+    portfolio = Portfolio(
+        partnership=str(partnership), strategies=tuple(strategies), source=path.name
+    )
+    if data is not None:
+        portfolio.validate(data)
+    return portfolio
+
+
+VERDICTS = (
+    "turned_the_curve",
+    "above_baseline_within_noise",
+    "on_baseline",
+    "below_baseline",
+    "insufficient_data",
+)
+
+
+@dataclass(frozen=True, repr=False)
+class PortfolioResult:
+    """The scorecard of :func:`evaluate_portfolio`."""
+
+    table: pd.DataFrame
+    projections: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Per outcome: strategies, rows, and how many rows got each verdict."""
+        counts = self.table.pivot_table(
+            index="outcome", columns="verdict", values="strategy", aggfunc="count", fill_value=0
+        )
+        for verdict in VERDICTS:
+            if verdict not in counts:
+                counts[verdict] = 0
+        counts = counts[list(VERDICTS)]
+        counts.insert(0, "strategies", self.table.groupby("outcome")["strategy"].nunique())
+        return counts.reset_index()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"settings": dict(self.settings), "table": _records(self.table)}
+
+    def plot(self, ax=None):
+        """The scorecard: each row's difference from its projection, with its interval."""
+        from c2c_analysis.plotting import plot_scorecard
+
+        return plot_scorecard(self, ax=ax)
+
+    def plot_row(self, strategy: str, group: str, ax=None):
+        """The "turn the curve" chart of one strategy and group."""
+        from c2c_analysis.plotting import plot_turn_the_curve
+
+        projection = self.projections[(strategy, group)]
+        return plot_turn_the_curve(projection, title=f"{strategy}: {group}", ax=ax)
+
+    def _repr_html_(self) -> str:
+        return "<h4>Portfolio scorecard</h4>" + self.table.to_html(index=False)
+
+    def __repr__(self) -> str:
+        return "PortfolioResult\n" + self.table[
+            ["strategy", "group", "difference_pp", "verdict"]
+        ].to_string(index=False)
+
+
+def evaluate_portfolio(
+    data: pd.DataFrame,
+    portfolio: Portfolio,
+    *,
+    baseline: tuple[int, int] | None = None,
+    method: str = "linear",
+    level: float = 0.95,
+) -> PortfolioResult:
+    """Test every strategy of a portfolio against its targeted groups' baselines.
+
+    For each strategy and targeted group: the group's series is projected from its baseline
+    (:func:`~c2c_analysis.trends.project_baseline`), the last period's actual value is
+    compared with the projection, a segmented regression estimates the level and slope
+    change at the start (:func:`interrupted_time_series`, binomial on counts, gaussian on
+    rates without counts), and the group's gap to the reference (the strategy's
+    ``comparison`` group, or All students) is compared with the gap the two baselines
+    project.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The canonical outcome table (annual ``year``).
+    portfolio : Portfolio
+    baseline : (first, last), optional
+        Baseline periods for every strategy; default: from the series' first year to the
+        year before the strategy's start.
+    method : {"linear", "logit"}
+        Projection method (see :func:`~c2c_analysis.trends.project_baseline`).
+    level : float
+        Level of the prediction intervals and confidence intervals.
+
+    Returns
+    -------
+    PortfolioResult
+        ``.table``, one row per strategy × targeted group: ``strategy, outcome, partnership,
+        dimension, group, start, baseline_first, baseline_last, last_period, actual,
+        projected, pi_lower, pi_upper, difference_pp, difference_students,
+        level_change_pp, slope_change_pp, p_value`` (of the level change),
+        ``gap_vs_projection_pp`` (actual gap to the reference minus the projected gap at the
+        last period, signed so that negative means the gap narrowed beyond its projection),
+        ``overlaps`` (other strategies on the same outcome and groups whose periods overlap:
+        their effects cannot be told apart from aggregate data), ``verdict`` and ``note``.
+
+    Notes
+    -----
+    A strategy with an ``end`` is judged at its end (or the last period with data before
+    it). The verdict compares that period's value with the baseline's prediction interval,
+    in the outcome's better direction: ``turned_the_curve`` (beyond the interval, better),
+    ``below_baseline`` (beyond, worse), ``above_baseline_within_noise`` (better than
+    projected but inside the interval), ``on_baseline`` (otherwise), and
+    ``insufficient_data`` when the baseline has fewer than 3 periods with a value or no
+    period after the start has one. A verdict is about the outcome, not about the
+    strategy's cause: overlapping strategies, policy changes and cohort changes move the
+    same numbers.
+
+    Examples
+    --------
+    >>> from c2c_analysis import load_sample
+    >>> scorecard = evaluate_portfolio(load_sample("outcomes"), load_sample("portfolio"),
+    ...                                method="logit").table
+    >>> scorecard["verdict"].tolist()[:2]
+    ['on_baseline', 'above_baseline_within_noise']
+    """
+    portfolio.validate(data)
+    rows = data[data["partnership"] == portfolio.partnership]
+    records = []
+    projections: dict[tuple[str, str], pd.DataFrame] = {}
+    for strategy in portfolio.strategies:
+        series_all = rows[rows["outcome"] == strategy.outcome]
+        overlaps = [
+            o.id
+            for o in portfolio.strategies
+            if o.id != strategy.id
+            and o.outcome == strategy.outcome
+            and _periods_overlap(o, strategy)
+            and (
+                set(o.groups) & set(strategy.groups)
+                or ALL_STUDENTS in o.groups
+                or ALL_STUDENTS in strategy.groups
+            )
+        ]
+        reference = strategy.comparison or ALL_STUDENTS
+        if strategy.end is not None:  # judge the strategy at its end, not after it
+            series_all = series_all[series_all["year"] <= strategy.end]
+        for group in strategy.groups:
+            series = series_all[
+                (series_all["dimension"] == strategy.dimension) & (series_all["group"] == group)
+            ]
+            ref_rows = series_all[series_all["group"] == reference]
+            if reference != ALL_STUDENTS:
+                ref_rows = ref_rows[ref_rows["dimension"] == strategy.dimension]
+            record = _score(series, ref_rows, strategy, group, baseline, method, level, projections)
+            record["overlaps"] = ", ".join(overlaps)
+            if overlaps:
+                record["note"] = "; ".join(
+                    filter(
+                        None,
+                        [record["note"], "overlapping strategies: effects cannot be told apart"],
+                    )
+                )
+            records.append(record)
+    table = pd.DataFrame(records)
+    return PortfolioResult(
+        table=table,
+        projections=projections,
+        settings={
+            "partnership": portfolio.partnership,
+            "method": method,
+            "level": level,
+            "baseline": list(baseline) if baseline else None,
+        },
+    )
+
+
+def _periods_overlap(a: Strategy, b: Strategy) -> bool:
+    a_end = a.end if a.end is not None else math.inf
+    b_end = b.end if b.end is not None else math.inf
+    return a.start <= b_end and b.start <= a_end
+
+
+def _score(
+    series, ref_rows, strategy, group, baseline, method, level, projections
+) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "strategy": strategy.id,
+        "outcome": strategy.outcome,
+        "partnership": series["partnership"].iloc[0] if len(series) else None,
+        "dimension": strategy.dimension,
+        "group": group,
+        "start": strategy.start,
+        "baseline_first": np.nan,
+        "baseline_last": np.nan,
+        "last_period": np.nan,
+        "actual": np.nan,
+        "projected": np.nan,
+        "pi_lower": np.nan,
+        "pi_upper": np.nan,
+        "difference_pp": np.nan,
+        "difference_students": np.nan,
+        "level_change_pp": np.nan,
+        "slope_change_pp": np.nan,
+        "p_value": np.nan,
+        "gap_vs_projection_pp": np.nan,
+        "verdict": "insufficient_data",
+        "note": "",
+    }
+    have = series.dropna(subset=["rate"]) if "rate" in series else series
+    first = int(have["year"].min()) if len(have) else strategy.start
+    base = baseline or (first, strategy.start - 1)
+    record["baseline_first"], record["baseline_last"] = base
+    keep = [
+        "partnership",
+        "outcome",
+        "dimension",
+        "group",
+        "year",
+        "numerator",
+        "denominator",
+        "rate",
+    ]
+    keep = [c for c in keep if c in series]
+    try:
+        projection = project_baseline(series[keep], baseline=base, method=method, level=level)
+    except DataValidationError as error:
+        record["note"] = f"baseline: {error.problems['problem'].iloc[0]}"
+        return record
+    projections[(strategy.id, group)] = projection
+    summary = baseline_summary(projection).iloc[0]
+    if summary["verdict"] == "no_data_after_baseline":
+        record["note"] = "no data from the start on"
+        return record
+    record.update(
+        last_period=summary["last_period"],
+        actual=summary["actual"],
+        projected=summary["projected"],
+        pi_lower=summary["pi_lower"],
+        pi_upper=summary["pi_upper"],
+        difference_pp=summary["difference_pp"],
+        verdict=summary["verdict"],
+    )
+    last = projection[projection["year"] == summary["last_period"]].iloc[0]
+    record["difference_students"] = last["difference_students"]
+    if method == "linear" and not 0 <= summary["projected"] <= 1:
+        record["note"] = "the linear projection leaves 0-100%: use method='logit'"
+    counts = (
+        series[["numerator", "denominator"]].notna().all(axis=1).all()
+        if {"numerator", "denominator"} <= set(series)
+        else False
+    )
+    try:
+        if counts:
+            its = interrupted_time_series(
+                series,
+                time="year",
+                start=strategy.start,
+                numerator="numerator",
+                denominator="denominator",
+                level=level,
+            )
+        else:
+            its = interrupted_time_series(
+                series.dropna(subset=["rate"]),
+                time="year",
+                start=strategy.start,
+                y="rate",
+                family="gaussian",
+                level=level,
+            )
+        terms = its.table.set_index("term")
+        record["level_change_pp"] = terms.loc["level_change", "effect_pp"]
+        record["p_value"] = terms.loc["level_change", "p_value"]
+        if "slope_change" in terms.index:
+            record["slope_change_pp"] = terms.loc["slope_change", "effect_pp"]
+    except (DataValidationError, ValueError, np.linalg.LinAlgError) as error:
+        record["note"] = f"segmented regression not estimable: {error}".splitlines()[0]
+    if len(ref_rows) and group != (strategy.comparison or ALL_STUDENTS):
+        try:
+            ref_projection = project_baseline(
+                ref_rows[keep], baseline=base, method=method, level=level
+            )
+            ref_last = ref_projection[ref_projection["year"] == summary["last_period"]]
+            if len(ref_last):
+                sign = -1.0 if better_direction(strategy.outcome) == "lower" else 1.0
+                actual_gap = sign * (ref_last["actual"].iloc[0] - last["actual"])
+                projected_gap = sign * (ref_last["projected"].iloc[0] - last["projected"])
+                record["gap_vs_projection_pp"] = 100 * (actual_gap - projected_gap)
+        except DataValidationError:
+            pass
+    return record
