@@ -163,6 +163,14 @@ def _reference_rows(
     return chosen[[*keys, time, "reference", "reference_rate", "reference_n"]]
 
 
+def _orientation(frame: pd.DataFrame) -> np.ndarray:
+    """+1 per row where higher is better, -1 where lower is better (from ``outcome``)."""
+    if "outcome" not in frame:
+        return np.ones(len(frame))
+    lower = frame["outcome"].map(lambda o: better_direction(str(o)) == "lower").to_numpy(dtype=bool)
+    return np.where(lower, -1.0, 1.0)
+
+
 def _newcombe(p1, n1, p2, n2, level):
     """Newcombe's hybrid score interval for p1 - p2 (his method 10), from Wilson limits."""
     alpha = 1 - level
@@ -257,12 +265,7 @@ def gaps(
         frame = frame[frame["dimension"] != "all"]
     out = frame.merge(refs, on=[*keys, time], how="inner")
     out = out[out[group] != out["reference"]].reset_index(drop=True)
-    lower_better = (
-        out["outcome"].map(lambda o: better_direction(str(o)) == "lower").to_numpy()
-        if "outcome" in out
-        else np.zeros(len(out), dtype=bool)
-    )
-    sign = np.where(lower_better, -1.0, 1.0)
+    sign = _orientation(out)
     p, q, n1, n2 = (
         out["rate"].to_numpy(),
         out["reference_rate"].to_numpy(),
@@ -400,12 +403,7 @@ def gap_change(
     first = table[table[time] == start].drop(columns=[time])
     last = table[table[time] == end].drop(columns=[time])
     merged = first.merge(last, on=[*keys, group, "reference"], suffixes=("_start", "_end"))
-    lower_better = (
-        merged["outcome"].map(lambda o: better_direction(str(o)) == "lower").to_numpy()
-        if "outcome" in merged
-        else np.zeros(len(merged), dtype=bool)
-    )
-    sign = np.where(lower_better, -1.0, 1.0)
+    sign = _orientation(merged)
     out = merged[[*keys, group, "reference"]].copy()
     for side in ("start", "end"):
         out[f"rate_{side}"] = merged[f"rate_{side}"]

@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
-from c2c_analysis.trends import rates
+from c2c_analysis.trends import projection_keys, rates
 
 __all__ = [
     "plot_gap_change",
@@ -142,19 +142,7 @@ def plot_turn_the_curve(
     ValueError
         If ``projection`` holds more than one series.
     """
-    result_columns = {
-        "actual",
-        "projected",
-        "pi_lower",
-        "pi_upper",
-        "in_baseline",
-        "difference_pp",
-        "difference_students",
-        "beyond_interval",
-        "better",
-        time,
-    }
-    keys = [c for c in projection.columns if c not in result_columns]
+    keys = projection_keys(projection, time)
     if keys and len(projection[keys].drop_duplicates()) > 1:
         raise ValueError(
             f"plot_turn_the_curve draws one series; this projection has "

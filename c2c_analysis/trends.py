@@ -25,7 +25,28 @@ from statsmodels.stats.proportion import proportion_confint
 from c2c_analysis.schema import KEY_COLUMNS, better_direction
 from c2c_analysis.validation import C2CDataWarning, DataValidationError
 
-__all__ = ["baseline_summary", "project_baseline", "rates", "trend"]
+__all__ = ["baseline_summary", "project_baseline", "projection_keys", "rates", "trend"]
+
+#: The columns project_baseline adds; the other columns of its result identify the series.
+PROJECTION_COLUMNS = frozenset(
+    {
+        "actual",
+        "projected",
+        "pi_lower",
+        "pi_upper",
+        "in_baseline",
+        "difference_pp",
+        "difference_students",
+        "beyond_interval",
+        "better",
+    }
+)
+
+
+def projection_keys(projection: pd.DataFrame, time: str = "year") -> list[str]:
+    """The columns of a :func:`project_baseline` result that identify its series."""
+    return [c for c in projection.columns if c not in PROJECTION_COLUMNS and c != time]
+
 
 SHORT_SERIES = 6  # fewer periods than this: intervals are wide, p-values near meaningless
 _CI_METHODS = {
@@ -463,19 +484,7 @@ def baseline_summary(projection: pd.DataFrame, *, time: str = "year") -> pd.Data
     missing = sorted(columns - set(projection.columns))
     if missing:
         raise ValueError(f"not a project_baseline result: missing {', '.join(missing)}")
-    result_columns = {
-        "actual",
-        "projected",
-        "pi_lower",
-        "pi_upper",
-        "in_baseline",
-        "difference_pp",
-        "difference_students",
-        "beyond_interval",
-        "better",
-        time,
-    }
-    keys = [c for c in projection.columns if c not in result_columns]
+    keys = projection_keys(projection, time)
     rows = []
     grouped = projection.groupby(keys, sort=False, dropna=False) if keys else [((), projection)]
     for key, frame in grouped:

@@ -174,7 +174,13 @@ def test_tacoma_chronic_absence_shifts_after_its_strategy_begins():
 
 def test_list_samples_names_every_file():
     samples = list_samples()
-    assert set(samples["name"]) == {"outcomes", "tacoma_published", "students", "indicators", "portfolio"}
+    assert set(samples["name"]) == {
+        "outcomes",
+        "tacoma_published",
+        "students",
+        "indicators",
+        "portfolio",
+    }
     for name in samples["name"]:
         assert sample_path(name).exists()
 

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from c2c_analysis.io.outcomes import _read_csv, _read_excel
-from c2c_analysis.schema import _GROUP_ALIASES, NOT_REPORTED, _norm_label
+from c2c_analysis.schema import _GROUP_ALIASES, COLUMNS, NOT_REPORTED, _norm_label
 from c2c_analysis.validation import DataValidationError, _validate
 
 __all__ = ["EDFACTS_GROUPS", "parse_rate_code", "read_edfacts_acgr"]
@@ -247,20 +247,7 @@ def read_edfacts_acgr(
     long["suppressed"] = status == "suppressed"
     long["partnership"] = _partnerships(long, partnership)
     long["source"] = name or "EDFacts ACGR"
-    ordered = [
-        "partnership",
-        "outcome",
-        "year",
-        "dimension",
-        "group",
-        "numerator",
-        "denominator",
-        "rate",
-        "rate_low",
-        "rate_high",
-        "suppressed",
-        "source",
-    ]
+    ordered = list(COLUMNS)
     extra = [
         c
         for c in ("state", "nces_leaid", "lea_name", "nces_schid", "school_name", "rate_code")
@@ -534,17 +521,14 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or "unnamed"
 
 
-def _partnerships(long: pd.DataFrame, partnership: str | Mapping[str, str] | None) -> pd.Series:
+def _entity_slugs(
+    names: pd.Series, ids: pd.Series, partnership: str | Mapping[str, str] | None, id_column: str
+) -> pd.Series:
+    """Partnership slugs for the rows of a state or federal file, shared by its readers:
+    one given slug; a mapping from entity id to slug; or a slug of the entity's name, with
+    its id appended where two entities share a name."""
     if isinstance(partnership, str):
-        return pd.Series(partnership, index=long.index)
-    school = "nces_schid" in long and (long["nces_schid"].str.len() > 0).any()
-    id_column, name_column = ("nces_schid", "school_name") if school else ("nces_leaid", "lea_name")
-    ids = long[id_column] if id_column in long else pd.Series("", index=long.index)
-    names = (
-        long[name_column]
-        if name_column in long
-        else long.get("state", pd.Series("", index=long.index))
-    )
+        return pd.Series(partnership, index=ids.index)
     if isinstance(partnership, Mapping):
         mapped = ids.map(lambda i: partnership.get(i))
         missing = mapped.isna()
@@ -558,7 +542,7 @@ def _partnerships(long: pd.DataFrame, partnership: str | Mapping[str, str] | Non
                         "problem": "id not in the partnership mapping",
                     }
                     for i in sorted(set(ids[missing]))
-                ],
+                ]
             )
         return mapped
     slugs = names.map(_slug)
@@ -566,5 +550,17 @@ def _partnerships(long: pd.DataFrame, partnership: str | Mapping[str, str] | Non
     clashing = set(pairs.loc[pairs["slug"].duplicated(keep=False), "slug"])
     return pd.Series(
         [f"{s}_{i}" if s in clashing and i else s for s, i in zip(slugs, ids, strict=True)],
-        index=long.index,
+        index=ids.index,
     )
+
+
+def _partnerships(long: pd.DataFrame, partnership: str | Mapping[str, str] | None) -> pd.Series:
+    school = "nces_schid" in long and (long["nces_schid"].str.len() > 0).any()
+    id_column, name_column = ("nces_schid", "school_name") if school else ("nces_leaid", "lea_name")
+    ids = long[id_column] if id_column in long else pd.Series("", index=long.index)
+    names = (
+        long[name_column]
+        if name_column in long
+        else long.get("state", pd.Series("", index=long.index))
+    )
+    return _entity_slugs(names, ids, partnership, id_column)

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from c2c_analysis.io.edfacts import _id_text, _load, _slug
+from c2c_analysis.io.edfacts import _entity_slugs, _id_text, _load
 from c2c_analysis.schema import normalize_dimension, normalize_group
 from c2c_analysis.validation import C2CDataWarning, DataValidationError, _column_key, _validate
 
@@ -280,33 +280,10 @@ def _null(value: object) -> object:
 def _ospi_partnerships(
     frame: pd.DataFrame, level: str, partnership: str | Mapping[str, str] | None
 ) -> pd.Series:
-    if isinstance(partnership, str):
-        return pd.Series(partnership, index=frame.index)
-    if level == "state":
+    if level == "state" and not isinstance(partnership, str):
         return pd.Series("washington", index=frame.index)
     code, name = (
         ("school_code", "school_name") if level == "school" else ("district_code", "district_name")
     )
     codes = frame[code] if code in frame else pd.Series("", index=frame.index)
-    if isinstance(partnership, Mapping):
-        mapped = codes.map(lambda c: partnership.get(c))
-        if mapped.isna().any():
-            raise DataValidationError(
-                [
-                    {
-                        "row": None,
-                        "column": code,
-                        "value": c,
-                        "problem": "code not in the partnership mapping",
-                    }
-                    for c in sorted(set(codes[mapped.isna()]))
-                ]
-            )
-        return mapped
-    slugs = frame.get(name, codes).map(_slug)
-    pairs = pd.DataFrame({"slug": slugs, "code": codes}).drop_duplicates()
-    clashing = set(pairs.loc[pairs["slug"].duplicated(keep=False), "slug"])
-    return pd.Series(
-        [f"{s}_{c}" if s in clashing else s for s, c in zip(slugs, codes, strict=True)],
-        index=frame.index,
-    )
+    return _entity_slugs(frame.get(name, codes), codes, partnership, code)
