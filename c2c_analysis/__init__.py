@@ -33,6 +33,7 @@ from c2c_analysis.schema import (
     normalize_group,
     outcome_catalogue,
 )
+from c2c_analysis.spc import SPCResult, control_chart, run_chart, spc_table
 from c2c_analysis.trends import baseline_summary, project_baseline, rates, trend
 from c2c_analysis.validation import C2CDataWarning, DataValidationError, validate_outcomes
 
@@ -45,12 +46,14 @@ __all__ = [
     "OUTCOMES",
     "Outcome",
     "Portfolio",
+    "SPCResult",
     "SuppressionResult",
     "__version__",
     "aggregate_students",
     "baseline_summary",
     "better_direction",
     "classify_gap_change",
+    "control_chart",
     "das_gupta",
     "decompose_rate_change",
     "evaluate_portfolio",
@@ -72,6 +75,8 @@ __all__ = [
     "read_ospi_graduation",
     "read_outcomes",
     "read_portfolio",
+    "run_chart",
+    "spc_table",
     "suppress",
     "trend",
     "validate_outcomes",

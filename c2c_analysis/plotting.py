@@ -7,6 +7,7 @@ load matplotlib.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -22,6 +23,8 @@ __all__ = [
     "plot_gaps",
     "plot_its",
     "plot_scorecard",
+    "plot_spc",
+    "plot_spc_grid",
     "plot_trends",
     "plot_turn_the_curve",
     "plot_waterfall",
@@ -384,3 +387,105 @@ def plot_scorecard(result, *, ax: Axes | None = None) -> Axes:
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel("Actual minus baseline projection (points); line: prediction interval")
     return ax
+
+
+def _draw_spc(table: pd.DataFrame, ax: Axes, *, proportion: bool, small: bool = False) -> None:
+    for _, phase in table.groupby("part", sort=False):
+        ax.plot(phase["x"], phase["center"], color=_BASELINE, lw=1, label="_centre")
+        if phase["upper"].notna().any():
+            ax.plot(phase["x"], phase["upper"], color=_FORECAST, lw=0.8, ls="--", label="_limit")
+            ax.plot(phase["x"], phase["lower"], color=_FORECAST, lw=0.8, ls="--", label="_limit")
+    ax.plot(
+        table["x"],
+        table["y"],
+        color=_ACTUAL,
+        marker="o",
+        ms=3 if small else 4,
+        lw=1,
+        label="values",
+    )
+    long_run = (
+        table[table.get("in_signal_run", False) & table["runs_signal"]]
+        if "in_signal_run" in table
+        else table.iloc[:0]
+    )
+    if len(long_run):
+        ax.plot(
+            long_run["x"],
+            long_run["y"],
+            "o",
+            color="#e67e22",
+            ms=4 if small else 6,
+            label="long run",
+        )
+    beyond = table[table["sigma_signal"]]
+    if len(beyond):
+        ax.plot(
+            beyond["x"],
+            beyond["y"],
+            "o",
+            color="#c0392b",
+            ms=4 if small else 7,
+            label="beyond limits",
+        )
+    if proportion:
+        _percent_axis(ax)
+
+
+def plot_spc(result, *, ax: Axes | None = None) -> Axes:
+    """A run or control chart: centre line and limits per phase (dashed limits), values,
+    points in a signalling run (orange) and beyond the limits (red).
+
+    Returns
+    -------
+    Axes
+        The values line is labelled ``values``; signal markers ``long run`` and
+        ``beyond limits``.
+    """
+    ax = _axes(ax)
+    proportion = result.settings.get("chart") in ("p", "pp") or (
+        result.settings.get("n") is not None and result.settings.get("chart") == "run"
+    )
+    _draw_spc(result.table, ax, proportion=proportion)
+    ax.set_xlabel(str(result.settings.get("x", "x")).replace("_", " ").capitalize())
+    ax.set_title(
+        f"{result.settings.get('chart')} chart ({result.settings.get('rules')} rules)",
+        fontsize="medium",
+    )
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def plot_spc_grid(
+    table: pd.DataFrame,
+    *,
+    by: Sequence[str],
+    proportion: bool = False,
+    ncols: int = 4,
+    max_series: int = 24,
+):
+    """Small multiples of :func:`~c2c_analysis.spc.spc_table` output, one panel per series
+    (the first ``max_series``), signalling series first.
+
+    Returns
+    -------
+    Figure
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    signal = table.groupby(by, sort=False)[["runs_signal", "sigma_signal"]].any().any(axis=1)
+    order = signal.sort_values(ascending=False, kind="stable").index[:max_series]
+    count = len(order)
+    nrows = max(1, math.ceil(count / ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(3.2 * ncols, 2.2 * nrows), squeeze=False, sharex=True
+    )
+    grouped = dict(tuple(table.groupby(by, sort=False)))
+    for ax, key in zip(axes.flat, order, strict=False):
+        _draw_spc(grouped[key], ax, proportion=proportion, small=True)
+        ax.set_title(
+            " / ".join(map(str, key if isinstance(key, tuple) else (key,))), fontsize="small"
+        )
+    for ax in list(axes.flat)[count:]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig

@@ -117,3 +117,29 @@ def test_waterfall_bars_add_up_to_the_end_value():
     ax = das_gupta(data, population="pop", factors=["a", "b"]).plot()
     heights = [patch.get_height() for patch in ax.patches]
     assert heights[0] + heights[1] + heights[2] == pytest.approx(heights[3])  # 10 + effects = 12
+
+
+def test_spc_plot_marks_points_beyond_the_limits():
+    from c2c_analysis.spc import control_chart
+
+    data = pd.DataFrame(
+        {"x": range(1, 13), "y": [10.0, 11, 10, 12, 11, 10, 40, 11, 10, 12, 11, 10]}
+    )
+    ax = control_chart(data, y="y", x="x", chart="i").plot()
+    beyond = next(line for line in ax.lines if line.get_label() == "beyond limits")
+    assert beyond.get_xdata().tolist() == [7]
+
+
+def test_spc_grid_draws_one_panel_per_series():
+    from c2c_analysis import load_sample
+    from c2c_analysis.plotting import plot_spc_grid
+    from c2c_analysis.spc import spc_table
+
+    data = load_sample("indicators").query(
+        "outcome == 'chronic_absence' and dimension == 'geography'"
+    )
+    table = spc_table(
+        data, by=["partnership", "group"], y="numerator", n="denominator", x="period", chart="pp"
+    )
+    fig = plot_spc_grid(table, by=["partnership", "group"], proportion=True)
+    assert sum(ax.get_visible() for ax in fig.axes) == 8
