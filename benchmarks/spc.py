@@ -46,10 +46,8 @@ def main() -> None:
     frame = data(args.series)
     sample = frame[frame["school"] < args.sample]
     gc.collect()
-    print(
     rows_mb = frame.memory_usage().sum() / 2**20
     print(f"series: {args.series:,} x 12 points ({len(frame):,} rows); input {rows_mb:,.0f} MB")
-    )
     for chart in ("run", "p"):
         start = time.perf_counter()
         table = spc_table(frame, by=["school"], y="num", n="den", x="month", chart=chart)
