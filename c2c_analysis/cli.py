@@ -4,8 +4,12 @@
     c2c validate FILE [--column-map THEIRS=OURS ...] [--sheet NAME]
     c2c demo                     validate the bundled sample and summarize each partnership
     c2c samples                  list the bundled sample data sets
+    c2c report PARTNERSHIP [--data FILE] [--portfolio FILE] [--out DIR] [--min-n N]
+               [--notebook NAME] [--timeout S]
+    c2c batch [--data FILE] [--portfolio FILE] [--partnerships ...] [--workers N] [--out DIR]
+              [--min-n N] [--skip-unchanged]
 
-Exit codes: 0 success, 1 invalid data, 2 usage errors and missing files.
+Exit codes: 0 success, 1 invalid data or a failed report, 2 usage errors and missing files.
 """
 
 from __future__ import annotations
@@ -46,6 +50,27 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="validate the bundled sample data and summarize each partnership"
     )
     commands.add_parser("samples", help="list the bundled sample data sets")
+    report = commands.add_parser("report", help="run the report notebook for one partnership")
+    report.add_argument("partnership")
+    batch = commands.add_parser("batch", help="run the report for many partnerships")
+    batch.add_argument("--partnerships", nargs="+", help="default: every partnership in the data")
+    batch.add_argument("--workers", type=int, default=2)
+    batch.add_argument(
+        "--skip-unchanged", action="store_true", help="skip reports whose inputs did not change"
+    )
+    for sub in (report, batch):
+        sub.add_argument("--data", help="outcome table (default: the bundled sample)")
+        sub.add_argument(
+            "--portfolio", help="strategy portfolio YAML/CSV (default: the bundled sample)"
+        )
+        sub.add_argument("--out", default="reports", help="output folder (default: reports)")
+        sub.add_argument(
+            "--min-n", type=int, default=10, help="smallest count of students published"
+        )
+        sub.add_argument(
+            "--notebook", default="partnership_report", help="template name or .ipynb path"
+        )
+        sub.add_argument("--timeout", type=float, default=600, help="seconds allowed per cell")
     return parser
 
 
@@ -125,6 +150,58 @@ def _demo() -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from c2c_analysis.report import run_report
+
+    try:
+        record = run_report(
+            args.partnership,
+            data=args.data,
+            portfolio=args.portfolio,
+            notebook=args.notebook,
+            out_dir=args.out,
+            timeout=args.timeout,
+            min_n=args.min_n,
+        )
+    except (ValueError, FileNotFoundError) as error:
+        print(f"c2c: {error}", file=sys.stderr)
+        return 2
+    _print_record(record)
+    return 0 if record.status == "succeeded" else 1
+
+
+def _print_record(record) -> None:
+    if record.status == "succeeded":
+        print(f"{record.partnership}: succeeded in {record.seconds:.1f} s -> {record.output}")
+    else:
+        where = f" (cell {record.failed_cell})" if record.failed_cell is not None else ""
+        print(f"{record.partnership}: FAILED{where}: {record.error}")
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from c2c_analysis.report import run_batch
+
+    records = run_batch(
+        args.partnerships,
+        data=args.data,
+        portfolio=args.portfolio,
+        workers=args.workers,
+        out_dir=args.out,
+        notebook=args.notebook,
+        timeout=args.timeout,
+        min_n=args.min_n,
+        skip_unchanged=args.skip_unchanged,
+        progress=True,
+    )
+    for record in records:
+        _print_record(record)
+    failed = sum(r.status != "succeeded" for r in records)
+    print(
+        f"{len(records) - failed} of {len(records)} reports succeeded; index: {args.out}/index.html"
+    )
+    return 1 if failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``c2c`` command; returns the exit code."""
     parser = _parser()
@@ -141,6 +218,10 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return _validate(args)
     if args.command == "demo":
         return _demo()
+    if args.command == "report":
+        return _report(args)
+    if args.command == "batch":
+        return _batch(args)
     if args.command == "samples":
         print(list_samples().to_string(index=False))
         return 0

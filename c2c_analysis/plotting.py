@@ -479,9 +479,10 @@ def plot_spc_grid(
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(3.2 * ncols, 2.2 * nrows), squeeze=False, sharex=True
     )
-    grouped = dict(tuple(table.groupby(by, sort=False)))
+    as_tuple = lambda key: key if isinstance(key, tuple) else (key,)  # noqa: E731
+    grouped = {as_tuple(key): rows for key, rows in table.groupby(by, sort=False)}
     for ax, key in zip(axes.flat, order, strict=False):
-        _draw_spc(grouped[key], ax, proportion=proportion, small=True)
+        _draw_spc(grouped[as_tuple(key)], ax, proportion=proportion, small=True)
         ax.set_title(
             " / ".join(map(str, key if isinstance(key, tuple) else (key,))), fontsize="small"
         )

@@ -1,0 +1,546 @@
+"""Run the report notebooks with Papermill, one partnership at a time or in a batch.
+
+Each run writes ``<out_dir>/<partnership>/``: the executed notebook, a standalone
+``report.html`` (images embedded, code hidden), the published tables (``tables/*.csv`` and
+``.xlsx``), ``results.json``, ``provenance.json`` and ``status.json``. A run works in a
+temporary folder beside the final one and replaces it only when complete, so a failed
+re-run never destroys the last good report (the failure is recorded in
+``last_failure.json`` beside it).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as _dt
+import hashlib
+import html
+import json
+import multiprocessing
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["NOTEBOOKS", "RunRecord", "notebook_path", "run_batch", "run_report"]
+
+#: The notebook templates shipped with the package.
+NOTEBOOKS = (
+    "partnership_report",
+    "outcomes_overview",
+    "equity_gaps",
+    "contributing_indicators",
+    "strategy_portfolio",
+)
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_DEPENDENCIES = (
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "nbconvert",
+    "nbclient",
+)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """The outcome of one report run (JSON-safe through :meth:`to_dict`)."""
+
+    partnership: str
+    notebook: str
+    status: str  # "succeeded" or "failed"
+    run_id: str
+    output: str
+    seconds: float
+    error: str | None = None
+    failed_cell: int | None = None
+    skipped: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def notebook_path(name: str) -> Path:
+    """The template ``name`` (a shipped template's name, or a path to a notebook)."""
+    if name.endswith(".ipynb") or os.sep in name:
+        path = Path(name)
+    else:
+        packaged = resources.files("c2c_analysis") / "_notebooks"
+        folder = (
+            Path(str(packaged))
+            if packaged.is_dir()
+            else Path(__file__).resolve().parents[2] / "notebooks"
+        )
+        path = folder / f"{name}.ipynb"
+    if not path.exists():
+        raise FileNotFoundError(f"no notebook template {name!r} (looked for {path.name})")
+    return path
+
+
+def _check_slug(partnership: str) -> None:
+    if not isinstance(partnership, str) or not _SLUG.match(partnership):
+        raise ValueError(
+            f"partnership {partnership!r} is not a safe name: use lower-case letters, digits, "
+            "'_' and '-' (it becomes a folder name)"
+        )
+
+
+def _json_safe(value: Any) -> Any:
+    """Papermill writes parameters into the notebook as JSON-like code: paths and dates as text."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, _dt.date | _dt.datetime | pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _declared_parameters(template: Path) -> set[str]:
+    import papermill as pm
+
+    return set(pm.inspect_notebook(str(template)))
+
+
+def _sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def _versions() -> dict[str, str]:
+    out = {"c2c_analysis": metadata.version("c2c_analysis"), "python": platform.python_version()}
+    for name in _DEPENDENCIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _inputs(parameters: Mapping[str, Any], template: Path) -> dict[str, str]:
+    files = {"notebook": str(template)}
+    for key, value in parameters.items():
+        if key.endswith("_path") and isinstance(value, str) and value and Path(value).is_file():
+            files[key] = value
+    return {name: _sha256(path) for name, path in files.items()}
+
+
+def _export_html(notebook: Path, target: Path, title: str) -> None:
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    body, _ = exporter.from_filename(str(notebook), resources={"metadata": {"name": title}})
+    # Narrow screens and print: tables scroll instead of overflowing; figures scale down.
+    style = (
+        "<style>@media (max-width: 700px){body{margin:0 6px}} img{max-width:100%;height:auto}"
+        " .jp-OutputArea-output{overflow-x:auto}"
+        " @media print{.jp-OutputArea-output{overflow:visible}}</style>"
+    )
+    body = body.replace(
+        "</head>",
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">{style}</head>',
+        1,
+    )
+    target.write_text(body, encoding="utf-8")
+
+
+def run_report(
+    partnership: str,
+    *,
+    data: str | os.PathLike[str] | None = None,
+    portfolio: str | os.PathLike[str] | None = None,
+    notebook: str = "partnership_report",
+    out_dir: str | os.PathLike[str] = "reports",
+    parameters: Mapping[str, Any] | None = None,
+    timeout: float = 600,
+    min_n: int = 10,
+    fingerprint: str | None = None,
+) -> RunRecord:
+    """Run a report notebook for one partnership.
+
+    Parameters
+    ----------
+    partnership : str
+        The partnership's slug (``[a-z0-9_-]``, at most 64 characters): it names the folder.
+    data, portfolio : path, optional
+        Outcome table and portfolio files (default: the bundled samples).
+    notebook : str
+        A template name (see :data:`NOTEBOOKS`) or a path to a notebook.
+    out_dir : path
+        Parent folder of the partnership's report folder.
+    parameters : mapping, optional
+        Further notebook parameters (JSON-safe; paths and dates are turned into text).
+    timeout : float
+        Seconds allowed per cell.
+    min_n : int
+        Smallest count of students published.
+    fingerprint : str, optional
+        Digest of the inputs, stored in ``provenance.json`` (``run_batch`` uses it to skip
+        unchanged reports).
+
+    Returns
+    -------
+    RunRecord
+        ``status`` is ``succeeded`` or ``failed`` (with ``error`` and ``failed_cell``); the
+        function does not raise for a failing notebook, so a batch can go on.
+
+    Raises
+    ------
+    ValueError
+        For an unsafe partnership name (before anything is written).
+    """
+    _check_slug(partnership)
+    template = notebook_path(notebook)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # The main report is <out_dir>/<partnership>; a focused notebook gets its own folder.
+    final = out_dir / (
+        partnership if template.stem == "partnership_report" else f"{partnership}__{template.stem}"
+    )
+    run_id = uuid.uuid4().hex[:12]
+    work = out_dir / f".{partnership}.{run_id}.tmp"
+    work.mkdir()
+    started = time.perf_counter()
+    built_in = {
+        "partnership": partnership,
+        "data_path": os.fspath(data) if data else "",
+        "portfolio_path": os.fspath(portfolio) if portfolio else "",
+        "min_n": int(min_n),
+        "output_dir": str(work),
+    }
+    declared = _declared_parameters(template)
+    # Built-in values go only to notebooks that declare them; the caller's always go through.
+    values = {
+        k: v for k, v in built_in.items() if k in declared or k in ("partnership", "output_dir")
+    }
+    values.update(_json_safe(dict(parameters or {})))
+    executed = work / f"{template.stem}.ipynb"
+    error, failed_cell = _execute(template, executed, values, timeout)
+    seconds = round(time.perf_counter() - started, 3)
+    provenance = {
+        "run_id": run_id,
+        "partnership": partnership,
+        "notebook": template.name,
+        "utc_time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "versions": _versions(),
+        "git_commit": _git_commit(),
+        "inputs_sha256": _inputs(values, template),
+        "parameters": {k: v for k, v in values.items() if k != "output_dir"},
+        "fingerprint": fingerprint,
+    }
+    status = {
+        "status": "failed" if error else "succeeded",
+        "run_id": run_id,
+        "seconds": seconds,
+        "error": error,
+        "failed_cell": failed_cell,
+    }
+    if error is None:
+        try:
+            _export_html(executed, work / "report.html", f"{partnership}: {template.stem}")
+        except Exception as exc:  # nbconvert raises many types; the run must still be recorded
+            error, status["status"], status["error"] = (
+                f"HTML export failed: {exc}",
+                "failed",
+                f"HTML export failed: {exc}",
+            )
+    (work / "provenance.json").write_text(
+        json.dumps(provenance, indent=2, sort_keys=True), encoding="utf-8"
+    )
+    (work / "status.json").write_text(
+        json.dumps(status, indent=2, sort_keys=True), encoding="utf-8"
+    )
+    if error is None:
+        _replace(work, final)
+    elif final.exists():
+        # Keep the last good report; say what went wrong beside it.
+        (final / "last_failure.json").write_text(
+            json.dumps({**status, "provenance": provenance}, indent=2), encoding="utf-8"
+        )
+        failed = out_dir / ".failed" / f"{partnership}.{run_id}"
+        failed.parent.mkdir(exist_ok=True)
+        os.replace(work, failed)
+    else:
+        _replace(work, final)
+    return RunRecord(
+        partnership=partnership,
+        notebook=template.stem,
+        status=status["status"],
+        run_id=run_id,
+        output=str(final),
+        seconds=seconds,
+        error=error,
+        failed_cell=failed_cell,
+    )
+
+
+def _execute(
+    template: Path, executed: Path, values: Mapping[str, Any], timeout: float
+) -> tuple[str | None, int | None]:
+    """Run the notebook; return (error, failed cell index) or (None, None). A kernel that
+    fails to start is retried once; cell time-outs count as failures."""
+    import papermill as pm
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    for attempt in (1, 2):
+        try:
+            pm.execute_notebook(
+                str(template),
+                str(executed),
+                parameters=dict(values),
+                kernel_name="python3",
+                progress_bar=False,
+                log_output=False,
+                execution_timeout=timeout,
+                start_timeout=60,
+            )
+            return None, None
+        except PapermillExecutionError as exc:
+            return f"{exc.ename}: {exc.evalue}", int(exc.cell_index)
+        except CellTimeoutError as exc:
+            return f"cell timed out after {timeout:g} s: {str(exc).splitlines()[0]}", _running_cell(
+                executed
+            )
+        except (DeadKernelError, RuntimeError, TimeoutError) as exc:
+            if attempt == 2:
+                return f"kernel failed: {type(exc).__name__}: {exc}", None
+        except Exception as exc:  # papermill can raise anything its engines raise
+            return f"{type(exc).__name__}: {exc}", _running_cell(executed)
+    return "kernel failed to start twice", None  # pragma: no cover
+
+
+def _running_cell(executed: Path) -> int | None:
+    """The index of the cell that was running, from the notebook papermill saved."""
+    try:
+        cells = json.loads(executed.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError):
+        return None
+    for index, cell in enumerate(cells):
+        if cell.get("metadata", {}).get("papermill", {}).get("status") == "running":
+            return index
+    return None
+
+
+def _replace(work: Path, final: Path) -> None:
+    """Move a finished run into place; the previous report is removed only afterwards."""
+    backup = final.with_name(f".{final.name}.old")
+    if backup.exists():
+        shutil.rmtree(backup)
+    if final.exists():
+        os.replace(final, backup)
+    os.replace(work, final)
+    if backup.exists():
+        last_good_failure = backup / "last_failure.json"
+        if last_good_failure.exists():
+            last_good_failure.unlink()
+        shutil.rmtree(backup)
+
+
+def _fingerprint(partnership: str, notebook: str, data, portfolio, parameters, min_n) -> str:
+    parts = {
+        "partnership": partnership,
+        "notebook": _sha256(notebook_path(notebook)),
+        "min_n": min_n,
+        "parameters": _json_safe(dict(parameters or {})),
+    }
+    for name, path in (("data", data), ("portfolio", portfolio)):
+        parts[name] = _sha256(path) if path else "sample"
+    parts["version"] = metadata.version("c2c_analysis")
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _run_one(kwargs: dict[str, Any]) -> RunRecord:
+    return run_report(**kwargs)
+
+
+def run_batch(
+    partnerships: Iterable[str] | None = None,
+    *,
+    data: str | os.PathLike[str] | None = None,
+    portfolio: str | os.PathLike[str] | None = None,
+    workers: int = 2,
+    out_dir: str | os.PathLike[str] = "reports",
+    notebook: str = "partnership_report",
+    parameters: Mapping[str, Any] | None = None,
+    timeout: float = 600,
+    min_n: int = 10,
+    skip_unchanged: bool = False,
+    progress: bool = False,
+) -> list[RunRecord]:
+    """Run the report for many partnerships, ``workers`` at a time.
+
+    Parameters
+    ----------
+    partnerships : iterable of str, optional
+        Default: every partnership in ``data`` (the bundled sample when ``data`` is None).
+    skip_unchanged : bool
+        Skip a partnership whose last good report was made from the same inputs,
+        parameters, notebook and package version.
+    progress : bool
+        Show a progress bar (tqdm) on standard error.
+    Others
+        As in :func:`run_report`.
+
+    Returns
+    -------
+    list of RunRecord
+        In the order of ``partnerships``. ``<out_dir>/index.html`` links every report with
+        its status. Unsafe names fail alone (status ``failed``); the others still run.
+    """
+    from c2c_analysis.io.outcomes import read_outcomes
+
+    if partnerships is None:
+        source = data if data else None
+        if source is None:
+            from c2c_analysis.datasets import sample_path
+
+            source = sample_path("outcomes")
+        partnerships = sorted(read_outcomes(source)["partnership"].unique())
+    partnerships = list(partnerships)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs, records = [], {}
+    for name in partnerships:
+        try:
+            _check_slug(name)
+        except ValueError as exc:
+            records[name] = RunRecord(
+                partnership=str(name),
+                notebook=notebook,
+                status="failed",
+                run_id="",
+                output="",
+                seconds=0.0,
+                error=str(exc),
+            )
+            continue
+        fingerprint = _fingerprint(name, notebook, data, portfolio, parameters, min_n)
+        if skip_unchanged and _unchanged(out_dir / name, fingerprint):
+            records[name] = RunRecord(
+                partnership=name,
+                notebook=notebook,
+                status="succeeded",
+                run_id="",
+                output=str(out_dir / name),
+                seconds=0.0,
+                skipped=True,
+            )
+            continue
+        jobs.append(
+            {
+                "partnership": name,
+                "data": data,
+                "portfolio": portfolio,
+                "notebook": notebook,
+                "out_dir": out_dir,
+                "parameters": parameters,
+                "timeout": timeout,
+                "min_n": min_n,
+                "fingerprint": fingerprint,
+            }
+        )
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), desc="reports", unit="report", file=sys.stderr)
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            records[job["partnership"]] = _run_one(job)
+            if bar:
+                bar.update()
+    else:
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers, mp_context=context
+        ) as pool:
+            futures = {pool.submit(_run_one, job): job["partnership"] for job in jobs}
+            for future in concurrent.futures.as_completed(futures):
+                name = futures[future]
+                try:
+                    records[name] = future.result()
+                except Exception as exc:  # a worker that died: record it, keep going
+                    records[name] = RunRecord(
+                        partnership=name,
+                        notebook=notebook,
+                        status="failed",
+                        run_id="",
+                        output=str(out_dir / name),
+                        seconds=0.0,
+                        error=f"{type(exc).__name__}: {exc}",
+                    )
+                if bar:
+                    bar.update()
+    if bar:
+        bar.close()
+    ordered = [records[name] for name in partnerships]
+    _write_index(out_dir, ordered)
+    return ordered
+
+
+def _unchanged(folder: Path, fingerprint: str) -> bool:
+    try:
+        status = json.loads((folder / "status.json").read_text())
+        provenance = json.loads((folder / "provenance.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return status.get("status") == "succeeded" and provenance.get("fingerprint") == fingerprint
+
+
+def _write_index(out_dir: Path, records: list[RunRecord]) -> None:
+    rows = []
+    for r in records:
+        name = html.escape(r.partnership)
+        link = f'<a href="{name}/report.html">{name}</a>' if r.status == "succeeded" else name
+        detail = "unchanged, not re-run" if r.skipped else html.escape(r.error or "")
+        rows.append(
+            f"<tr><td>{link}</td><td class='{r.status}'>{r.status}</td>"
+            f"<td>{r.seconds:.1f} s</td><td>{detail}</td></tr>"
+        )
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<title>c2c_analysis reports</title><style>body{font-family:sans-serif;margin:1em}"
+        "td,th{padding:4px 8px;text-align:left}"
+        ".failed{color:#c0392b}.succeeded{color:#1a7f37}</style></head>"
+        "<body><h1>Partnership reports</h1>"
+        "<table><tr><th>partnership</th><th>status</th><th>time</th><th>detail</th></tr>"
+        + "".join(rows)
+        + "</table></body></html>"
+    )
+    tmp = out_dir / ".index.html.tmp"
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, out_dir / "index.html")
