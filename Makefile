@@ -4,13 +4,24 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint sample-data clean
+.PHONY: demo test browser lint sample-data clean
 
 demo: $(VENV)/.installed-run
 	$(BIN)/c2c demo
+	$(BIN)/c2c batch --out reports --workers 2
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest
+
+# The report test opens report.html in Debian's chromium (never a downloaded browser build).
+# Installed when missing and this user may (root with apt-get); otherwise that test skips.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get install -y -q chromium >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || \
+	    echo "chromium could not be installed; the browser test will skip"; \
+	  else echo "chromium is not installed; the browser test will skip"; fi; }
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -312,6 +312,23 @@ def _execute(
     """Run the notebook; return (error, failed cell index) or (None, None). A kernel that
     fails to start is retried once; cell time-outs count as failures."""
     import papermill as pm
+
+    # The kernel inherits this process's environment; a non-interactive backend set for
+    # tests or servers (MPLBACKEND=Agg) would make every figure disappear from the report.
+    previous = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    try:
+        return _execute_once_or_twice(pm, template, executed, values, timeout)
+    finally:
+        if previous is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = previous
+
+
+def _execute_once_or_twice(
+    pm, template: Path, executed: Path, values: Mapping[str, Any], timeout: float
+):
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
@@ -343,15 +360,20 @@ def _execute(
 
 
 def _running_cell(executed: Path) -> int | None:
-    """The index of the cell that was running, from the notebook papermill saved."""
+    """The cell that was running when execution stopped: the last one that started.
+
+    After a time-out papermill saves that cell as "completed", so its status cannot be
+    trusted; its start time can."""
     try:
         cells = json.loads(executed.read_text(encoding="utf-8"))["cells"]
     except (OSError, ValueError, KeyError):
         return None
-    for index, cell in enumerate(cells):
-        if cell.get("metadata", {}).get("papermill", {}).get("status") == "running":
-            return index
-    return None
+    started = [
+        i
+        for i, cell in enumerate(cells)
+        if cell.get("metadata", {}).get("papermill", {}).get("start_time")
+    ]
+    return started[-1] if started else None
 
 
 def _replace(work: Path, final: Path) -> None:

@@ -1,0 +1,244 @@
+"""The report notebooks, the Papermill runner and the published files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from c2c_analysis.report import NOTEBOOKS, notebook_path, run_batch, run_report, small_cells
+
+HERE = Path(__file__).parent
+SLEEPY = HERE / "data" / "sleepy.ipynb"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """One batch over every sample partnership (two workers), shared by the checks below."""
+    out = tmp_path_factory.mktemp("reports")
+    records = run_batch(out_dir=out, workers=2, min_n=10)
+    return out, records
+
+
+# --- templates -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_template_has_one_parameters_cell_no_outputs_and_the_python3_kernel(name):
+    notebook = nbformat.read(notebook_path(name), as_version=4)
+    tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    assert "# " in tagged[0].source  # every default is commented
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == []
+            assert cell.execution_count is None
+
+
+@pytest.mark.parametrize("name", [n for n in NOTEBOOKS if n != "partnership_report"])
+def test_focused_notebook_runs_on_the_sample(name, tmp_path):
+    record = run_report("tacoma", notebook=name, out_dir=tmp_path)
+    assert record.status == "succeeded", record.error
+    folder = Path(record.output)
+    assert folder.name == f"tacoma__{name}"
+    assert (folder / "report.html").exists()
+    assert list((folder / "tables").glob("*.csv"))
+
+
+# --- the batch --------------------------------------------------------------------------------
+
+
+def test_batch_reports_every_partnership(batch):
+    out, records = batch
+    assert [r.partnership for r in records] == [
+        "harbor_city",
+        "lakeside_county",
+        "north_valley",
+        "riverton",
+        "tacoma",
+    ]
+    assert all(r.status == "succeeded" for r in records), [r.error for r in records]
+    for record in records:
+        folder = out / record.partnership
+        for name in (
+            "partnership_report.ipynb",
+            "report.html",
+            "provenance.json",
+            "status.json",
+            "results.json",
+        ):
+            assert (folder / name).exists(), name
+        assert (folder / "tables" / "scorecard.csv").exists() == (record.partnership == "tacoma")
+
+
+def test_index_links_every_report_with_its_status(batch):
+    out, records = batch
+    page = (out / "index.html").read_text()
+    for record in records:
+        assert f'href="{record.partnership}/report.html"' in page
+    assert page.count("succeeded") >= len(records)
+
+
+def test_provenance_records_versions_inputs_parameters_and_time(batch):
+    out, _ = batch
+    provenance = json.loads((out / "tacoma" / "provenance.json").read_text())
+    assert provenance["versions"]["c2c_analysis"]
+    assert len(provenance["inputs_sha256"]["notebook"]) == 64
+    assert provenance["parameters"]["partnership"] == "tacoma"
+    assert provenance["utc_time"].endswith("+00:00")
+    assert (
+        provenance["run_id"] == json.loads((out / "tacoma" / "status.json").read_text())["run_id"]
+    )
+
+
+def _count_tables(folder: Path):
+    for path in sorted(folder.rglob("tables/*.csv")):
+        yield path, pd.read_csv(path)
+    for path in sorted(folder.rglob("tables/*.xlsx")):
+        yield path, pd.read_excel(path)
+    for path in sorted(folder.rglob("report.html")):
+        try:
+            frames = pd.read_html(path)
+        except ValueError:  # no tables
+            frames = []
+        for i, frame in enumerate(frames):
+            yield Path(f"{path}#{i}"), frame
+
+
+def test_no_published_file_has_a_cell_under_min_n(batch):
+    out, _ = batch
+    scanned = 0
+    for path, table in _count_tables(out):
+        small = small_cells(table, 10)
+        assert small.empty, (path, small.head())
+        scanned += 1
+    assert scanned > 40
+
+
+def test_executed_notebooks_hold_no_count_under_min_n(batch):
+    # The notebooks display tables as HTML; read them back like any reader would.
+    out, _ = batch
+    for path in out.glob("*/partnership_report.ipynb"):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            for output in cell.get("outputs", []):
+                html = output.get("data", {}).get("text/html")
+                if html and "<table" in html:
+                    for table in pd.read_html(pd.io.common.StringIO(html)):
+                        assert small_cells(table, 10).empty, path
+
+
+def test_skip_unchanged_does_not_run_again(batch):
+    out, _ = batch
+    records = run_batch(["tacoma"], out_dir=out, workers=1, skip_unchanged=True)
+    assert records[0].skipped
+
+
+# --- faults ---------------------------------------------------------------------------------------
+
+
+def test_a_failing_partnership_fails_alone(tmp_path):
+    records = run_batch(
+        ["riverton", "nowhere"], out_dir=tmp_path, workers=2, notebook="outcomes_overview"
+    )
+    by_name = {r.partnership: r for r in records}
+    assert by_name["riverton"].status == "succeeded"
+    failed = by_name["nowhere"]
+    assert failed.status == "failed"
+    assert "no rows for partnership 'nowhere'" in failed.error
+    assert failed.failed_cell is not None
+    status = json.loads((tmp_path / "nowhere__outcomes_overview" / "status.json").read_text())
+    assert status["status"] == "failed"
+
+
+def test_a_cell_time_out_is_a_failure(tmp_path):
+    record = run_report(
+        "tacoma", notebook=str(SLEEPY), out_dir=tmp_path, parameters={"seconds": 30}, timeout=2
+    )
+    assert record.status == "failed"
+    assert "timed out" in record.error
+    assert record.failed_cell == 2  # the injected-parameters cell shifts the sleep to index 2
+
+
+def test_a_failed_rerun_keeps_the_last_good_report(tmp_path):
+    good = run_report("tacoma", notebook="outcomes_overview", out_dir=tmp_path)
+    assert good.status == "succeeded"
+    folder = Path(good.output)
+    before = (folder / "report.html").read_bytes()
+    bad_data = tmp_path / "broken.csv"
+    bad_data.write_text(
+        "partnership,outcome,year,dimension,group,numerator,denominator\ntacoma,hs_graduation,20x5,all,All,1,2\n"
+    )
+    again = run_report("tacoma", notebook="outcomes_overview", out_dir=tmp_path, data=bad_data)
+    assert again.status == "failed"
+    assert (folder / "report.html").read_bytes() == before
+    assert json.loads((folder / "status.json").read_text())["run_id"] == good.run_id
+    failure = json.loads((folder / "last_failure.json").read_text())
+    assert failure["run_id"] == again.run_id
+    assert "DataValidationError" in failure["error"]
+    assert not list(tmp_path.glob(".tacoma*.tmp"))  # no half-finished folder left in place
+
+
+@pytest.mark.parametrize("name", ["../etc", "Tacoma", "", "a/b", "x" * 65, ".hidden"])
+def test_unsafe_partnership_names_are_refused_before_anything_is_written(name, tmp_path):
+    with pytest.raises(ValueError, match="not a safe name"):
+        run_report(name, out_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_parameters_are_made_json_safe(tmp_path):
+    record = run_report(
+        "tacoma",
+        notebook=str(SLEEPY),
+        out_dir=tmp_path,
+        parameters={"seconds": 0, "when": pd.Timestamp("2020-01-01"), "where": tmp_path},
+    )
+    assert record.status == "succeeded", record.error
+    provenance = json.loads((Path(record.output) / "provenance.json").read_text())
+    assert provenance["parameters"]["when"] == "2020-01-01T00:00:00"
+
+
+# --- the HTML report in a real browser ------------------------------------------------------------
+
+
+def test_report_renders_in_headless_chromium(batch):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it when it can)")
+    out, _ = batch
+    page = out / "tacoma" / "report.html"
+    with tempfile.TemporaryDirectory() as profile:
+        result = subprocess.run(
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    assert dom.count("<img") >= 5  # figures embedded and rendered
+    assert dom.count("<table") >= 5
+    assert "Traceback" not in dom
+    # No output went to stderr (warnings, errors) in the published report.
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in dom
