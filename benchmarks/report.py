@@ -32,7 +32,8 @@ def floor_notebook(folder: Path) -> Path:
     parameters.metadata["tags"] = ["parameters"]
     imports = (
         "import matplotlib.pyplot as plt\nimport pandas as pd\nimport statsmodels.api as sm\n"
-        "import c2c_analysis as c2c\nfrom c2c_analysis import plotting\nfrom c2c_analysis.report import ReportWriter"
+        "import c2c_analysis as c2c\nfrom c2c_analysis import plotting\n"
+        "from c2c_analysis.report import ReportWriter"
     )
     notebook.cells = [parameters, nbformat.v4.new_code_cell(imports)]
     path = folder / "floor.ipynb"
@@ -57,13 +58,15 @@ def main() -> None:
         )
         report_s = min(timed(lambda: run_report("tacoma", out_dir=folder / "r")) for _ in range(2))
         print(
-            f"one report: {report_s:.1f} s; floor (imports only): {floor_s:.1f} s; ratio {report_s / floor_s:.2f}x"
+            f"one report: {report_s:.1f} s; floor (imports only): {floor_s:.1f} s; "
+            f"ratio {report_s / floor_s:.2f}x"
         )
         one = timed(lambda: run_batch(out_dir=folder / "b1", workers=1))
         two = timed(lambda: run_batch(out_dir=folder / "b2", workers=2))
         print(
             f"batch of 5: 1 worker {one:.1f} s ({5 / one * 60:.1f} reports/min); "
-            f"2 workers {two:.1f} s ({5 / two * 60:.1f} reports/min); throughput ratio {one / two:.2f}x"
+            f"2 workers {two:.1f} s ({5 / two * 60:.1f} reports/min); "
+            f"throughput ratio {one / two:.2f}x"
         )
 
 
