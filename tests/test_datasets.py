@@ -223,6 +223,7 @@ def test_sample_data_loads_from_an_installed_wheel(tmp_path):
         archive.extractall(site)
     assert "c2c_analysis/_sample/outcomes.csv" in names
     assert "c2c_analysis/py.typed" in names
+    assert "c2c_analysis/_notebooks/partnership_report.ipynb" in names  # templates ship too
     code = (
         "import c2c_analysis, pathlib;"
         "from c2c_analysis import load_sample;"
