@@ -287,6 +287,9 @@ def _engine(
     # Phases without baseline points (a freeze before the phase began) use all their points.
     has_base = np.bincount(pid[base], minlength=n_phases) > 0
     base = base | (included & ~has_base[pid])
+    # A moving range counts only when both of its points do (an excluded point, or one after
+    # the freeze, takes its two moving ranges out of the sigma estimate).
+    mr_use = base & np.r_[False, base[:-1]]
 
     center = np.full(n_phases, np.nan)
     spread = np.full(len(frame), np.nan)  # sigma of each point
@@ -297,7 +300,7 @@ def _engine(
         values = y ** (1 / 3.6) if chart == "t" else y
         plotted = values
         mr, _ = _moving_ranges(pid, values)
-        mr_bar = _mean_mr(pid, mr, base, n_phases, screen_mr)
+        mr_bar = _mean_mr(pid, mr, mr_use, n_phases, screen_mr)
         count = np.bincount(pid[base], minlength=n_phases)
         with np.errstate(divide="ignore", invalid="ignore"):
             center = _group_sum(pid[base], values[base], n_phases) / count
@@ -305,7 +308,7 @@ def _engine(
     elif chart == "mr":
         mr, _ = _moving_ranges(pid, y)
         plotted = mr
-        center = _mean_mr(pid, mr, base, n_phases, screen_mr)
+        center = _mean_mr(pid, mr, mr_use, n_phases, screen_mr)
         spread = (center / _D2 * 0.8525)[pid]  # sigma of a moving range: d3 = 0.8525 for n = 2
     elif chart in ("p", "pp", "u", "up"):
         num = y * n  # y is the proportion; recover the counts
@@ -313,6 +316,8 @@ def _engine(
             center = _group_sum(pid[base], num[base], n_phases) / _group_sum(
                 pid[base], n[base], n_phases
             )
+            if cl is not None:  # limits around the given centre line
+                center = np.full(n_phases, float(cl))
             c = center[pid]
             spread = np.sqrt(c * (1 - c) / n) if chart in ("p", "pp") else np.sqrt(c / n)
         if chart in ("pp", "up"):
@@ -320,17 +325,21 @@ def _engine(
             with np.errstate(divide="ignore", invalid="ignore"):
                 z = (y - c) / spread
             mr, _ = _moving_ranges(pid, z)
-            sigma_z = _mean_mr(pid, mr, base, n_phases, screen_mr) / _D2
+            sigma_z = _mean_mr(pid, mr, mr_use, n_phases, screen_mr) / _D2
             spread = spread * sigma_z[pid]
     elif chart == "c":
         count = np.bincount(pid[base], minlength=n_phases)
         with np.errstate(divide="ignore", invalid="ignore"):
             center = _group_sum(pid[base], y[base], n_phases) / count
+        if cl is not None:
+            center = np.full(n_phases, float(cl))
         spread = np.sqrt(center)[pid]
     elif chart == "g":
         count = np.bincount(pid[base], minlength=n_phases)
         with np.errstate(divide="ignore", invalid="ignore"):
             center = _group_sum(pid[base], y[base], n_phases) / count
+        if cl is not None:
+            center = np.full(n_phases, float(cl))
         spread = np.sqrt(center * (center + 1))[pid]
     elif chart in ("xbar", "s"):
         m = frame["m"].to_numpy(dtype=float)

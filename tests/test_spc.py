@@ -412,3 +412,21 @@ def test_spc_table_summary_has_one_row_per_series_and_phase():
 def test_binomial_quantile_convention_matches_r_qbinom():
     # R: qbinom(0.05, 23, 0.5) = 8 (smallest x with P(X <= x) >= 0.05).
     assert stats.binom.ppf(0.05, 23, 0.5) == 8
+
+
+def test_fixed_centre_line_sets_the_p_chart_limits():
+    # With cl = 0.2 and n = 100 the limits are 0.2 ± 3·sqrt(0.2·0.8/100) = 0.08 and 0.32.
+    data = series([15, 22, 18, 25, 20, 17], n=[100] * 6)
+    table = control_chart(data, y="y", x="x", n="n", chart="p", cl=0.2).table
+    assert table["center"].iloc[0] == pytest.approx(0.2)
+    assert table["upper"].iloc[0] == pytest.approx(0.32)
+    assert table["lower"].iloc[0] == pytest.approx(0.08)
+
+
+def test_moving_ranges_touching_an_excluded_point_are_left_out():
+    values = np.array([10.0, 11, 10, 12, 11, 30, 11, 10, 12, 11])
+    result = control_chart(series(values), y="y", x="x", chart="i", exclude=[6], screen_mr=False)
+    kept = [abs(values[i] - values[i - 1]) for i in range(1, 10) if i not in (5, 6)]
+    assert result.table["upper"].iloc[0] - result.table["center"].iloc[0] == pytest.approx(
+        3 * np.mean(kept) / 1.128
+    )
