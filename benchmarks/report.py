@@ -31,7 +31,8 @@ def floor_notebook(folder: Path) -> Path:
     )
     parameters.metadata["tags"] = ["parameters"]
     imports = (
-        "import matplotlib.pyplot as plt\nimport pandas as pd\nimport statsmodels.api as sm\n"
+        "import warnings\nimport matplotlib.pyplot as plt\nimport pandas as pd\nimport seaborn\n"
+        "import statsmodels.api as sm\nfrom IPython.display import Markdown, display\n"
         "import c2c_analysis as c2c\nfrom c2c_analysis import plotting\n"
         "from c2c_analysis.report import ReportWriter"
     )
