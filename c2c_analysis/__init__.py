@@ -6,8 +6,13 @@ analyses that return tidy tables, plots, and notebooks run per partnership.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from c2c_analysis.datasets import list_samples, load_sample
-from c2c_analysis.decompose import das_gupta, decompose_rate_change, oaxaca_blinder
+
+# gaps is imported eagerly: the module and its main function share a name, and a lazily
+# loaded module would shadow the function. Its heavy imports live inside its functions.
 from c2c_analysis.gaps import classify_gap_change, gap_change, gaps, inequality
 from c2c_analysis.io import (
     aggregate_students,
@@ -17,12 +22,6 @@ from c2c_analysis.io import (
     read_outcomes,
 )
 from c2c_analysis.overview import outcome_overview
-from c2c_analysis.portfolio import (
-    Portfolio,
-    evaluate_portfolio,
-    interrupted_time_series,
-    read_portfolio,
-)
 from c2c_analysis.privacy import SuppressionResult, suppress
 from c2c_analysis.schema import (
     INDICATORS,
@@ -33,9 +32,51 @@ from c2c_analysis.schema import (
     normalize_group,
     outcome_catalogue,
 )
-from c2c_analysis.spc import SPCResult, control_chart, run_chart, spc_table
-from c2c_analysis.trends import baseline_summary, project_baseline, rates, trend
 from c2c_analysis.validation import C2CDataWarning, DataValidationError, validate_outcomes
+
+# The analyses import statsmodels and scipy (over a second); they load on first use so that
+# `import c2c_analysis`, the readers and the `c2c` command start quickly.
+_LAZY = {
+    "das_gupta": "decompose",
+    "decompose_rate_change": "decompose",
+    "oaxaca_blinder": "decompose",
+    "Portfolio": "portfolio",
+    "evaluate_portfolio": "portfolio",
+    "interrupted_time_series": "portfolio",
+    "read_portfolio": "portfolio",
+    "SPCResult": "spc",
+    "control_chart": "spc",
+    "run_chart": "spc",
+    "spc_table": "spc",
+    "baseline_summary": "trends",
+    "project_baseline": "trends",
+    "rates": "trends",
+    "trend": "trends",
+}
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the names are importable from the package
+    from c2c_analysis.decompose import das_gupta, decompose_rate_change, oaxaca_blinder
+    from c2c_analysis.portfolio import (
+        Portfolio,
+        evaluate_portfolio,
+        interrupted_time_series,
+        read_portfolio,
+    )
+    from c2c_analysis.spc import SPCResult, control_chart, run_chart, spc_table
+    from c2c_analysis.trends import baseline_summary, project_baseline, rates, trend
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"c2c_analysis.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'c2c_analysis' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 

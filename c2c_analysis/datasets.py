@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from c2c_analysis.io.outcomes import read_outcomes
-from c2c_analysis.portfolio import Portfolio, read_portfolio
+
+if TYPE_CHECKING:
+    from c2c_analysis.portfolio import Portfolio
 
 __all__ = ["list_samples", "load_sample", "sample_path"]
 
@@ -100,6 +103,8 @@ def load_sample(name: str) -> pd.DataFrame | Portfolio:
     """
     path = sample_path(name)
     if name == "portfolio":
+        from c2c_analysis.portfolio import read_portfolio  # statsmodels: loaded when needed
+
         return read_portfolio(path)
     if name in ("outcomes", "indicators"):
         return read_outcomes(path)

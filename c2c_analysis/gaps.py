@@ -12,9 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
+from scipy.special import ndtr, ndtri
 
 from c2c_analysis.schema import ALL_STUDENTS, better_direction
 from c2c_analysis.validation import DataValidationError
@@ -174,6 +172,9 @@ def _orientation(frame: pd.DataFrame) -> np.ndarray:
 def _newcombe(p1, n1, p2, n2, level):
     """Newcombe's hybrid score interval for p1 - p2 (his method 10), from Wilson limits."""
     alpha = 1 - level
+    # statsmodels is imported here, not at the top: `import c2c_analysis` stays quick.
+    from statsmodels.stats.proportion import proportion_confint
+
     l1, u1 = proportion_confint(np.round(p1 * n1), n1, alpha=alpha, method="wilson")
     l2, u2 = proportion_confint(np.round(p2 * n2), n2, alpha=alpha, method="wilson")
     d = p1 - p2
@@ -280,7 +281,7 @@ def gaps(
         out["gap_ci_upper_pp"] = np.maximum(lo_pp, hi_pp)
         out["ratio"] = p / q
         out["odds_ratio"] = (q / (1 - q)) / (p / (1 - p))
-        out["probit_gap"] = stats.norm.ppf(q) - stats.norm.ppf(p)
+        out["probit_gap"] = ndtri(q) - ndtri(p)
     columns = [
         *keys,
         time,
@@ -421,7 +422,7 @@ def gap_change(
     out["se_gap_change_pp"] = 100 * np.sqrt(variance.astype(float))
     with np.errstate(divide="ignore", invalid="ignore"):
         out["z"] = out["gap_change_pp"] / out["se_gap_change_pp"]
-    out["p_value"] = 2 * stats.norm.sf(np.abs(out["z"]))
+    out["p_value"] = 2 * ndtr(-np.abs(out["z"]))
     for measure in ("ratio", "odds_ratio", "probit_gap"):
         out[f"{measure}_start"] = merged[f"{measure}_start"]
         out[f"{measure}_end"] = merged[f"{measure}_end"]
@@ -733,6 +734,8 @@ def _sii_ends(y, n, rank, model) -> tuple[float, float]:
     # are fitted as proportions and returned on their own scale.
     scale = 100.0 if np.nanmax(y) > 1 else 1.0
     prop = np.clip(y / scale, 1e-9, 1 - 1e-9)
+    import statsmodels.api as sm
+
     X = sm.add_constant(rank)
     fit = sm.GLM(prop, X, family=sm.families.Binomial(), var_weights=n).fit()
     a, b = fit.params

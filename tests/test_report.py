@@ -238,7 +238,9 @@ def test_report_renders_in_headless_chromium(batch):
     assert result.returncode == 0, result.stderr[-2000:]
     dom = result.stdout
     notebook = nbformat.read(out / "tacoma" / "partnership_report.ipynb", as_version=4)
-    figures = sum("image/png" in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", []))
+    figures = sum(
+        "image/png" in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", [])
+    )
     assert figures >= 4
     assert dom.count("<img") == figures  # every figure of the notebook is embedded and rendered
     assert dom.count("<table") >= 5
