@@ -17,20 +17,9 @@ import numpy as np
 import pandas as pd
 
 from c2c_analysis.io import aggregate_students
+from c2c_analysis.schema import RACE_ETHNICITY_2007
 
-RACES = np.array(
-    [
-        "American Indian/Alaska Native",
-        "Asian",
-        "Black",
-        "Hispanic/Latino",
-        "Native Hawaiian/Other Pacific Islander",
-        "White",
-        "Two or more races",
-        None,
-    ],
-    dtype=object,
-)
+RACES = np.array([*RACE_ETHNICITY_2007, None], dtype=object)  # None: not reported
 
 
 def records(n: int, seed: int = 1) -> pd.DataFrame:

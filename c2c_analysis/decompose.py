@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from c2c_analysis._util import json_safe
 from c2c_analysis.validation import DataValidationError
 
 __all__ = [
@@ -33,20 +34,6 @@ __all__ = [
 ]
 
 
-def _json(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {
-            k: (
-                None
-                if isinstance(v, float) and math.isnan(v)
-                else (v.item() if hasattr(v, "item") else v)
-            )
-            for k, v in row.items()
-        }
-        for row in frame.to_dict("records")
-    ]
-
-
 @dataclass(frozen=True, repr=False)
 class _Result:
     table: pd.DataFrame
@@ -57,8 +44,8 @@ class _Result:
         """JSON-safe: settings, summary and table as lists of records."""
         return {
             "settings": dict(self.settings),
-            "summary": _json(self.summary),
-            "table": _json(self.table),
+            "summary": json_safe(self.summary),
+            "table": json_safe(self.table),
         }
 
     def _repr_html_(self) -> str:
@@ -245,15 +232,7 @@ def decompose_rate_change(
     return DecompositionResult(
         table=table,
         summary=pd.DataFrame(summaries),
-        settings={"start": _plain(start), "end": _plain(end), "method": "kitagawa"},
-    )
-
-
-def _plain(value: object) -> object:
-    return (
-        value.item()
-        if hasattr(value, "item")
-        else (str(value) if not isinstance(value, int | float | str) else value)
+        settings={"start": json_safe(start), "end": json_safe(end), "method": "kitagawa"},
     )
 
 
@@ -403,7 +382,7 @@ def das_gupta(
         summary=pd.DataFrame(rows),
         settings={
             "factors": factors,
-            "populations": [_plain(p) for p in pops],
+            "populations": [json_safe(p) for p in pops],
             "method": "das_gupta",
         },
     )
@@ -598,8 +577,8 @@ def oaxaca_blinder(
     settings = {
         "outcome": outcome,
         "group": group,
-        "reference_group": _plain(reference_group),
-        "other_group": _plain(other_group),
+        "reference_group": json_safe(reference_group),
+        "other_group": json_safe(other_group),
         "weights": weights,
         "bootstrap": bootstrap,
         "rows_used": int(complete.sum()),

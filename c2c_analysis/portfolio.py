@@ -23,6 +23,7 @@ import pandas as pd
 import statsmodels.api as sm
 import yaml
 
+from c2c_analysis._util import json_safe
 from c2c_analysis.schema import (
     ALL_STUDENTS,
     INDICATORS,
@@ -86,7 +87,7 @@ class ITSResult:
         return {
             "settings": {k: v for k, v in self.settings.items()},
             "dispersion": float(self.dispersion),
-            "table": _records(self.table),
+            "table": json_safe(self.table),
         }
 
     def plot(self, ax=None):
@@ -106,23 +107,6 @@ class ITSResult:
             f"ITSResult(family={self.settings.get('family')!r}, dispersion={self.dispersion:.4g})\n"
             + self.table.to_string(index=False)
         )
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for row in frame.to_dict("records"):
-        clean = {}
-        for k, v in row.items():
-            if isinstance(v, float) and math.isnan(v):
-                clean[k] = None
-            elif isinstance(v, pd.Timestamp):
-                clean[k] = v.isoformat()
-            elif hasattr(v, "item"):
-                clean[k] = v.item()
-            else:
-                clean[k] = v
-        out.append(clean)
-    return out
 
 
 def interrupted_time_series(
@@ -385,7 +369,7 @@ def interrupted_time_series(
     settings = {
         "family": family,
         "dispersion": dispersion,
-        "start": _plain(start),
+        "start": json_safe(start),
         "slope_change": slope_change,
         "seasonality": seasonality,
         "period": period,
@@ -406,12 +390,6 @@ def _numeric_time(values: pd.Series) -> np.ndarray:
         stamp = pd.DatetimeIndex(values)
         return np.asarray(stamp.year * 12 + stamp.month - 1, dtype=float)
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value.item() if hasattr(value, "item") else value
 
 
 # --- portfolio ---------------------------------------------------------------------------------
@@ -731,7 +709,7 @@ class PortfolioResult:
         return counts.reset_index()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"settings": dict(self.settings), "table": _records(self.table)}
+        return {"settings": dict(self.settings), "table": json_safe(self.table)}
 
     def plot(self, ax=None):
         """The scorecard: each row's difference from its projection, with its interval."""

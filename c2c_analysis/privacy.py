@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from c2c_analysis._util import group_codes
 from c2c_analysis.schema import ALL_STUDENTS
 
 __all__ = ["SuppressionResult", "suppress"]
@@ -309,11 +310,11 @@ def _complementary(
     if not member.any():
         return none, none
     base = (
-        pd.MultiIndex.from_frame(table[keys]).factorize()[0]
+        group_codes(*(table[k].to_numpy() for k in keys))[0]
         if keys
         else np.zeros(len(table), dtype=int)
     )
-    cell = pd.MultiIndex.from_frame(table[[*keys, "dimension"]]).factorize()[0]
+    cell = group_codes(*(table[k].to_numpy() for k in [*keys, "dimension"]))[0]
     n_cells, n_bases = cell.max() + 1, base.max() + 1
     cell_base = np.zeros(n_cells, dtype=int)
     cell_base[cell] = base

@@ -37,6 +37,8 @@ import pandas as pd
 from scipy import stats
 from scipy.special import comb
 
+from c2c_analysis._util import group_codes, json_safe
+
 __all__ = ["CHARTS", "SPCResult", "control_chart", "run_chart", "runs_limits", "spc_table"]
 
 CHARTS = ("run", "i", "mr", "p", "pp", "u", "up", "c", "g", "t", "xbar", "s")
@@ -96,19 +98,7 @@ class SPCResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: settings and the per-phase summary."""
-        rows = []
-        for row in self.summary.to_dict("records"):
-            rows.append(
-                {
-                    k: (
-                        None
-                        if isinstance(v, float) and math.isnan(v)
-                        else (v.item() if hasattr(v, "item") else v)
-                    )
-                    for k, v in row.items()
-                }
-            )
-        return {"settings": dict(self.settings), "summary": rows}
+        return {"settings": json_safe(self.settings), "summary": json_safe(self.summary)}
 
     def _repr_html_(self) -> str:
         return (
@@ -176,20 +166,6 @@ def _runs_distribution_limits(above: int, below: int, alpha: float = 0.05) -> tu
 
 
 # --- group-wise helpers ------------------------------------------------------------------------
-
-
-def _codes(*columns: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Group number of each row for the combination of ``columns`` (in order of first
-    appearance) and the row of each group's first appearance. Combining per-column integer
-    codes is much faster than factorizing a MultiIndex, which builds a tuple per row."""
-    combined = np.zeros(len(columns[0]), dtype=np.int64)
-    for column in columns:
-        codes, uniques = pd.factorize(np.asarray(column), use_na_sentinel=False)
-        combined = combined * (len(uniques) + 1) + codes
-    codes, _ = pd.factorize(combined)
-    first = np.full(codes.max() + 1 if len(codes) else 0, -1, dtype=np.int64)
-    first[codes[::-1]] = np.arange(len(codes))[::-1]
-    return codes.astype(np.int64), first
 
 
 def _segments(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -278,7 +254,7 @@ def _engine(
     """``frame``: one row per subgroup with _sid (series), _part (phase label), _order
     (position), x, y, n, s (subgroup sd for xbar/s), m (subgroup size), included, baseline.
     Rows are sorted by _sid, _order. Returns the point table and the phase summary."""
-    pid, first_row = _codes(frame["_sid"].to_numpy(), frame["_part"].to_numpy())
+    pid, first_row = group_codes(frame["_sid"].to_numpy(), frame["_part"].to_numpy())
     n_phases = len(first_row)
     y = frame["y"].to_numpy(dtype=float)
     n = frame["n"].to_numpy(dtype=float)
@@ -657,7 +633,7 @@ def _prepare(
     out["baseline"] = True if freeze is None else (out[x] <= freeze).to_numpy()
     out = out.rename(columns={x: "x"}) if x != "x" else out
     if by:
-        out["_sid"] = _codes(*(out[c].to_numpy() for c in by))[0]
+        out["_sid"] = group_codes(*(out[c].to_numpy() for c in by))[0]
     else:
         out["_sid"] = 0
     return out.sort_values(["_sid", "x"], kind="stable").reset_index(drop=True)
@@ -783,7 +759,7 @@ def control_chart(
         "x": x,
         "y": y,
         "n": n,
-        "freeze": _plain(freeze),
+        "freeze": json_safe(freeze),
         "improvement": improvement,
         "target": target,
     }
@@ -833,7 +809,7 @@ def run_chart(
         target=None,
         astronomical=astronomical,
     )
-    settings = {"chart": "run", "rules": rules, "x": x, "y": y, "n": n, "freeze": _plain(freeze)}
+    settings = {"chart": "run", "rules": rules, "x": x, "y": y, "n": n, "freeze": json_safe(freeze)}
     return SPCResult(
         table=table.drop(columns="_sid"), summary=summary.drop(columns="_sid"), settings=settings
     )
@@ -906,9 +882,3 @@ def spc_table(
         return pd.concat([out, phases.drop(columns="_sid").reset_index(drop=True)], axis=1)
     out = frame[by].reset_index(drop=True)
     return pd.concat([out, table.drop(columns="_sid").reset_index(drop=True)], axis=1)
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value.item() if hasattr(value, "item") else value

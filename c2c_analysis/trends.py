@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
+from c2c_analysis._util import group_codes
 from c2c_analysis.schema import KEY_COLUMNS, better_direction
 from c2c_analysis.validation import C2CDataWarning, DataValidationError
 
@@ -664,10 +665,8 @@ def _codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFra
     """Series number of each row, and one row of key values per series (in order)."""
     if not keys:
         return np.zeros(len(frame), dtype=int), pd.DataFrame(index=[0])
-    codes, uniques = pd.MultiIndex.from_frame(frame[keys]).factorize()
-    groups = uniques.to_frame(index=False)
-    groups.columns = keys
-    return np.asarray(codes), groups
+    codes, first = group_codes(*(frame[k].to_numpy() for k in keys))
+    return codes, frame[keys].iloc[first].reset_index(drop=True)
 
 
 def _group_sum(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:

@@ -8,16 +8,15 @@ the suppression itself). Files are written under a temporary name and moved into
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-import math
 import os
 import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
+
+from c2c_analysis._util import json_safe
 
 __all__ = ["COUNT_COLUMN", "ReportWriter", "small_cells"]
 
@@ -74,7 +73,7 @@ class ReportWriter:
 
     def record(self, name: str, value: Any) -> Any:
         """Record a result (JSON-safe) in ``results.json``; the runner reads it back."""
-        self.results[name] = _json_safe(value)
+        self.results[name] = json_safe(value)
         if self.output_dir is not None:
             text = json.dumps(self.results, indent=2, sort_keys=True)
             _atomic(
@@ -99,23 +98,3 @@ def _atomic(path: Path, write) -> None:
         tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     write(tmp)
     os.replace(tmp, path)
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, pd.DataFrame):
-        return [_json_safe(r) for r in value.to_dict("records")]
-    if isinstance(value, pd.Series):
-        return _json_safe(value.to_dict())
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return None if math.isnan(value) or math.isinf(value) else float(value)
-    if isinstance(value, np.integer | np.bool_):
-        return value.item()
-    if isinstance(value, pd.Timestamp | _dt.date | _dt.datetime):
-        return value.isoformat()
-    if value is pd.NA or value is None:
-        return None
-    return value

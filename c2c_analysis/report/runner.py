@@ -30,7 +30,7 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from c2c_analysis._util import json_safe
 
 __all__ = ["NOTEBOOKS", "RunRecord", "notebook_path", "run_batch", "run_report"]
 
@@ -97,19 +97,6 @@ def _check_slug(partnership: str) -> None:
             f"partnership {partnership!r} is not a safe name: use lower-case letters, digits, "
             "'_' and '-' (it becomes a folder name)"
         )
-
-
-def _json_safe(value: Any) -> Any:
-    """Papermill writes parameters into the notebook as JSON-like code: paths and dates as text."""
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if isinstance(value, _dt.date | _dt.datetime | pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def _declared_parameters(template: Path) -> set[str]:
@@ -245,7 +232,7 @@ def run_report(
     values = {
         k: v for k, v in built_in.items() if k in declared or k in ("partnership", "output_dir")
     }
-    values.update(_json_safe(dict(parameters or {})))
+    values.update(json_safe(dict(parameters or {})))
     executed = work / f"{template.stem}.ipynb"
     error, failed_cell = _execute(template, executed, values, timeout)
     seconds = round(time.perf_counter() - started, 3)
@@ -396,7 +383,7 @@ def _fingerprint(partnership: str, notebook: str, data, portfolio, parameters, m
         "partnership": partnership,
         "notebook": _sha256(notebook_path(notebook)),
         "min_n": min_n,
-        "parameters": _json_safe(dict(parameters or {})),
+        "parameters": json_safe(dict(parameters or {})),
     }
     for name, path in (("data", data), ("portfolio", portfolio)):
         parts[name] = _sha256(path) if path else "sample"

@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
+from c2c_analysis.schema import COLUMNS, NOT_REPORTED, RACE_ETHNICITY_2007
+
 SEED = 20_261_122
 YEARS = tuple(range(2010, 2020))
 HERE = Path(__file__).resolve().parent
@@ -31,16 +33,7 @@ MODELLED = (
     "modelled Tacoma series (counts and unpublished rates modelled; see data/sample/README.md)"
 )
 
-RACES = (
-    "American Indian/Alaska Native",
-    "Asian",
-    "Black",
-    "Hispanic/Latino",
-    "Native Hawaiian/Other Pacific Islander",
-    "White",
-    "Two or more races",
-)
-NOT_REPORTED = "Not reported"
+RACES = RACE_ETHNICITY_2007  # the seven categories, in the schema's order
 # Logit effects of race on every outcome: the opportunity gaps the sample should show.
 RACE_EFFECT = dict(zip(RACES, (-0.8, 0.3, -0.6, -0.5, -0.6, 0.0, -0.2), strict=True))
 
@@ -571,21 +564,7 @@ def outcome_rows(rng: np.random.Generator, students: pd.DataFrame, targets: dict
                 f"modelled to agree with the published {printed}% "
                 f"({source_id}, tacoma_published.csv)"
             )
-    columns = [
-        "partnership",
-        "outcome",
-        "year",
-        "dimension",
-        "group",
-        "numerator",
-        "denominator",
-        "rate",
-        "rate_low",
-        "rate_high",
-        "suppressed",
-        "source",
-    ]
-    return table[columns]
+    return table[list(COLUMNS)]
 
 
 # --- monthly contributing indicators ----------------------------------------------------------
