@@ -8,7 +8,7 @@ ones faster, not because the top group falls. :func:`gap_change` says which of t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -104,12 +104,70 @@ def classify_gap_change(
     return "widening_other"
 
 
+def _vectorized_categories(
+    higher_start: np.ndarray,
+    higher_end: np.ndarray,
+    lower_start: np.ndarray,
+    lower_end: np.ndarray,
+    tol_pp: float,
+) -> np.ndarray:
+    """:func:`classify_gap_change` for arrays (same rules, same order, same arithmetic);
+    ``insufficient_data`` where any value is missing. Tested against the scalar rules."""
+    tau = tol_pp
+    g_start, g_end = higher_start - lower_start, higher_end - lower_end
+    d_gap = g_end - g_start
+    d_high, d_low = higher_end - higher_start, lower_end - lower_start
+    finite = (
+        np.isfinite(higher_start)
+        & np.isfinite(higher_end)
+        & np.isfinite(lower_start)
+        & np.isfinite(lower_end)
+    )
+    with np.errstate(invalid="ignore"):
+        up_high, up_low = d_high > tau, d_low > tau
+        down_high, down_low = d_high < -tau, d_low < -tau
+        flat_high, flat_low = np.abs(d_high) <= tau, np.abs(d_low) <= tau
+        stable, narrowing = np.abs(d_gap) <= tau, d_gap < -tau
+        rules = [
+            (~finite, "insufficient_data"),
+            ((g_start > tau) & (g_end < -tau), "reversed_lower_ahead"),
+            (stable & up_high & up_low, "stable_gap_both_improving"),
+            (stable & down_high & down_low, "stable_gap_both_declining"),
+            (stable & flat_high & flat_low, "no_change"),
+            (stable, "stable_gap_other"),
+            (narrowing & up_high & up_low, "narrowing_both_improving"),
+            (narrowing & flat_high & up_low, "narrowing_lower_improving_higher_flat"),
+            (narrowing & down_high & up_low, "narrowing_lower_up_higher_down"),
+            (narrowing & down_high & flat_low, "narrowing_higher_declined"),
+            (narrowing & down_high & down_low, "narrowing_both_declining"),
+            (narrowing, "narrowing_other"),
+            (up_high & up_low, "widening_both_improving"),
+            (d_low <= tau, "widening_lower_flat_or_declining"),
+        ]
+    return np.select(
+        [condition for condition, _ in rules],
+        [label for _, label in rules],
+        default="widening_other",
+    ).astype(object)
+
+
 def _keys(data: pd.DataFrame, time: str, group: str) -> list[str]:
     return [
         c
         for c in ("partnership", "outcome", "dimension")
         if c in data.columns and c not in (time, group)
     ]
+
+
+def _require(data: pd.DataFrame, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise DataValidationError(
+            [
+                {"row": None, "column": c, "value": "", "problem": "required column is missing"}
+                for c in missing
+            ]
+        )
 
 
 def _rates(data: pd.DataFrame, numerator: str, denominator: str) -> tuple[np.ndarray, np.ndarray]:
@@ -119,6 +177,56 @@ def _rates(data: pd.DataFrame, numerator: str, denominator: str) -> tuple[np.nda
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / den, np.nan), den
+
+
+def _by_reference(
+    data: pd.DataFrame, reference: str | Mapping[str, str]
+) -> list[tuple[str, pd.DataFrame]]:
+    """``data`` split by the reference its rows are compared with: ``[(reference, rows)]``.
+
+    A single reference applies to every row. A mapping gives each dimension its own; rows of
+    dimensions it does not name are left out, and the All students rows go with ``"all"``.
+    """
+    if isinstance(reference, str):
+        return [(reference, data)]
+    if not isinstance(reference, Mapping):
+        raise TypeError(
+            "reference is a group label, 'best', 'all', or a mapping from dimension to one of "
+            f"these; not {type(reference).__name__}"
+        )
+    if "dimension" not in data.columns:
+        raise ValueError("a reference per dimension needs a 'dimension' column")
+    dimensions_by_reference: dict[str, list[str]] = {}
+    for dimension, label in reference.items():
+        if not isinstance(label, str):
+            raise TypeError(f"reference for dimension {dimension!r} must be text, not {label!r}")
+        dimensions_by_reference.setdefault(label, []).append(dimension)
+    parts = []
+    for label, dimensions in dimensions_by_reference.items():
+        keep = data["dimension"].isin(dimensions)
+        if label == "all":
+            keep |= data["dimension"] == "all"
+        parts.append((label, data[keep]))
+    return parts
+
+
+def _lower_is_better(outcomes: pd.Series) -> np.ndarray:
+    """True per row whose outcome improves downwards (looked up once per distinct outcome)."""
+    direction = {o: better_direction(str(o)) == "lower" for o in pd.unique(outcomes)}
+    return outcomes.map(direction).to_numpy(dtype=bool)
+
+
+def _best_groups(frame: pd.DataFrame, keys: list[str], time: str, group: str) -> pd.DataFrame:
+    """The group with the best rate (in the outcome's better direction) per keys and time,
+    from a frame with ``_rate``; ties go to the first row."""
+    members = frame[frame[group] != ALL_STUDENTS].dropna(subset=["_rate"])
+    lower = _lower_is_better(members["outcome"]) if "outcome" in members else False
+    members = members.assign(_score=np.where(lower, -members["_rate"], members["_rate"]))
+    return (
+        members.sort_values("_score", ascending=False, kind="stable")
+        .drop_duplicates([*keys, time])
+        .drop(columns="_score")
+    )
 
 
 def _reference_rows(
@@ -134,25 +242,9 @@ def _reference_rows(
     rate, n = _rates(data, numerator, denominator)
     frame = data[[*keys, time, group]].assign(_rate=rate, _n=n)
     if reference == "all":
-        if "dimension" not in data.columns:
-            raise ValueError("reference='all' needs a 'dimension' column with an 'all' dimension")
-        overall = frame[frame[group] == ALL_STUDENTS].drop(columns="dimension")
-        members = frame[frame["dimension"] != "all"][[*keys, time]].drop_duplicates()
-        chosen = members.merge(
-            overall, on=[k for k in keys if k != "dimension"] + [time], how="left"
-        )
+        chosen = _all_students_rows(frame, keys, time, group)
     elif reference == "best":
-        members = frame[frame[group] != ALL_STUDENTS].dropna(subset=["_rate"])
-        lower = (
-            members["outcome"].map(lambda o: better_direction(str(o)) == "lower")
-            if "outcome" in members
-            else False
-        )
-        members = members.assign(_score=np.where(lower, -members["_rate"], members["_rate"]))
-        best = members.sort_values("_score", ascending=False, kind="stable").drop_duplicates(
-            [*keys, time]
-        )
-        chosen = best.drop(columns="_score")
+        chosen = _best_groups(frame, keys, time, group)
     else:
         chosen = frame[frame[group] == reference]
     chosen = chosen.rename(
@@ -161,12 +253,21 @@ def _reference_rows(
     return chosen[[*keys, time, "reference", "reference_rate", "reference_n"]]
 
 
+def _all_students_rows(frame: pd.DataFrame, keys: list[str], time: str, group: str) -> pd.DataFrame:
+    """The All students row of each member series' partnership, outcome and period, keyed
+    like the member series (so it merges on their dimension)."""
+    if "dimension" not in frame.columns:
+        raise ValueError("reference='all' needs a 'dimension' column with an 'all' dimension")
+    overall = frame[frame[group] == ALL_STUDENTS].drop(columns="dimension")
+    members = frame[frame["dimension"] != "all"][[*keys, time]].drop_duplicates()
+    return members.merge(overall, on=[k for k in keys if k != "dimension"] + [time], how="left")
+
+
 def _orientation(frame: pd.DataFrame) -> np.ndarray:
     """+1 per row where higher is better, -1 where lower is better (from ``outcome``)."""
     if "outcome" not in frame:
         return np.ones(len(frame))
-    lower = frame["outcome"].map(lambda o: better_direction(str(o)) == "lower").to_numpy(dtype=bool)
-    return np.where(lower, -1.0, 1.0)
+    return np.where(_lower_is_better(frame["outcome"]), -1.0, 1.0)
 
 
 def _newcombe(p1, n1, p2, n2, level):
@@ -183,10 +284,20 @@ def _newcombe(p1, n1, p2, n2, level):
     )
 
 
+def _scale_free(p: np.ndarray, q: np.ndarray) -> dict[str, np.ndarray]:
+    """Ratio (group / reference), odds ratio (reference odds / group odds), probit gap."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {
+            "ratio": p / q,
+            "odds_ratio": (q / (1 - q)) / (p / (1 - p)),
+            "probit_gap": ndtri(q) - ndtri(p),
+        }
+
+
 def gaps(
     data: pd.DataFrame,
     *,
-    reference: str,
+    reference: str | Mapping[str, str],
     time: str = "year",
     group: str = "group",
     numerator: str = "numerator",
@@ -200,10 +311,12 @@ def gaps(
     data : DataFrame
         The canonical outcome table (or any table with these columns). Gaps are computed
         within each partnership, outcome, dimension and period present.
-    reference : str
+    reference : str or mapping
         A group label (``"White"``), ``"best"`` (the group with the best rate in the
         dimension that period, in the outcome's better direction), or ``"all"`` (the All
-        students row of the same partnership, outcome and period).
+        students row of the same partnership, outcome and period). A mapping gives each
+        dimension its own, e.g. ``{"race_ethnicity": "White", "gender": "best"}``; rows of
+        dimensions it does not name are left out.
     time, group, numerator, denominator : str
         Columns.
     level : float
@@ -244,22 +357,18 @@ def gaps(
     >>> out["gap_pp"].round(1).tolist()
     [14.9, 3.1]
     """
-    for column in (time, group, numerator, denominator):
-        if column not in data.columns:
-            raise DataValidationError(
-                [
-                    {
-                        "row": None,
-                        "column": column,
-                        "value": "",
-                        "problem": "required column is missing",
-                    }
-                ]
-            )
+    _require(data, (time, group, numerator, denominator))
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, not {level!r}")
     keys = _keys(data, time, group)
-    refs = _reference_rows(data, reference, keys, time, group, numerator, denominator)
+    parts = _by_reference(data, reference)
+    refs = pd.concat(
+        [
+            _reference_rows(part, label, keys, time, group, numerator, denominator)
+            for label, part in parts
+        ],
+        ignore_index=True,
+    )
     rate, n = _rates(data, numerator, denominator)
     frame = data[[*keys, time, group]].assign(rate=rate, n=n)
     if "dimension" in frame:
@@ -275,30 +384,40 @@ def gaps(
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         low, high = _newcombe(q, n2, p, n1, level)  # interval of reference - group
-        out["gap_pp"] = 100 * sign * (q - p)
         lo_pp, hi_pp = 100 * sign * low, 100 * sign * high
-        out["gap_ci_lower_pp"] = np.minimum(lo_pp, hi_pp)
-        out["gap_ci_upper_pp"] = np.maximum(lo_pp, hi_pp)
-        out["ratio"] = p / q
-        out["odds_ratio"] = (q / (1 - q)) / (p / (1 - p))
-        out["probit_gap"] = ndtri(q) - ndtri(p)
-    columns = [
-        *keys,
-        time,
-        group,
-        "reference",
-        "rate",
-        "reference_rate",
-        "n",
-        "reference_n",
-        "gap_pp",
-        "gap_ci_lower_pp",
-        "gap_ci_upper_pp",
-        "ratio",
-        "odds_ratio",
-        "probit_gap",
+        columns = {
+            "gap_pp": 100 * sign * (q - p),
+            "gap_ci_lower_pp": np.minimum(lo_pp, hi_pp),
+            "gap_ci_upper_pp": np.maximum(lo_pp, hi_pp),
+            **_scale_free(p, q),
+        }
+    out = out.assign(**columns)
+    return out[
+        [*keys, time, group, "reference", "rate", "reference_rate", "n", "reference_n", *columns]
     ]
-    return out[columns]
+
+
+def _periods(
+    members: pd.DataFrame, keys: list[str], time: str, start: object, end: object
+) -> pd.DataFrame:
+    """``members`` with the ``start`` and ``end`` periods of their series (``"first"`` and
+    ``"last"`` are each series' own), keeping only the rows at those two periods."""
+    out = members
+    for name, value, how in (("start", start, "min"), ("end", end, "max")):
+        if isinstance(value, str) and value in ("first", "last"):
+            if (name, value) not in (("start", "first"), ("end", "last")):
+                allowed = "first" if name == "start" else "last"
+                raise ValueError(f"{name} may be a period or {allowed!r}, not {value!r}")
+            periods = (
+                out.groupby(keys, sort=False, dropna=False)[time].transform(how)
+                if keys
+                else pd.Series(getattr(out[time], how)(), index=out.index)
+            )
+            out = out.assign(**{name: periods})
+        else:
+            out = out.assign(**{name: value})
+    out = out[out["start"] != out["end"]]
+    return out[(out[time] == out["start"]) | (out[time] == out["end"])]
 
 
 def gap_change(
@@ -306,7 +425,7 @@ def gap_change(
     *,
     start: object,
     end: object,
-    reference: str,
+    reference: str | Mapping[str, str],
     tol_pp: float = 1.0,
     time: str = "year",
     group: str = "group",
@@ -320,10 +439,14 @@ def gap_change(
     ----------
     data : DataFrame
         The canonical outcome table.
-    start, end : period
-        The two periods compared.
-    reference : str
-        As in :func:`gaps` (``"best"`` is decided at ``start`` and kept at ``end``).
+    start, end : period, "first" or "last"
+        The two periods compared. ``start="first"`` and ``end="last"`` take each series'
+        own first and last period (a series is one partnership, outcome and dimension), so
+        one call covers outcomes observed over different years; series with a single
+        period are left out.
+    reference : str or mapping
+        As in :func:`gaps`, including a mapping from dimension to reference (``"best"`` is
+        decided at ``start`` and kept at ``end``).
     tol_pp : float
         Changes within this many percentage points count as no change (see
         :func:`classify_gap_change`).
@@ -333,14 +456,16 @@ def gap_change(
     Returns
     -------
     DataFrame
-        One row per group: key columns, ``group``, ``reference``, ``rate_start``,
-        ``rate_end``, ``reference_rate_start``, ``reference_rate_end``, ``change_pp``,
-        ``reference_change_pp``, ``gap_start_pp``, ``gap_end_pp``, ``gap_change_pp`` (end
-        minus start; negative is narrowing), ``se_gap_change_pp`` (√Σ p(1−p)/n over the
-        four cells, in points), ``z``, ``p_value`` (two-sided, normal), ``ratio_start``,
-        ``ratio_end``, ``odds_ratio_start``, ``odds_ratio_end``, ``probit_gap_start``,
-        ``probit_gap_end``, ``higher`` (which of the two was ahead at the start:
-        ``reference`` or ``group``), and ``category``.
+        One row per group and series: key columns, ``group``, ``reference``, ``start``,
+        ``end``, ``rate_start``, ``rate_end``, ``reference_rate_start``,
+        ``reference_rate_end``, ``change_pp``, ``reference_change_pp``, ``gap_start_pp``,
+        ``gap_end_pp``, ``gap_change_pp`` (end minus start; negative is narrowing),
+        ``se_gap_change_pp`` (√Σ p(1−p)/n over the four cells, in points), ``z``,
+        ``p_value`` (two-sided, normal), ``ratio_start``, ``ratio_end``,
+        ``odds_ratio_start``, ``odds_ratio_end``, ``probit_gap_start``, ``probit_gap_end``,
+        ``higher`` (which of the two was ahead at the start: ``reference`` or ``group``),
+        and ``category`` (:func:`classify_gap_change`; ``insufficient_data`` when a rate
+        is withheld).
 
     Examples
     --------
@@ -353,108 +478,96 @@ def gap_change(
     >>> row["category"], round(float(row["gap_change_pp"]), 1)
     ('narrowing_both_improving', -11.9)
     """
-    period = data[time]
-    chosen = data[period.isin([start, end])]
-    if reference == "best":
-        at_start = _reference_rows(
-            chosen[chosen[time] == start],
-            "best",
-            _keys(data, time, group),
-            time,
-            group,
-            numerator,
-            denominator,
-        )
-        label_by_key = at_start.drop(columns=[time, "reference_rate", "reference_n"])
-        keys = _keys(data, time, group)
-        frames = []
-        for values, rows in chosen.groupby(keys, sort=False) if keys else [((), chosen)]:
-            values = values if isinstance(values, tuple) else (values,)
-            match = label_by_key
-            for k, v in zip(keys, values, strict=True):
-                match = match[match[k] == v]
-            if len(match):
-                frames.append(
-                    gaps(
-                        rows,
-                        reference=match["reference"].iloc[0],
-                        time=time,
-                        group=group,
-                        numerator=numerator,
-                        denominator=denominator,
-                        level=level,
-                    )
-                )
-        table = (
-            pd.concat(frames, ignore_index=True)
-            if frames
-            else gaps(chosen.iloc[:0], reference="x", time=time, group=group)
-        )
-    else:
-        table = gaps(
-            chosen,
-            reference=reference,
-            time=time,
-            group=group,
-            numerator=numerator,
-            denominator=denominator,
-            level=level,
-        )
-    keys = _keys(table, time, group)
-    first = table[table[time] == start].drop(columns=[time])
-    last = table[table[time] == end].drop(columns=[time])
-    merged = first.merge(last, on=[*keys, group, "reference"], suffixes=("_start", "_end"))
-    sign = _orientation(merged)
-    out = merged[[*keys, group, "reference"]].copy()
-    for side in ("start", "end"):
-        out[f"rate_{side}"] = merged[f"rate_{side}"]
-        out[f"reference_rate_{side}"] = merged[f"reference_rate_{side}"]
-    out["change_pp"] = 100 * (out["rate_end"] - out["rate_start"])
-    out["reference_change_pp"] = 100 * (out["reference_rate_end"] - out["reference_rate_start"])
-    out["gap_start_pp"] = merged["gap_pp_start"]
-    out["gap_end_pp"] = merged["gap_pp_end"]
-    out["gap_change_pp"] = out["gap_end_pp"] - out["gap_start_pp"]
-    variance = sum(
-        merged[f"{r}_{side}"] * (1 - merged[f"{r}_{side}"]) / merged[f"{nn}_{side}"]
-        for r, nn in (("rate", "n"), ("reference_rate", "reference_n"))
-        for side in ("start", "end")
-    )
-    out["se_gap_change_pp"] = 100 * np.sqrt(variance.astype(float))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["z"] = out["gap_change_pp"] / out["se_gap_change_pp"]
-    out["p_value"] = 2 * ndtr(-np.abs(out["z"]))
-    for measure in ("ratio", "odds_ratio", "probit_gap"):
-        out[f"{measure}_start"] = merged[f"{measure}_start"]
-        out[f"{measure}_end"] = merged[f"{measure}_end"]
-    # Orient so that larger is better, then call the group ahead at the start "higher".
-    good = {
-        c: 100 * sign * out[c]
-        for c in ("rate_start", "rate_end", "reference_rate_start", "reference_rate_end")
-    }
-    reference_ahead = good["reference_rate_start"] >= good["rate_start"]
-    out["higher"] = np.where(reference_ahead, "reference", "group")
-    categories = []
-    for i in range(len(out)):
-        if reference_ahead.iat[i]:
-            args = (
-                good["reference_rate_start"].iat[i],
-                good["reference_rate_end"].iat[i],
-                good["rate_start"].iat[i],
-                good["rate_end"].iat[i],
+    _require(data, (time, group, numerator, denominator))
+    if not (isinstance(start, str) or isinstance(end, str)) and start == end:
+        raise ValueError(f"start and end are the same period ({start!r})")
+    keys = _keys(data, time, group)
+    rate, n = _rates(data, numerator, denominator)
+    frame = data[[*keys, time, group]].assign(_rate=rate, _n=n)
+    pairs = []
+    for label, part in _by_reference(frame, reference):
+        has_dimension = "dimension" in part.columns
+        members = part[part["dimension"] != "all"] if has_dimension else part
+        members = _periods(members, keys, time, start, end)
+        if label == "all":
+            refs = _all_students_rows(
+                pd.concat(
+                    [members.drop(columns=["start", "end"]), part[part["dimension"] == "all"]]
+                ),
+                keys,
+                time,
+                group,
             )
+        elif label == "best":
+            at_start = members[members[time] == members["start"]]
+            chosen = _best_groups(at_start, keys, time, group)[[*keys, group]]
+            refs = members.drop(columns=["start", "end"]).merge(chosen, on=[*keys, group])
         else:
-            args = (
-                good["rate_start"].iat[i],
-                good["rate_end"].iat[i],
-                good["reference_rate_start"].iat[i],
-                good["reference_rate_end"].iat[i],
-            )
-        categories.append(
-            classify_gap_change(*args, tol_pp=tol_pp)
-            if np.all(np.isfinite(args))
-            else "insufficient_data"
+            refs = members[members[group] == label]
+        refs = refs.rename(
+            columns={group: "reference", "_rate": "reference_rate", "_n": "reference_n"}
+        )[[*keys, time, "reference", "reference_rate", "reference_n"]]
+        matched = members.merge(refs, on=[*keys, time], how="inner")
+        pairs.append(matched[matched[group] != matched["reference"]])
+    pairs = pd.concat(pairs, ignore_index=True)
+    pair_keys = [*keys, group, "reference", "start", "end"]
+    first = pairs[pairs[time] == pairs["start"]].drop(columns=[time])
+    last = pairs[pairs[time] == pairs["end"]].drop(columns=[time])
+    merged = first.merge(last, on=pair_keys, suffixes=("_start", "_end"))
+    sign = _orientation(merged)
+    rates_ = {
+        f"{prefix}{side}": merged[f"{source}_{side}"].to_numpy(dtype=float)
+        for prefix, source in (("rate_", "_rate"), ("reference_rate_", "reference_rate"))
+        for side in ("start", "end")
+    }
+    sizes = {
+        f"{source}_{side}": merged[f"{source}_{side}"].to_numpy(dtype=float)
+        for source in ("_n", "reference_n")
+        for side in ("start", "end")
+    }
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap_start = 100 * sign * (rates_["reference_rate_start"] - rates_["rate_start"])
+        gap_end = 100 * sign * (rates_["reference_rate_end"] - rates_["rate_end"])
+        variance = sum(
+            rates_[f"{r}{side}"] * (1 - rates_[f"{r}{side}"]) / sizes[f"{nn}_{side}"]
+            for r, nn in (("rate_", "_n"), ("reference_rate_", "reference_n"))
+            for side in ("start", "end")
         )
-    out["category"] = categories
+        se = 100 * np.sqrt(variance)
+        change = gap_end - gap_start
+        z = change / se
+        scale_free = {
+            side: _scale_free(rates_[f"rate_{side}"], rates_[f"reference_rate_{side}"])
+            for side in ("start", "end")
+        }
+    out = merged[pair_keys].copy()
+    columns = {
+        **rates_,
+        "change_pp": 100 * (rates_["rate_end"] - rates_["rate_start"]),
+        "reference_change_pp": 100
+        * (rates_["reference_rate_end"] - rates_["reference_rate_start"]),
+        "gap_start_pp": gap_start,
+        "gap_end_pp": gap_end,
+        "gap_change_pp": change,
+        "se_gap_change_pp": se,
+        "z": z,
+        "p_value": 2 * ndtr(-np.abs(z)),
+    }
+    for measure in ("ratio", "odds_ratio", "probit_gap"):
+        for side in ("start", "end"):
+            columns[f"{measure}_{side}"] = scale_free[side][measure]
+    # Orient so that larger is better, then call the group ahead at the start "higher".
+    good = {c: 100 * sign * rates_[c] for c in rates_}
+    reference_ahead = good["reference_rate_start"] >= good["rate_start"]
+    columns["higher"] = np.where(reference_ahead, "reference", "group").astype(object)
+    columns["category"] = _vectorized_categories(
+        np.where(reference_ahead, good["reference_rate_start"], good["rate_start"]),
+        np.where(reference_ahead, good["reference_rate_end"], good["rate_end"]),
+        np.where(reference_ahead, good["rate_start"], good["reference_rate_start"]),
+        np.where(reference_ahead, good["rate_end"], good["reference_rate_end"]),
+        tol_pp,
+    )
+    out = out.assign(**columns)
     return out.reset_index(drop=True)
 
 

@@ -8,7 +8,7 @@ load matplotlib.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -389,7 +389,16 @@ def plot_scorecard(result, *, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def _draw_spc(table: pd.DataFrame, ax: Axes, *, proportion: bool, small: bool = False) -> None:
+def _draw_spc(
+    table: pd.DataFrame,
+    ax: Axes,
+    *,
+    proportion: bool,
+    small: bool = False,
+    band: tuple[np.ndarray, np.ndarray] | None = None,
+) -> None:
+    if band is not None and np.isfinite(band[0]).any():
+        ax.fill_between(table["x"], band[0], band[1], color=_ACTUAL, alpha=0.15, lw=0)
     for _, phase in table.groupby("part", sort=False):
         ax.plot(phase["x"], phase["center"], color=_BASELINE, lw=1, label="_centre")
         if phase["upper"].notna().any():
@@ -463,9 +472,32 @@ def plot_spc_grid(
     proportion: bool = False,
     ncols: int = 4,
     max_series: int = 24,
+    bands: bool = False,
+    level: float = 0.95,
+    titles: Mapping[object, str] | None = None,
 ):
     """Small multiples of :func:`~c2c_analysis.spc.spc_table` output, one panel per series
     (the first ``max_series``), signalling series first.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``spc_table`` output (one row per point).
+    by : sequence of str
+        The columns that name a series (as given to ``spc_table``).
+    proportion : bool
+        Values are proportions: a percent axis.
+    ncols, max_series : int
+        Panels per row; most panels drawn.
+    bands : bool
+        Shade each proportion's Wilson confidence interval (needs the table's ``n``: a run
+        chart of numerators over denominators, or a p chart). A run chart with bands shows
+        a series' trend with its uncertainty and the run chart's median and signals at once.
+    level : float
+        Level of the bands.
+    titles : mapping, optional
+        Panel titles by series (the value of ``by``, a tuple when it has several columns),
+        e.g. outcome labels; default the series' values joined by " / ".
 
     Returns
     -------
@@ -479,13 +511,21 @@ def plot_spc_grid(
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(3.2 * ncols, 2.2 * nrows), squeeze=False, sharex=True
     )
+    lower = upper = None
+    if bands:
+        from statsmodels.stats.proportion import proportion_confint
+
+        y, n = table["y"].to_numpy(dtype=float), table["n"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            lower, upper = proportion_confint(np.round(y * n), n, alpha=1 - level, method="wilson")
     as_tuple = lambda key: key if isinstance(key, tuple) else (key,)  # noqa: E731
-    grouped = {as_tuple(key): rows for key, rows in table.groupby(by, sort=False)}
+    positions = {as_tuple(key): rows for key, rows in table.groupby(by, sort=False).indices.items()}
     for ax, key in zip(axes.flat, order, strict=False):
-        _draw_spc(grouped[as_tuple(key)], ax, proportion=proportion, small=True)
-        ax.set_title(
-            " / ".join(map(str, key if isinstance(key, tuple) else (key,))), fontsize="small"
-        )
+        where = positions[as_tuple(key)]
+        band = (np.asarray(lower)[where], np.asarray(upper)[where]) if bands else None
+        _draw_spc(table.iloc[where], ax, proportion=proportion, small=True, band=band)
+        title = (titles or {}).get(key) or " / ".join(map(str, as_tuple(key)))
+        ax.set_title(title, fontsize="small")
     for ax in list(axes.flat)[count:]:
         ax.set_visible(False)
     fig.tight_layout()

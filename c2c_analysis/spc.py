@@ -445,9 +445,8 @@ def _engine(
             "_sid": frame["_sid"].to_numpy(),
             "x": frame["x"].to_numpy(),
             "y": plotted,
-            "n": n
-            if chart in ("p", "pp", "u", "up")
-            else (frame["m"].to_numpy(dtype=float) if chart in ("xbar", "s") else np.nan),
+            # Denominators when given (p/u charts, and run charts of numerators over them).
+            "n": frame["m"].to_numpy(dtype=float) if chart in ("xbar", "s") else n,
             "part": frame["_part"].to_numpy(),
             "center": centre_point,
             "lower": lower,

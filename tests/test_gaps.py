@@ -155,6 +155,111 @@ def test_gap_change_on_tacomas_published_2012_2015_figures():
     assert row["gap_change_pp"] == pytest.approx((82.6 - 80.0) - (67.5 - 100 * 201 / 350))
 
 
+def test_vectorized_typology_matches_the_scalar_rules_on_a_grid_with_boundaries():
+    # The scalar classify_gap_change is the specification; gap_change applies it to arrays.
+    # The grid puts changes exactly on ±tau and ±2tau and between them.
+    from c2c_analysis.gaps import _vectorized_categories
+
+    steps = np.array([-12, -4.5, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2, 4.5, 12], dtype=float)
+    h0 = 80.0
+    dh, dl = np.meshgrid(steps, steps)
+    for start_gap in (20.0, 0.5, -0.5):
+        lower0 = h0 - start_gap
+        highs_end, lows_end = h0 + dh.ravel(), lower0 + dl.ravel()
+        vectorized = _vectorized_categories(
+            np.full(highs_end.size, h0), highs_end, np.full(highs_end.size, lower0), lows_end, 1.0
+        )
+        scalar = [
+            classify_gap_change(h0, a, lower0, b, tol_pp=1.0)
+            for a, b in zip(highs_end, lows_end, strict=True)
+        ]
+        assert list(vectorized) == scalar
+    missing = _vectorized_categories(
+        np.array([80.0]), np.array([np.nan]), np.array([60.0]), np.array([70.0]), 1.0
+    )
+    assert list(missing) == ["insufficient_data"]
+
+
+@pytest.fixture
+def two_spans():
+    """Graduation 2012 and 2015, chronic absence 2016 and 2019 (lower is better), by race
+    and income, with All students rows."""
+    rows = []
+    for outcome, years, rates in (
+        ("hs_graduation", (2012, 2015), {"White": (450, 500), "Black": (230, 320)}),
+        ("chronic_absence", (2016, 2019), {"White": (90, 80), "Black": (120, 70)}),
+    ):
+        for i, year in enumerate(years):
+            rows.append((outcome, year, "all", "All students", 900 + 10 * i, 1000))
+            rows.append((outcome, year, "race_ethnicity", "White", rates["White"][i], 600))
+            rows.append((outcome, year, "race_ethnicity", "Black", rates["Black"][i], 400))
+            rows.append((outcome, year, "income", "Not low income", 300 + 40 * i, 500))
+            rows.append((outcome, year, "income", "Low income", 200 + 60 * i, 500))
+    frame = pd.DataFrame(
+        rows, columns=["outcome", "year", "dimension", "group", "numerator", "denominator"]
+    )
+    frame.insert(0, "partnership", "p")
+    return frame
+
+
+def test_first_and_last_take_each_series_own_span(two_spans):
+    out = gap_change(two_spans, start="first", end="last", reference="White")
+    spans = out.set_index("outcome")[["start", "end"]].drop_duplicates()
+    assert spans.loc["hs_graduation"].tolist() == [2012, 2015]
+    assert spans.loc["chronic_absence"].tolist() == [2016, 2019]
+    for outcome, (first, last) in (
+        ("hs_graduation", (2012, 2015)),
+        ("chronic_absence", (2016, 2019)),
+    ):
+        explicit = gap_change(
+            two_spans[two_spans["outcome"] == outcome], start=first, end=last, reference="White"
+        )
+        pd.testing.assert_frame_equal(
+            out[out["outcome"] == outcome].reset_index(drop=True), explicit
+        )
+    # Chronic absence: Black 30% -> 17.5%, White 15% -> 13.3%; the gap is oriented (lower
+    # is better), so it starts at 15 points behind and ends at 4.2 points behind.
+    row = out.query("outcome == 'chronic_absence'").iloc[0]
+    assert row["gap_start_pp"] == pytest.approx(100 * (120 / 400 - 90 / 600))
+    assert row["gap_end_pp"] == pytest.approx(100 * (70 / 400 - 80 / 600))
+    assert row["category"] == "narrowing_both_improving"
+
+
+def test_a_reference_per_dimension_equals_one_call_per_dimension(two_spans):
+    references = {"race_ethnicity": "all", "income": "best"}
+    together = gap_change(two_spans, start="first", end="last", reference=references)
+    assert set(together["dimension"]) == {"race_ethnicity", "income"}
+    for dimension, reference in references.items():
+        rows = two_spans[two_spans["dimension"].isin([dimension, "all"])]
+        alone = gap_change(rows, start="first", end="last", reference=reference)
+        mine = together[together["dimension"] == dimension]
+        key = ["outcome", "group"]
+        pd.testing.assert_frame_equal(
+            mine.sort_values(key).reset_index(drop=True),
+            alone.sort_values(key).reset_index(drop=True),
+        )
+    # The same mapping in gaps(): race against All students; in income the best group,
+    # which for chronic absence (lower is better) is the one with the lower rate.
+    lines = gaps(two_spans, reference=references)
+    best = lines[lines["dimension"] == "income"].set_index("outcome")["reference"]
+    assert best.loc["hs_graduation"].unique().tolist() == ["Not low income"]
+    assert best.loc["chronic_absence"].unique().tolist() == ["Low income"]
+    assert set(lines.loc[lines["dimension"] == "race_ethnicity", "reference"]) == {"All students"}
+
+
+def test_gap_change_refuses_bad_periods_and_references(two_spans):
+    with pytest.raises(ValueError, match="same period"):
+        gap_change(two_spans, start=2015, end=2015, reference="White")
+    with pytest.raises(ValueError, match="start may be a period or 'first'"):
+        gap_change(two_spans, start="last", end="last", reference="White")
+    with pytest.raises(TypeError, match="mapping from dimension"):
+        gap_change(two_spans, start=2012, end=2015, reference=["White"])
+    with pytest.raises(ValueError, match="'dimension' column"):
+        gap_change(
+            two_spans.drop(columns="dimension"), start=2012, end=2015, reference={"x": "White"}
+        )
+
+
 # --- HEAT measures ------------------------------------------------------------------------------
 
 

@@ -143,3 +143,40 @@ def test_spc_grid_draws_one_panel_per_series():
     )
     fig = plot_spc_grid(table, by=["partnership", "group"], proportion=True)
     assert sum(ax.get_visible() for ax in fig.axes) == 8
+
+
+def test_run_chart_grid_with_wilson_bands_and_titles():
+    import math
+
+    from scipy import stats
+
+    from c2c_analysis.plotting import plot_spc_grid
+    from c2c_analysis.spc import spc_table
+
+    data = pd.DataFrame(
+        {
+            "outcome": ["hs_graduation"] * 4 + ["chronic_absence"] * 4,
+            "year": [2016, 2017, 2018, 2019] * 2,
+            "numerator": [300, 310, 330, 350, 100, 90, 95, 80],
+            "denominator": [400] * 4 + [500] * 4,
+        }
+    )
+    table = spc_table(data, by=["outcome"], y="numerator", n="denominator", x="year")
+    # A run chart of numerators over denominators keeps the denominators.
+    assert table["n"].tolist() == [500.0] * 4 + [400.0] * 4
+    fig = plot_spc_grid(
+        table, by=["outcome"], proportion=True, bands=True, titles={"hs_graduation": "Graduation"}
+    )
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert sorted(titles) == ["Graduation", "chronic_absence"]
+    ax = next(ax for ax in fig.axes if ax.get_title() == "Graduation")
+    (band,) = ax.collections
+    # Wilson (1927) score interval by hand for 300 of 400 in 2016.
+    z = stats.norm.ppf(0.975)
+    p, n = 300 / 400, 400
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z / (1 + z**2 / n) * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    vertices = band.get_paths()[0].vertices
+    at_2016 = sorted(v[1] for v in vertices if v[0] == 2016)
+    assert at_2016[0] == pytest.approx(centre - half)
+    assert at_2016[-1] == pytest.approx(centre + half)
