@@ -180,3 +180,60 @@ def test_run_chart_grid_with_wilson_bands_and_titles():
     at_2016 = sorted(v[1] for v in vertices if v[0] == 2016)
     assert at_2016[0] == pytest.approx(centre - half)
     assert at_2016[-1] == pytest.approx(centre + half)
+
+
+@pytest.mark.parametrize("count", [1, 4, 7, 9])
+def test_spc_grid_panels_and_their_labels_neither_overlap_nor_leave_the_figure(count):
+    # The grid is laid out from measured tick labels and titles (not tight_layout): check
+    # the drawn result. Each panel's tight box holds its tick labels and title.
+    from c2c_analysis.plotting import plot_spc_grid
+    from c2c_analysis.spc import spc_table
+
+    rng = np.random.default_rng(7)
+    data = pd.DataFrame(
+        {
+            "series": np.repeat([f"Series with a long title {i}" for i in range(count)], 10),
+            "year": np.tile(np.arange(2010, 2020), count),
+            "numerator": rng.integers(300, 900, 10 * count),
+            "denominator": 1000,
+        }
+    )
+    table = spc_table(data, by=["series"], y="numerator", n="denominator", x="year")
+    fig = plot_spc_grid(table, by=["series"], proportion=True, bands=True)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [ax.get_tightbbox(renderer) for ax in fig.axes if ax.get_visible()]
+    assert len(boxes) == count
+    figure_box = fig.bbox
+    for i, box in enumerate(boxes):
+        assert box.x0 >= figure_box.x0 - 1
+        assert box.x1 <= figure_box.x1 + 1
+        assert box.y0 >= figure_box.y0 - 1
+        assert box.y1 <= figure_box.y1 + 1
+        for other in boxes[i + 1 :]:
+            assert not box.overlaps(other)
+    # The lowest panel of every column shows its years.
+    columns = {}
+    for ax in fig.axes:
+        if ax.get_visible():
+            columns.setdefault(round(ax.get_position().x0, 3), []).append(ax)
+    for panels in columns.values():
+        lowest = min(panels, key=lambda ax: ax.get_position().y0)
+        assert any(label.get_text() for label in lowest.get_xticklabels())
+
+
+def test_percent_axis_labels_are_not_rounded_to_whole_points():
+    import matplotlib.pyplot as plt
+
+    from c2c_analysis.plotting import _percent_axis
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0.70, 0.78])
+    _percent_axis(ax)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    shown = [float(label.rstrip("%")) for label in labels]
+    ticks = [100 * v for v in ax.get_yticks()][: len(shown)]
+    assert shown == pytest.approx(ticks)  # every label is its tick, not a rounded neighbour
+    assert not any(label.endswith(".0%") for label in labels)
+    plt.close(fig)
