@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -77,6 +78,46 @@ def test_batch_reports_every_partnership(batch):
         ):
             assert (folder / name).exists(), name
         assert (folder / "tables" / "scorecard.csv").exists() == (record.partnership == "tacoma")
+        # Runs in parallel threads share the inline-backend setting: every report has figures
+        # although the test process draws with Agg.
+        notebook = nbformat.read(folder / "partnership_report.ipynb", as_version=4)
+        figures = sum(
+            "image/png" in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", [])
+        )
+        assert figures >= 2, record.partnership
+    assert os.environ.get("MPLBACKEND") == "Agg"  # restored after the batch
+
+
+def test_inline_backend_is_shared_by_concurrent_runs_and_restored(monkeypatch):
+    import threading
+
+    from c2c_analysis.report.runner import _inline_backend
+
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    inline = "module://matplotlib_inline.backend_inline"
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with _inline_backend():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second():
+        first_in.wait(5)
+        with _inline_backend():
+            second_in.set()
+            first_out.wait(5)
+            seen["after the first left"] = os.environ.get("MPLBACKEND")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert seen == {"after the first left": inline}
+    assert os.environ["MPLBACKEND"] == "Agg"
 
 
 def test_index_links_every_report_with_its_status(batch):

@@ -11,17 +11,18 @@ re-run never destroys the last good report (the failure is recorded in
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime as _dt
 import hashlib
 import html
 import json
-import multiprocessing
 import os
 import platform
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -300,17 +301,40 @@ def _execute(
     fails to start is retried once; cell time-outs count as failures."""
     import papermill as pm
 
-    # The kernel inherits this process's environment; a non-interactive backend set for
-    # tests or servers (MPLBACKEND=Agg) would make every figure disappear from the report.
-    previous = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    try:
+    with _inline_backend():
         return _execute_once_or_twice(pm, template, executed, values, timeout)
+
+
+_BACKEND_LOCK = threading.Lock()
+_BACKEND_USERS = 0
+_BACKEND_PREVIOUS: str | None = None
+
+
+@contextlib.contextmanager
+def _inline_backend():
+    """Kernels started meanwhile draw with the inline backend.
+
+    A kernel inherits this process's environment; a non-interactive backend set for tests
+    or servers (MPLBACKEND=Agg) would make every figure disappear from the report. Runs in
+    a batch share this process, so the first run sets the variable and the last one
+    restores it.
+    """
+    global _BACKEND_USERS, _BACKEND_PREVIOUS
+    with _BACKEND_LOCK:
+        if _BACKEND_USERS == 0:
+            _BACKEND_PREVIOUS = os.environ.get("MPLBACKEND")
+            os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+        _BACKEND_USERS += 1
+    try:
+        yield
     finally:
-        if previous is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = previous
+        with _BACKEND_LOCK:
+            _BACKEND_USERS -= 1
+            if _BACKEND_USERS == 0:
+                if _BACKEND_PREVIOUS is None:
+                    os.environ.pop("MPLBACKEND", None)
+                else:
+                    os.environ["MPLBACKEND"] = _BACKEND_PREVIOUS
 
 
 def _execute_once_or_twice(
@@ -496,16 +520,19 @@ def run_batch(
             if bar:
                 bar.update()
     else:
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(
-            max_workers=workers, mp_context=context
+        # Threads, not processes: each report's work runs in its own kernel process, and
+        # this side only sends cells, saves the notebook and exports HTML. Worker processes
+        # would each spend 1-2 s importing papermill and nbconvert, and a spawned process
+        # re-runs an unguarded calling script (the `if __name__ == "__main__"` trap).
+        with concurrent.futures.ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="c2c-report"
         ) as pool:
             futures = {pool.submit(_run_one, job): job["partnership"] for job in jobs}
             for future in concurrent.futures.as_completed(futures):
                 name = futures[future]
                 try:
                     records[name] = future.result()
-                except Exception as exc:  # a worker that died: record it, keep going
+                except Exception as exc:  # a run that raised: record it, keep going
                     records[name] = RunRecord(
                         partnership=name,
                         notebook=notebook,
