@@ -209,6 +209,31 @@ def test_a_cell_time_out_is_a_failure(tmp_path):
     assert record.failed_cell == 2  # the injected-parameters cell shifts the sleep to index 2
 
 
+def test_the_engine_writes_the_notebook_at_start_and_end_and_after_a_failure(tmp_path, monkeypatch):
+    # Papermill's engine writes the notebook before and after every cell; ours at the start,
+    # after a failed cell and at the end (and every autosave interval during a long cell).
+    import papermill.engines
+
+    writes = []
+    original = papermill.engines.write_ipynb
+    monkeypatch.setattr(
+        papermill.engines, "write_ipynb", lambda nb, path: (writes.append(path), original(nb, path))
+    )
+    good = run_report("tacoma", notebook=str(SLEEPY), out_dir=tmp_path / "good")
+    assert good.status == "succeeded", good.error
+    assert len(writes) == 2
+    writes.clear()
+    bad = run_report(
+        "tacoma", notebook=str(SLEEPY), out_dir=tmp_path / "bad", parameters={"seconds": "x"}
+    )
+    assert bad.status == "failed"
+    assert bad.failed_cell == 2
+    assert len(writes) == 3
+    executed = nbformat.read(Path(bad.output) / "sleepy.ipynb", as_version=4)
+    (sleep,) = [c for c in executed.cells if "time.sleep" in c.source]
+    assert [o["output_type"] for o in sleep.outputs] == ["error"]  # saved with its error
+
+
 def test_a_failed_rerun_keeps_the_last_good_report(tmp_path):
     good = run_report("tacoma", notebook="outcomes_overview", out_dir=tmp_path)
     assert good.status == "succeeded"
