@@ -237,3 +237,12 @@ def test_percent_axis_labels_are_not_rounded_to_whole_points():
     assert shown == pytest.approx(ticks)  # every label is its tick, not a rounded neighbour
     assert not any(label.endswith(".0%") for label in labels)
     plt.close(fig)
+
+
+def test_set_theme_figure_format_is_ignored_outside_a_notebook():
+    import matplotlib as mpl
+
+    from c2c_analysis.plotting import set_theme
+
+    set_theme(figure_format="svg")  # no IPython shell here: nothing to configure, no error
+    assert mpl.rcParams["axes.facecolor"] == "white"  # seaborn's whitegrid applied

@@ -20,6 +20,11 @@ SLEEPY = HERE / "data" / "sleepy.ipynb"
 pytestmark = pytest.mark.slow
 
 
+def _is_figure(output) -> bool:
+    """A figure output of an executed notebook (the templates show figures as SVG)."""
+    return bool({"image/svg+xml", "image/png"} & set(output.get("data", {})))
+
+
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     """One batch over every sample partnership (two workers), shared by the checks below."""
@@ -81,9 +86,7 @@ def test_batch_reports_every_partnership(batch):
         # Runs in parallel threads share the inline-backend setting: every report has figures
         # although the test process draws with Agg.
         notebook = nbformat.read(folder / "partnership_report.ipynb", as_version=4)
-        figures = sum(
-            "image/png" in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", [])
-        )
+        figures = sum(_is_figure(o) for c in notebook.cells for o in c.get("outputs", []))
         assert figures >= 2, record.partnership
     assert os.environ.get("MPLBACKEND") == "Agg"  # restored after the batch
 
@@ -304,9 +307,7 @@ def test_report_renders_in_headless_chromium(batch):
     assert result.returncode == 0, result.stderr[-2000:]
     dom = result.stdout
     notebook = nbformat.read(out / "tacoma" / "partnership_report.ipynb", as_version=4)
-    figures = sum(
-        "image/png" in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", [])
-    )
+    figures = sum(_is_figure(o) for c in notebook.cells for o in c.get("outputs", []))
     assert figures >= 3  # run charts with intervals, graduation gaps, strategy scorecard
     assert dom.count("<img") == figures  # every figure of the notebook is embedded and rendered
     assert dom.count("<table") >= 5
