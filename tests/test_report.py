@@ -311,6 +311,7 @@ def test_report_renders_in_headless_chromium(batch):
     assert figures >= 3  # run charts with intervals, graduation gaps, strategy scorecard
     assert dom.count("<img") == figures  # every figure of the notebook is embedded and rendered
     assert dom.count("<table") >= 5
+    assert "<title>tacoma: partnership_report</title>" in dom
     assert "Traceback" not in dom
     # No output went to stderr (warnings, errors) in the published report.
     assert 'data-mime-type="application/vnd.jupyter.stderr"' not in dom
