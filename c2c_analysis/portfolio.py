@@ -800,6 +800,7 @@ def evaluate_portfolio(
     rows = data[data["partnership"] == portfolio.partnership]
     records = []
     projections: dict[tuple[str, str], pd.DataFrame] = {}
+    cases = []
     for strategy in portfolio.strategies:
         series_all = rows[rows["outcome"] == strategy.outcome]
         overlaps = [
@@ -824,16 +825,37 @@ def evaluate_portfolio(
             ref_rows = series_all[series_all["group"] == reference]
             if reference != ALL_STUDENTS:
                 ref_rows = ref_rows[ref_rows["dimension"] == strategy.dimension]
-            record = _score(series, ref_rows, strategy, group, baseline, method, level, projections)
-            record["overlaps"] = ", ".join(overlaps)
-            if overlaps:
-                record["note"] = "; ".join(
-                    filter(
-                        None,
-                        [record["note"], "overlapping strategies: effects cannot be told apart"],
-                    )
+            cases.append((strategy, group, series, ref_rows, overlaps))
+    # Every baseline projection first, many series per call (one call per series spent
+    # most of the scorecard's time in pandas overhead); then each row is scored.
+    requests = {}
+    for i, (strategy, group, series, ref_rows, _) in enumerate(cases):
+        base, keep = _baseline_window(series, strategy, baseline), _projection_columns(series)
+        requests[(i, "series")] = (series[keep], base)
+        if len(ref_rows) and group != (strategy.comparison or ALL_STUDENTS):
+            requests[(i, "reference")] = (ref_rows[keep], base)
+    projected = _batched_projections(requests, method=method, level=level)
+    for i, (strategy, group, series, _, overlaps) in enumerate(cases):
+        record = _score(
+            series,
+            strategy,
+            group,
+            baseline,
+            method,
+            level,
+            projections,
+            projected.get((i, "series")),
+            projected.get((i, "reference")),
+        )
+        record["overlaps"] = ", ".join(overlaps)
+        if overlaps:
+            record["note"] = "; ".join(
+                filter(
+                    None,
+                    [record["note"], "overlapping strategies: effects cannot be told apart"],
                 )
-            records.append(record)
+            )
+        records.append(record)
     table = pd.DataFrame(records)
     return PortfolioResult(
         table=table,
@@ -853,8 +875,85 @@ def _periods_overlap(a: Strategy, b: Strategy) -> bool:
     return a.start <= b_end and b.start <= a_end
 
 
+def _baseline_window(series: pd.DataFrame, strategy: Strategy, baseline) -> tuple:
+    """The baseline periods: as given, or from the series' first year with a rate to the
+    year before the strategy started."""
+    have = series.dropna(subset=["rate"]) if "rate" in series else series
+    first = int(have["year"].min()) if len(have) else strategy.start
+    return tuple(baseline) if baseline else (first, strategy.start - 1)
+
+
+def _projection_columns(series: pd.DataFrame) -> list[str]:
+    keep = ("partnership", "outcome", "dimension", "group", "year", "numerator", "denominator")
+    return [c for c in (*keep, "rate") if c in series]
+
+
+def _batched_projections(
+    requests: Mapping[Any, tuple[pd.DataFrame, tuple]], *, method: str, level: float
+) -> dict[Any, pd.DataFrame | DataValidationError]:
+    """:func:`project_baseline` of every requested series, as one call per baseline window
+    and last period (so each series' projection is exactly what a call of its own gives).
+    A series whose baseline is too short, or a batch that fails, is projected alone, so
+    each keeps its own error."""
+    out: dict[Any, pd.DataFrame | DataValidationError] = {}
+
+    def alone(key) -> None:
+        frame, base = requests[key]
+        try:
+            out[key] = project_baseline(frame, baseline=base, method=method, level=level)
+        except DataValidationError as error:
+            out[key] = error
+
+    batches: dict[tuple, list] = {}
+    for key, (frame, base) in requests.items():
+        if "rate" in frame:
+            rate = pd.to_numeric(frame["rate"], errors="coerce")
+        else:
+            rate = pd.to_numeric(frame["numerator"], errors="coerce") / pd.to_numeric(
+                frame["denominator"], errors="coerce"
+            )
+        in_base = frame["year"].between(base[0], base[1]) & np.isfinite(rate)
+        if in_base.sum() < 3 or not np.issubdtype(frame["year"].dtype, np.number):
+            alone(key)
+        else:
+            batches.setdefault((tuple(base), float(frame["year"].max())), []).append(key)
+    for (base, _), keys in batches.items():
+        if len(keys) == 1:
+            alone(keys[0])
+            continue
+        frames = [requests[k][0].assign(_task=j) for j, k in enumerate(keys)]
+        by = [
+            c
+            for c in ("partnership", "outcome", "dimension", "group")
+            if all(c in f for f in frames)
+        ]
+        try:
+            result = project_baseline(
+                pd.concat(frames, ignore_index=True),
+                baseline=base,
+                by=[*by, "_task"],
+                method=method,
+                level=level,
+            )
+        except DataValidationError:
+            for key in keys:
+                alone(key)
+            continue
+        for j, part in result.groupby("_task", sort=False):
+            out[keys[int(j)]] = part.drop(columns="_task").reset_index(drop=True)
+    return out
+
+
 def _score(
-    series, ref_rows, strategy, group, baseline, method, level, projections
+    series,
+    strategy,
+    group,
+    baseline,
+    method,
+    level,
+    projections,
+    projection=None,
+    ref_projection=None,
 ) -> dict[str, Any]:
     record: dict[str, Any] = {
         "strategy": strategy.id,
@@ -879,24 +978,14 @@ def _score(
         "verdict": "insufficient_data",
         "note": "",
     }
-    have = series.dropna(subset=["rate"]) if "rate" in series else series
-    first = int(have["year"].min()) if len(have) else strategy.start
-    base = baseline or (first, strategy.start - 1)
+    base = _baseline_window(series, strategy, baseline)
     record["baseline_first"], record["baseline_last"] = base
-    keep = [
-        "partnership",
-        "outcome",
-        "dimension",
-        "group",
-        "year",
-        "numerator",
-        "denominator",
-        "rate",
-    ]
-    keep = [c for c in keep if c in series]
-    try:
-        projection = project_baseline(series[keep], baseline=base, method=method, level=level)
-    except DataValidationError as error:
+    if projection is None:
+        projection = _batched_projections(
+            {0: (series[_projection_columns(series)], base)}, method=method, level=level
+        )[0]
+    if isinstance(projection, DataValidationError):
+        error = projection
         record["note"] = f"baseline: {error.problems['problem'].iloc[0]}"
         return record
     projections[(strategy.id, group)] = projection
@@ -948,17 +1037,11 @@ def _score(
             record["slope_change_pp"] = terms.loc["slope_change", "effect_pp"]
     except (DataValidationError, ValueError, np.linalg.LinAlgError) as error:
         record["note"] = f"segmented regression not estimable: {error}".splitlines()[0]
-    if len(ref_rows) and group != (strategy.comparison or ALL_STUDENTS):
-        try:
-            ref_projection = project_baseline(
-                ref_rows[keep], baseline=base, method=method, level=level
-            )
-            ref_last = ref_projection[ref_projection["year"] == summary["last_period"]]
-            if len(ref_last):
-                sign = -1.0 if better_direction(strategy.outcome) == "lower" else 1.0
-                actual_gap = sign * (ref_last["actual"].iloc[0] - last["actual"])
-                projected_gap = sign * (ref_last["projected"].iloc[0] - last["projected"])
-                record["gap_vs_projection_pp"] = 100 * (actual_gap - projected_gap)
-        except DataValidationError:
-            pass
+    if isinstance(ref_projection, pd.DataFrame):  # the comparison group's own baseline
+        ref_last = ref_projection[ref_projection["year"] == summary["last_period"]]
+        if len(ref_last):
+            sign = -1.0 if better_direction(strategy.outcome) == "lower" else 1.0
+            actual_gap = sign * (ref_last["actual"].iloc[0] - last["actual"])
+            projected_gap = sign * (ref_last["projected"].iloc[0] - last["projected"])
+            record["gap_vs_projection_pp"] = 100 * (actual_gap - projected_gap)
     return record

@@ -299,6 +299,32 @@ def test_difference_matches_the_projection(scorecard):
     assert row["pi_lower"] < row["projected"] < row["pi_upper"]
 
 
+def test_projections_made_together_equal_one_call_per_series(scorecard):
+    # evaluate_portfolio projects many series per call; each must equal its own call.
+    from c2c_analysis.trends import project_baseline
+
+    data = load_sample("outcomes")
+    data = data[data["partnership"] == "tacoma"]
+    assert len(scorecard.projections) == 5
+    for (strategy_id, group), projection in scorecard.projections.items():
+        row = scorecard.table.set_index(["strategy", "group"]).loc[(strategy_id, group)]
+        strategy = next(s for s in load_sample("portfolio").strategies if s.id == strategy_id)
+        series = data[
+            (data["outcome"] == strategy.outcome)
+            & (data["dimension"] == strategy.dimension)
+            & (data["group"] == group)
+        ]
+        if strategy.end is not None:
+            series = series[series["year"] <= strategy.end]
+        columns = ["partnership", "outcome", "dimension", "group", "year", "numerator"]
+        alone = project_baseline(
+            series[[*columns, "denominator", "rate"]],
+            baseline=(row["baseline_first"], row["baseline_last"]),
+            method="logit",
+        )
+        pd.testing.assert_frame_equal(projection, alone)
+
+
 def test_overlapping_strategies_are_flagged(scorecard):
     table = scorecard.table.set_index("strategy")
     assert table.loc["graduate-tacoma", "overlaps"] == "equity-coaching"
