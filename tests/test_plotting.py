@@ -246,3 +246,4 @@ def test_set_theme_figure_format_is_ignored_outside_a_notebook():
 
     set_theme(figure_format="svg")  # no IPython shell here: nothing to configure, no error
     assert mpl.rcParams["axes.facecolor"] == "white"  # seaborn's whitegrid applied
+    assert mpl.rcParams["svg.fonttype"] == "none"  # SVG text stays text
