@@ -46,7 +46,10 @@ def set_theme(*, figure_format: str | None = None, **kwargs: object) -> None:
     figure_format : str, optional
         In a notebook, the format figures are shown in: ``"svg"`` (what the report
         templates use: sharp on a phone and in print, and quicker to make than PNG for
-        line charts) or ``"png"``. Outside IPython it is ignored.
+        line charts) or ``"png"``. Outside IPython it is ignored. Figures this package
+        made are laid out from the measured size of their labels and drawn once at their
+        own size; any other figure is cropped to its contents as usual (which draws it
+        twice).
     **kwargs
         Passed to :func:`seaborn.set_theme`.
     """
@@ -59,10 +62,12 @@ def set_theme(*, figure_format: str | None = None, **kwargs: object) -> None:
             from IPython import get_ipython
         except ImportError:  # pragma: no cover - IPython comes with ipykernel
             return
-        if get_ipython() is not None:
+        shell = get_ipython()
+        if shell is not None:
             from matplotlib_inline.backend_inline import set_matplotlib_formats
 
             set_matplotlib_formats(figure_format)
+            _register_figure_formatter(shell, figure_format)
     if figure_format == "svg":
         # Text stays text (drawn by the viewer's sans-serif font): half the size of
         # glyphs written as paths, and quicker to write.
@@ -72,8 +77,34 @@ def set_theme(*, figure_format: str | None = None, **kwargs: object) -> None:
 def _axes(ax: Axes | None) -> Axes:
     if ax is not None:
         return ax
-    _, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    _own(fig)
     return ax
+
+
+def _own(fig) -> None:
+    """Mark ``fig`` as made here: shown in a notebook, it is laid out by measurement."""
+    fig._c2c_layout = True
+
+
+def _register_figure_formatter(shell, figure_format: str) -> None:
+    """Show figures made here at their own, measured layout (one draw instead of the two
+    that cropping to the contents takes); others as the inline backend would."""
+    from functools import partial
+
+    from IPython.core.pylabtools import print_figure
+    from matplotlib.figure import Figure
+
+    mime = {"svg": "image/svg+xml", "png": "image/png"}.get(figure_format)
+    if mime is None:
+        return
+
+    def show(fig, **kwargs):
+        laid_out = getattr(fig, "_c2c_layout", False) and _measured_layout(fig)
+        return print_figure(fig, figure_format, bbox_inches=None if laid_out else "tight", **kwargs)
+
+    formatter = shell.display_formatter.formatters[mime]
+    formatter.for_type(Figure, partial(show, base64=True) if figure_format == "png" else show)
 
 
 def _percent_axis(ax: Axes) -> None:
@@ -397,7 +428,8 @@ def plot_scorecard(result, *, ax: Axes | None = None) -> Axes:
     """
     table = result.table.reset_index(drop=True)
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.2))
+        fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.2))
+        _own(fig)
     positions = np.arange(len(table))[::-1]
     values = table["difference_pp"].fillna(0).to_numpy()
     colors = [_VERDICT_COLORS.get(v, "#9e9e9e") for v in table["verdict"]]
@@ -409,7 +441,9 @@ def plot_scorecard(result, *, ax: Axes | None = None) -> Axes:
         positions, [f"{s}: {g}" for s, g in zip(table["strategy"], table["group"], strict=True)]
     )
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_xlabel("Actual minus baseline projection (points); line: prediction interval")
+    # The bar is the difference; the black line spans the projection's prediction interval
+    # (said in the docstring and the report's text: a longer label would not fit).
+    ax.set_xlabel("Actual minus projection (points)")
     return ax
 
 
@@ -561,58 +595,102 @@ def plot_spc_grid(
     for ax in list(axes.flat)[max(0, count - ncols) : count]:
         # The lowest visible panel of each column shows its x tick labels.
         ax.xaxis.set_tick_params(labelbottom=True)
-    _grid_layout(fig, list(axes.flat)[:count], nrows, ncols)
+    _own(fig)
+    if not _measured_layout(fig):
+        fig.tight_layout()
     return fig
 
 
-def _grid_layout(fig, visible, nrows: int, ncols: int) -> None:
-    """Margins and gaps of a grid of panels, from the size of its tick labels and titles.
+def _measured_layout(fig) -> bool:
+    """Lay out a grid of axes from the measured size of its text; ``False`` if it cannot.
 
-    ``tight_layout`` draws every panel to measure it (about 0.2 s for eight panels, a third
-    of the cost of a report's run-chart grid); a grid's text is only its tick labels and
-    one line of title per panel, whose sizes are known once the limits are, so they are
-    measured directly.
+    ``tight_layout`` and cropping to the contents each draw the whole figure to find where
+    its text ends (about 0.2 s for an eight-panel grid, and the same again when it is
+    shown). Figures made here carry only tick labels, axis labels, one-line titles and
+    legends inside their axes, whose sizes are known once the limits are: they are
+    measured directly and the margins set from them. A figure with anything else
+    (figure-level text or legends, axes outside one grid, text on the axes, legends
+    anchored outside their axes, labels longer than their panel) is left as it is.
+
+    Returns
+    -------
+    bool
+        Whether the figure was laid out (and then fits its canvas).
     """
     import matplotlib as mpl
     from matplotlib.font_manager import FontProperties
 
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    if not visible or fig.texts or fig.legends or fig.images or fig.subfigs:
+        return False
+    specs = [ax.get_subplotspec() for ax in fig.axes]
+    if any(spec is None for spec in specs) or len({id(sp.get_gridspec()) for sp in specs}) != 1:
+        return False
+    nrows, ncols = specs[0].get_gridspec().get_geometry()
+    for ax in visible:
+        legend = ax.get_legend()
+        if ax.texts or (legend is not None and legend._bbox_to_anchor is not None):
+            return False
     renderer = fig.canvas.get_renderer()
-    points = lambda size: FontProperties(size=size).get_size_in_points()  # noqa: E731
 
-    def text_size(text: str, size) -> tuple[float, float]:
-        width, height, _ = renderer.get_text_width_height_descent(
-            text, FontProperties(size=size), ismath=False
-        )
+    def size(text: str, props) -> tuple[float, float]:
+        if not text:
+            return 0.0, 0.0
+        width, height, _ = renderer.get_text_width_height_descent(text, props, ismath=False)
         return width / fig.dpi, height / fig.dpi  # inches
 
-    widest = 0.0
-    for ax in visible:
-        locs = ax.yaxis.get_majorticklocs()
-        low, high = sorted(ax.get_ylim())
-        labels = ax.yaxis.get_major_formatter().format_ticks([v for v in locs if low <= v <= high])
-        for label in labels:
-            widest = max(widest, text_size(label, mpl.rcParams["ytick.labelsize"])[0])
     rc = mpl.rcParams
-    tick = (max(rc["ytick.major.size"], 0) + rc["ytick.major.pad"]) / 72
-    x_label = text_size("0123456789", rc["xtick.labelsize"])[1]
-    x_tick = (max(rc["xtick.major.size"], 0) + rc["xtick.major.pad"]) / 72
-    title = points("small") * 1.25 / 72 + rc["axes.titlepad"] / 72
-    margin = 0.08
-    width, height = fig.get_size_inches()
-    left = widest + tick + margin
-    bottom = x_label + x_tick + margin
-    top = title + margin
+    x_props = FontProperties(size=rc["xtick.labelsize"])
+    y_props = FontProperties(size=rc["ytick.labelsize"])
+    y_ticks = x_ticks = y_label = x_label = title = 0.0
+    longest_y_label = longest_x_label = longest_title = 0.0
     right = 0.15
-    panel_w = (width - left - right - (ncols - 1) * (left + 0.05)) / ncols
-    panel_h = (height - top - bottom - (nrows - 1) * (top + bottom)) / nrows
-    if panel_w <= 0 or panel_h <= 0:  # too small to lay out by hand: let matplotlib try
-        fig.tight_layout()
-        return
+    for ax in visible:
+        low, high = sorted(ax.get_ylim())
+        locs = [v for v in ax.yaxis.get_majorticklocs() if low <= v <= high]
+        for text in ax.yaxis.get_major_formatter().format_ticks(locs):
+            y_ticks = max(y_ticks, size(text, y_props)[0])
+        if ax.xaxis.get_tick_params()["labelbottom"]:
+            low, high = sorted(ax.get_xlim())
+            locs = [v for v in ax.xaxis.get_majorticklocs() if low <= v <= high]
+            labels = ax.xaxis.get_major_formatter().format_ticks(locs)
+            for text in labels:
+                x_ticks = max(x_ticks, size(text, x_props)[1])
+            if labels:  # the last label is centred on its tick and may reach past the axes
+                right = max(right, size(labels[-1], x_props)[0] / 2 + 0.05)
+        label = ax.yaxis.label
+        length, height = size(label.get_text(), label.get_fontproperties())
+        y_label, longest_y_label = max(y_label, height), max(longest_y_label, length)
+        label = ax.xaxis.label
+        length, height = size(label.get_text(), label.get_fontproperties())
+        x_label, longest_x_label = max(x_label, height), max(longest_x_label, length)
+        length, height = size(ax.title.get_text(), ax.title.get_fontproperties())
+        title, longest_title = max(title, height), max(longest_title, length)
+    pad = rc["axes.labelpad"] / 72
+    y_tick = (max(rc["ytick.major.size"], 0) + rc["ytick.major.pad"]) / 72
+    x_tick = (max(rc["xtick.major.size"], 0) + rc["xtick.major.pad"]) / 72
+    margin = 0.08
+    left = y_ticks + y_tick + (y_label + pad if y_label else 0) + margin
+    bottom = (x_ticks + x_tick if x_ticks else 0) + (x_label + pad if x_label else 0) + margin
+    top = (title + rc["axes.titlepad"] / 72 if title else 0) + margin
+    width, height = fig.get_size_inches()
+    gap_w, gap_h = left + 0.05, top + bottom
+    panel_w = (width - left - right - (ncols - 1) * gap_w) / ncols
+    panel_h = (height - top - bottom - (nrows - 1) * gap_h) / nrows
+    if panel_w <= 0 or panel_h <= 0:
+        return False
+    # Centred labels and titles may reach past their panel by half the smaller margin
+    # or gap beside it.
+    spare = 2 * min(left, right, gap_w / 2 if ncols > 1 else math.inf)
+    spare_h = 2 * min(top, bottom, gap_h / 2 if nrows > 1 else math.inf)
+    if longest_y_label > panel_h + spare_h or max(longest_x_label, longest_title) > panel_w + spare:
+        return False
     fig.subplots_adjust(
         left=left / width,
         right=1 - right / width,
         bottom=bottom / height,
         top=1 - top / height,
-        wspace=(left + 0.05) / panel_w,
-        hspace=(top + bottom) / panel_h,
+        wspace=gap_w / panel_w,
+        hspace=gap_h / panel_h,
     )
+    return True

@@ -182,6 +182,22 @@ def test_run_chart_grid_with_wilson_bands_and_titles():
     assert at_2016[-1] == pytest.approx(centre + half)
 
 
+def _assert_laid_out(fig):
+    """Every visible panel's tight box (tick labels, axis labels, title) is inside the
+    figure and overlaps no other panel's."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [ax.get_tightbbox(renderer) for ax in fig.axes if ax.get_visible()]
+    for i, box in enumerate(boxes):
+        assert box.x0 >= fig.bbox.x0 - 1
+        assert box.x1 <= fig.bbox.x1 + 1
+        assert box.y0 >= fig.bbox.y0 - 1
+        assert box.y1 <= fig.bbox.y1 + 1
+        for other in boxes[i + 1 :]:
+            assert not box.overlaps(other)
+    return boxes
+
+
 @pytest.mark.parametrize("count", [1, 4, 7, 9])
 def test_spc_grid_panels_and_their_labels_neither_overlap_nor_leave_the_figure(count):
     # The grid is laid out from measured tick labels and titles (not tight_layout): check
@@ -200,18 +216,8 @@ def test_spc_grid_panels_and_their_labels_neither_overlap_nor_leave_the_figure(c
     )
     table = spc_table(data, by=["series"], y="numerator", n="denominator", x="year")
     fig = plot_spc_grid(table, by=["series"], proportion=True, bands=True)
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    boxes = [ax.get_tightbbox(renderer) for ax in fig.axes if ax.get_visible()]
+    boxes = _assert_laid_out(fig)
     assert len(boxes) == count
-    figure_box = fig.bbox
-    for i, box in enumerate(boxes):
-        assert box.x0 >= figure_box.x0 - 1
-        assert box.x1 <= figure_box.x1 + 1
-        assert box.y0 >= figure_box.y0 - 1
-        assert box.y1 <= figure_box.y1 + 1
-        for other in boxes[i + 1 :]:
-            assert not box.overlaps(other)
     # The lowest panel of every column shows its years.
     columns = {}
     for ax in fig.axes:
@@ -247,3 +253,70 @@ def test_set_theme_figure_format_is_ignored_outside_a_notebook():
     set_theme(figure_format="svg")  # no IPython shell here: nothing to configure, no error
     assert mpl.rcParams["axes.facecolor"] == "white"  # seaborn's whitegrid applied
     assert mpl.rcParams["svg.fonttype"] == "none"  # SVG text stays text
+
+
+def _single_axes_figures():
+    from c2c_analysis import load_sample
+    from c2c_analysis.gaps import gaps
+    from c2c_analysis.plotting import plot_gaps, plot_scorecard
+    from c2c_analysis.portfolio import evaluate_portfolio
+
+    data = load_sample("outcomes").query("partnership == 'tacoma'")
+    race = data.query("outcome == 'hs_graduation' and dimension == 'race_ethnicity'")
+    yield "gaps", plot_gaps(gaps(race, reference="White")).figure
+    result = evaluate_portfolio(data, load_sample("portfolio"), method="logit")
+    yield "scorecard", plot_scorecard(result).figure
+
+
+def test_figures_made_here_are_laid_out_by_measurement_and_fit():
+    import matplotlib.pyplot as plt
+
+    from c2c_analysis.plotting import _measured_layout
+
+    for name, fig in _single_axes_figures():
+        assert fig._c2c_layout, name
+        assert _measured_layout(fig), name
+        _assert_laid_out(fig)
+        plt.close(fig)
+
+
+def test_measured_layout_leaves_figures_it_cannot_measure_alone():
+    import matplotlib.pyplot as plt
+
+    from c2c_analysis.plotting import _measured_layout
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    fig.text(0.5, 0.98, "a figure title")  # figure-level text: not measured
+    before = fig.subplotpars.left
+    assert not _measured_layout(fig)
+    assert fig.subplotpars.left == before
+    fig2, ax2 = plt.subplots(figsize=(3, 2))
+    ax2.set_ylabel("a label far longer than the panel it belongs to is tall")
+    assert not _measured_layout(fig2)
+    plt.close("all")
+
+
+def test_notebook_shows_figures_made_here_at_their_own_size():
+    # In IPython, set_theme(figure_format="svg") draws figures made here once at their
+    # size (8 x 4.5 in = 576 x 324 pt); other figures are cropped to their contents.
+    import re
+
+    import matplotlib.pyplot as plt
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from c2c_analysis.plotting import set_theme
+
+    shell = InteractiveShell.instance()
+    try:
+        set_theme(figure_format="svg")
+        _, fig = next(iter(_single_axes_figures()))
+        svg = shell.display_formatter.format(fig)[0]["image/svg+xml"]
+        assert re.search(r'width="576pt" height="324pt"', svg)
+        other, ax = plt.subplots(figsize=(8, 4.5))
+        ax.set_ylabel("y")
+        svg = shell.display_formatter.format(other)[0]["image/svg+xml"]
+        assert not re.search(r'width="576pt" height="324pt"', svg)  # cropped
+    finally:
+        InteractiveShell.clear_instance()
+        plt.close("all")
