@@ -186,6 +186,64 @@ def test_skip_unchanged_does_not_run_again(batch):
     assert records[0].skipped
 
 
+def _two_partnership_file(folder: Path, encoding: str = "utf-8") -> Path:
+    from c2c_analysis import load_sample
+
+    sample = load_sample("outcomes")
+    rows = sample[sample["partnership"].isin(["riverton", "north_valley"])]
+    columns = ["partnership", "outcome", "year", "dimension", "group", "numerator", "denominator"]
+    path = folder / "outcomes.csv"
+    rows[columns].to_csv(path, index=False, encoding=encoding)
+    return path
+
+
+def test_a_batch_reads_the_data_once_and_each_report_notes_how_it_was_read(tmp_path):
+    import hashlib
+
+    # Windows-1252 (a UTF-8 reader would fail on it): read once, noted in every report.
+    path = _two_partnership_file(tmp_path)
+    text = path.read_text(encoding="utf-8").replace("Not reported", "Not reported \u2013 n/a")
+    path.write_bytes(text.encode("cp1252"))
+    out = tmp_path / "reports"
+    records = run_batch(data=path, out_dir=out, workers=2, notebook="outcomes_overview")
+    assert [r.status for r in records] == ["succeeded", "succeeded"], [r.error for r in records]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    for record in records:
+        folder = Path(record.output)
+        notes = json.loads((folder / "results.json").read_text())["data_notes"]
+        assert any("read as cp1252" in note for note in notes), notes
+        provenance = json.loads((folder / "provenance.json").read_text())
+        assert provenance["inputs_sha256"]["source_path"] == digest
+        assert "outcomes.csv" in provenance["data_from"]
+    assert not list(out.glob(".inputs*"))  # the per-partnership rows are removed
+
+
+def test_skip_unchanged_reruns_only_the_partnership_whose_rows_changed(tmp_path):
+    path = _two_partnership_file(tmp_path)
+    out = tmp_path / "reports"
+    first = run_batch(data=path, out_dir=out, workers=2, notebook="outcomes_overview")
+    assert all(r.status == "succeeded" for r in first)
+    table = pd.read_csv(path)
+    changed = table.index[table["partnership"] == "riverton"][0]
+    table.loc[changed, "numerator"] = table.loc[changed, "numerator"] - 1
+    table.to_csv(path, index=False)
+    again = run_batch(
+        data=path, out_dir=out, workers=2, notebook="outcomes_overview", skip_unchanged=True
+    )
+    assert {r.partnership: r.skipped for r in again} == {"north_valley": True, "riverton": False}
+    assert all(r.status == "succeeded" for r in again)
+
+
+def test_a_data_file_that_cannot_be_read_fails_every_named_report_with_its_problems(tmp_path):
+    path = tmp_path / "outcomes.csv"
+    path.write_text("partnership,outcome,year\nriverton,hs_graduation,not a year\n")
+    records = run_batch(
+        ["riverton"], data=path, out_dir=tmp_path / "reports", notebook="outcomes_overview"
+    )
+    assert records[0].status == "failed"
+    assert "outcomes.csv" in records[0].error
+
+
 # --- faults ---------------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as _dt
+import functools
 import hashlib
 import html
 import json
@@ -25,7 +26,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata, resources
 from pathlib import Path
@@ -107,6 +108,13 @@ def _declared_parameters(template: Path) -> set[str]:
 
 
 def _sha256(path: str | os.PathLike[str]) -> str:
+    stat = os.stat(path)
+    return _sha256_cached(os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    """SHA-256 of a file, computed once per version of it (a batch's reports share one)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -185,6 +193,8 @@ def run_report(
     timeout: float = 600,
     min_n: int = 10,
     fingerprint: str | None = None,
+    source: str | os.PathLike[str] | None = None,
+    source_notes: Sequence[str] = (),
 ) -> RunRecord:
     """Run a report notebook for one partnership.
 
@@ -207,6 +217,11 @@ def run_report(
     fingerprint : str, optional
         Digest of the inputs, stored in ``provenance.json`` (``run_batch`` uses it to skip
         unchanged reports).
+    source, source_notes : optional
+        Set by :func:`run_batch`, which reads a shared data file once and gives each report
+        its own rows as ``data``: the file they were taken from (its SHA-256 goes into
+        ``provenance.json``) and the notes from reading it (shown in the report's data
+        notes).
 
     Returns
     -------
@@ -224,9 +239,7 @@ def run_report(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     # The main report is <out_dir>/<partnership>; a focused notebook gets its own folder.
-    final = out_dir / (
-        partnership if template.stem == "partnership_report" else f"{partnership}__{template.stem}"
-    )
+    final = _report_folder(out_dir, partnership, template.stem)
     run_id = uuid.uuid4().hex[:12]
     work = out_dir / f".{partnership}.{run_id}.tmp"
     work.mkdir()
@@ -237,6 +250,8 @@ def run_report(
         "portfolio_path": os.fspath(portfolio) if portfolio else "",
         "min_n": int(min_n),
         "output_dir": str(work),
+        "source_path": os.fspath(source) if source else "",
+        "source_notes": [str(note) for note in source_notes],
     }
     declared = _declared_parameters(template)
     # Built-in values go only to notebooks that declare them; the caller's always go through.
@@ -254,8 +269,14 @@ def run_report(
         "utc_time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "versions": _versions(),
         "git_commit": _git_commit(),
-        "inputs_sha256": _inputs(values, template),
+        "inputs_sha256": _inputs({**values, "source_path": built_in["source_path"]}, template),
         "parameters": {k: v for k, v in values.items() if k != "output_dir"},
+        "data_from": (
+            f"data_path held this partnership's rows of source_path ({Path(source).name}), "
+            "read and validated once for the batch; the file was removed after the run"
+            if source
+            else None
+        ),
         "fingerprint": fingerprint,
     }
     status = {
@@ -484,15 +505,17 @@ def _replace(work: Path, final: Path) -> None:
         shutil.rmtree(backup)
 
 
-def _fingerprint(partnership: str, notebook: str, data, portfolio, parameters, min_n) -> str:
+def _fingerprint(
+    partnership: str, notebook: str, data_digest: str, portfolio, parameters, min_n
+) -> str:
     parts = {
         "partnership": partnership,
         "notebook": _sha256(notebook_path(notebook)),
         "min_n": min_n,
         "parameters": json_safe(dict(parameters or {})),
+        "data": data_digest,
+        "portfolio": _sha256(portfolio) if portfolio else "sample",
     }
-    for name, path in (("data", data), ("portfolio", portfolio)):
-        parts[name] = _sha256(path) if path else "sample"
     parts["version"] = metadata.version("c2c_analysis")
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -535,18 +558,33 @@ def run_batch(
         In the order of ``partnerships``. ``<out_dir>/index.html`` links every report with
         its status. Unsafe names fail alone (status ``failed``); the others still run.
     """
+    import warnings
+
+    from c2c_analysis.datasets import sample_path
     from c2c_analysis.io.outcomes import read_outcomes
+    from c2c_analysis.validation import C2CDataWarning, DataValidationError
 
+    # The data are read and validated once, and each report gets its own rows: a state file
+    # of a million rows is not re-read by every partnership's kernel, and a change to one
+    # partnership's rows re-runs only that report under skip_unchanged. A file that cannot
+    # be read goes to every report as it is, so each fails with the problems listed.
+    source = Path(data) if data else sample_path("outcomes")
+    table, notes = None, []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", C2CDataWarning)
+            table = read_outcomes(source)
+        notes = [str(w.message) for w in caught if issubclass(w.category, C2CDataWarning)]
+    except (DataValidationError, OSError, ValueError):
+        if partnerships is None:
+            raise
     if partnerships is None:
-        source = data if data else None
-        if source is None:
-            from c2c_analysis.datasets import sample_path
-
-            source = sample_path("outcomes")
-        partnerships = sorted(read_outcomes(source)["partnership"].unique())
+        partnerships = sorted(table["partnership"].unique())
     partnerships = list(partnerships)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    inputs = out_dir / f".inputs.{uuid.uuid4().hex[:12]}"
+    stem = notebook_path(notebook).stem
     jobs, records = [], {}
     for name in partnerships:
         try:
@@ -562,31 +600,60 @@ def run_batch(
                 error=str(exc),
             )
             continue
-        fingerprint = _fingerprint(name, notebook, data, portfolio, parameters, min_n)
-        if skip_unchanged and _unchanged(out_dir / name, fingerprint):
+        rows = table[table["partnership"] == name] if table is not None else None
+        if rows is not None and len(rows):
+            digest = hashlib.sha256(rows.to_csv(index=False).encode()).hexdigest()
+        else:  # no rows, or no readable table: the report reads the file and says why
+            rows, digest = None, _sha256(source)
+        fingerprint = _fingerprint(name, notebook, digest, portfolio, parameters, min_n)
+        folder = _report_folder(out_dir, name, stem)
+        if skip_unchanged and _unchanged(folder, fingerprint):
             records[name] = RunRecord(
                 partnership=name,
                 notebook=notebook,
                 status="succeeded",
                 run_id="",
-                output=str(out_dir / name),
+                output=str(folder),
                 seconds=0.0,
                 skipped=True,
             )
             continue
-        jobs.append(
-            {
-                "partnership": name,
-                "data": data,
-                "portfolio": portfolio,
-                "notebook": notebook,
-                "out_dir": out_dir,
-                "parameters": parameters,
-                "timeout": timeout,
-                "min_n": min_n,
-                "fingerprint": fingerprint,
-            }
+        job = {
+            "partnership": name,
+            "data": data,
+            "portfolio": portfolio,
+            "notebook": notebook,
+            "out_dir": out_dir,
+            "parameters": parameters,
+            "timeout": timeout,
+            "min_n": min_n,
+            "fingerprint": fingerprint,
+        }
+        if rows is not None:
+            inputs.mkdir(exist_ok=True)
+            rows_path = inputs / f"{name}.parquet"
+            rows.to_parquet(rows_path, index=False)
+            job.update(data=str(rows_path), source=str(source), source_notes=notes)
+        jobs.append(job)
+    try:
+        _run_jobs(
+            jobs, records, workers=workers, notebook=notebook, out_dir=out_dir, progress=progress
         )
+    finally:
+        shutil.rmtree(inputs, ignore_errors=True)
+    ordered = [records[name] for name in partnerships]
+    _write_index(out_dir, ordered)
+    return ordered
+
+
+def _report_folder(out_dir: Path, partnership: str, stem: str) -> Path:
+    """``<out_dir>/<partnership>`` for the main report, ``<partnership>__<notebook>`` else."""
+    return out_dir / (partnership if stem == "partnership_report" else f"{partnership}__{stem}")
+
+
+def _run_jobs(jobs, records, *, workers, notebook, out_dir, progress) -> None:
+    """Run ``jobs`` (``run_report`` keyword arguments), ``workers`` at a time, into
+    ``records``."""
     bar = None
     if progress:
         from tqdm import tqdm
@@ -624,9 +691,6 @@ def run_batch(
                     bar.update()
     if bar:
         bar.close()
-    ordered = [records[name] for name in partnerships]
-    _write_index(out_dir, ordered)
-    return ordered
 
 
 def _unchanged(folder: Path, fingerprint: str) -> bool:
