@@ -583,7 +583,9 @@ def plot_spc_grid(
         band = (np.asarray(lower)[where], np.asarray(upper)[where]) if bands else None
         _draw_spc(table.iloc[where], ax, proportion=proportion, small=True, band=band)
         title = (titles or {}).get(key) or " / ".join(map(str, as_tuple(key)))
-        ax.set_title(title, fontsize="small")
+        # y=1: no top ticks to avoid, so matplotlib need not measure the axes at every draw
+        # to place the title (a third of this grid's drawing time).
+        ax.set_title(title, fontsize="small", y=1.0)
     for ax in list(axes.flat)[count:]:
         ax.set_visible(False)
     # Small panels read better with few ticks, and every tick label costs time at each
