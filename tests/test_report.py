@@ -57,6 +57,11 @@ def test_focused_notebook_runs_on_the_sample(name, tmp_path):
     assert folder.name == f"tacoma__{name}"
     assert (folder / "report.html").exists()
     assert list((folder / "tables").glob("*.csv"))
+    if (
+        name != "contributing_indicators"
+    ):  # the notebooks on the outcome table say what was withheld
+        notes = json.loads((folder / "results.json").read_text())["data_notes"]
+        assert "cells are withheld" in notes[0]
 
 
 # --- the batch --------------------------------------------------------------------------------
