@@ -108,7 +108,10 @@ def decompose_rate_change(
     data : DataFrame
         Group rows of one dimension (rows of the ``all`` dimension are ignored), for one or
         more series.
-    start, end : period
+    start, end : period, "first" or "last"
+        The two periods compared; ``start="first"`` and ``end="last"`` take each series' own
+        first and last period (as in :func:`~c2c_analysis.gaps.gap_change`), so one call
+        covers outcomes observed over different years.
     time, group, numerator, denominator : str
     by : sequence of str, optional
         Columns identifying a series (default: ``partnership``, ``outcome``, ``dimension``
@@ -119,7 +122,8 @@ def decompose_rate_change(
     DecompositionResult
         ``.table``, one row per series and group: ``share_start``, ``share_end``,
         ``rate_start``, ``rate_end``, ``composition_effect``, ``composition_effect_centered``,
-        ``rate_effect``. ``.summary``, one row per series: ``rate_start``, ``rate_end``,
+        ``rate_effect``. ``.summary``, one row per series: ``start``, ``end``,
+        ``rate_start``, ``rate_end``,
         ``total_change``, ``composition_effect``, ``rate_effect``, ``note`` (why a series
         has no decomposition, e.g. withheld counts). Effects are in rate units
         (proportions); multiply by 100 for points.
@@ -150,15 +154,18 @@ def decompose_rate_change(
         if by is not None
         else [c for c in ("partnership", "outcome", "dimension") if c in data.columns]
     )
-    frame = data[data[time].isin([start, end])]
-    if "dimension" in frame:
-        frame = frame[frame["dimension"] != "all"]
+    from c2c_analysis.gaps import _periods
+
+    frame = data[data["dimension"] != "all"] if "dimension" in data else data
+    frame = _periods(frame, keys, time, start, end)
     num = pd.to_numeric(frame[numerator], errors="coerce")
     den = pd.to_numeric(frame[denominator], errors="coerce")
     frame = frame.assign(_num=num.astype(float), _den=den.astype(float))
     tables, summaries = [], []
     for values, rows in frame.groupby(keys, sort=False) if keys else [((), frame)]:
         values = values if isinstance(values, tuple) else (values,)
+        series_start, series_end = rows["start"].iloc[0], rows["end"].iloc[0]
+        periods = {"start": series_start, "end": series_end}
         withheld = rows[rows["_num"].isna() | rows["_den"].isna()]
         if len(withheld):
             shown = ", ".join(
@@ -167,6 +174,7 @@ def decompose_rate_change(
             summaries.append(
                 {
                     **dict(zip(keys, values, strict=True)),
+                    **periods,
                     "rate_start": np.nan,
                     "rate_end": np.nan,
                     "total_change": np.nan,
@@ -179,10 +187,9 @@ def decompose_rate_change(
         wide = rows.pivot_table(
             index=group, columns=time, values=["_num", "_den"], aggfunc="sum", fill_value=0.0
         )
-        n1 = wide["_den"].get(start, pd.Series(0.0, index=wide.index))
-        n2 = wide["_den"].get(end, pd.Series(0.0, index=wide.index))
-        x1 = wide["_num"].get(start, pd.Series(0.0, index=wide.index))
-        x2 = wide["_num"].get(end, pd.Series(0.0, index=wide.index))
+        zero = pd.Series(0.0, index=wide.index)
+        n1, n2 = wide["_den"].get(series_start, zero), wide["_den"].get(series_end, zero)
+        x1, x2 = wide["_num"].get(series_start, zero), wide["_num"].get(series_end, zero)
         if n1.sum() == 0 or n2.sum() == 0:
             continue
         c1, c2 = n1 / n1.sum(), n2 / n2.sum()
@@ -208,6 +215,7 @@ def decompose_rate_change(
         summaries.append(
             {
                 **dict(zip(keys, values, strict=True)),
+                **periods,
                 "rate_start": big1,
                 "rate_end": big2,
                 "total_change": big2 - big1,

@@ -313,3 +313,17 @@ def test_result_is_json_safe_and_free_of_addresses(students):
     json.dumps(result.to_dict())
     assert "0x" not in repr(result)
     assert "<table" in result._repr_html_()
+
+
+def test_first_and_last_decompose_each_outcome_over_its_own_years():
+    # One call with start="first", end="last" equals one call per outcome with its years.
+    data = load_sample("outcomes").query("partnership == 'tacoma'")
+    race = data[data["dimension"] == "race_ethnicity"]
+    together = decompose_rate_change(race, start="first", end="last").summary
+    assert together["start"].nunique() > 1  # the sample's outcomes start in different years
+    for outcome, series in race.groupby("outcome"):
+        years = sorted(series["year"].unique())
+        alone = decompose_rate_change(series, start=years[0], end=years[-1]).summary
+        mine = together[together["outcome"] == outcome].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, alone)
+        assert (mine["start"].iloc[0], mine["end"].iloc[0]) == (years[0], years[-1])
