@@ -378,3 +378,18 @@ def test_report_renders_in_headless_chromium(batch):
     assert "Traceback" not in dom
     # No output went to stderr (warnings, errors) in the published report.
     assert 'data-mime-type="application/vnd.jupyter.stderr"' not in dom
+
+
+def test_the_report_runs_on_all_students_rows_alone(tmp_path):
+    # A partnership that publishes no breakdowns: no gaps, no decomposition, still a report.
+    from c2c_analysis import load_sample
+
+    sample = load_sample("outcomes")
+    rows = sample[(sample["partnership"] == "riverton") & (sample["dimension"] == "all")]
+    columns = ["partnership", "outcome", "year", "dimension", "group", "numerator", "denominator"]
+    path = tmp_path / "all_students.csv"
+    rows[columns].to_csv(path, index=False)
+    record = run_report("riverton", data=path, out_dir=tmp_path / "reports")
+    assert record.status == "succeeded", record.error
+    decomposition = pd.read_csv(Path(record.output) / "tables" / "decomposition.csv")
+    assert decomposition.empty
