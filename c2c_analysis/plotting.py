@@ -569,18 +569,16 @@ def plot_spc_grid(
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(3.2 * ncols, 2.2 * nrows), squeeze=False, sharex=True
     )
-    lower = upper = None
-    if bands:
-        from statsmodels.stats.proportion import proportion_confint
-
+    if bands:  # Wilson intervals, as plot_trends draws them
         y, n = table["y"].to_numpy(dtype=float), table["n"].to_numpy(dtype=float)
-        with np.errstate(invalid="ignore"):
-            lower, upper = proportion_confint(np.round(y * n), n, alpha=1 - level, method="wilson")
+        counts = pd.DataFrame({"numerator": np.round(y * n), "denominator": n})
+        intervals = rates(counts, level=level)
+        lower, upper = intervals["ci_lower"].to_numpy(), intervals["ci_upper"].to_numpy()
     as_tuple = lambda key: key if isinstance(key, tuple) else (key,)  # noqa: E731
     positions = {as_tuple(key): rows for key, rows in table.groupby(by, sort=False).indices.items()}
     for ax, key in zip(axes.flat, order, strict=False):
         where = positions[as_tuple(key)]
-        band = (np.asarray(lower)[where], np.asarray(upper)[where]) if bands else None
+        band = (lower[where], upper[where]) if bands else None
         _draw_spc(table.iloc[where], ax, proportion=proportion, small=True, band=band)
         title = (titles or {}).get(key) or " / ".join(map(str, as_tuple(key)))
         # y=1: no top ticks to avoid, so matplotlib need not measure the axes at every draw

@@ -828,9 +828,10 @@ def evaluate_portfolio(
             cases.append((strategy, group, series, ref_rows, overlaps))
     # Every baseline projection first, many series per call (one call per series spent
     # most of the scorecard's time in pandas overhead); then each row is scored.
-    requests = {}
+    requests, windows = {}, []
     for i, (strategy, group, series, ref_rows, _) in enumerate(cases):
         base, keep = _baseline_window(series, strategy, baseline), _projection_columns(series)
+        windows.append(base)
         requests[(i, "series")] = (series[keep], base)
         if len(ref_rows) and group != (strategy.comparison or ALL_STUDENTS):
             requests[(i, "reference")] = (ref_rows[keep], base)
@@ -840,11 +841,11 @@ def evaluate_portfolio(
             series,
             strategy,
             group,
-            baseline,
+            windows[i],
             method,
             level,
             projections,
-            projected.get((i, "series")),
+            projected[(i, "series")],
             projected.get((i, "reference")),
         )
         record["overlaps"] = ", ".join(overlaps)
@@ -945,16 +946,10 @@ def _batched_projections(
 
 
 def _score(
-    series,
-    strategy,
-    group,
-    baseline,
-    method,
-    level,
-    projections,
-    projection=None,
-    ref_projection=None,
+    series, strategy, group, base, method, level, projections, projection, ref_projection
 ) -> dict[str, Any]:
+    """One scorecard row from the series' baseline ``projection`` (or the error that
+    prevented it) and the comparison group's (``None`` when there is none)."""
     record: dict[str, Any] = {
         "strategy": strategy.id,
         "outcome": strategy.outcome,
@@ -978,12 +973,7 @@ def _score(
         "verdict": "insufficient_data",
         "note": "",
     }
-    base = _baseline_window(series, strategy, baseline)
     record["baseline_first"], record["baseline_last"] = base
-    if projection is None:
-        projection = _batched_projections(
-            {0: (series[_projection_columns(series)], base)}, method=method, level=level
-        )[0]
     if isinstance(projection, DataValidationError):
         error = projection
         record["note"] = f"baseline: {error.problems['problem'].iloc[0]}"

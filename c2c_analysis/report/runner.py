@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import copy
 import datetime as _dt
 import functools
 import hashlib
@@ -154,7 +155,7 @@ def _inputs(parameters: Mapping[str, Any], template: Path) -> dict[str, str]:
 _EXPORTERS = threading.local()
 
 
-def _export_html(notebook: Path, target: Path, title: str) -> None:
+def _export_html(executed, target: Path, title: str) -> None:
     exporter = getattr(_EXPORTERS, "html", None)
     if exporter is None:
         from nbconvert import HTMLExporter
@@ -163,9 +164,7 @@ def _export_html(notebook: Path, target: Path, title: str) -> None:
         exporter = _EXPORTERS.html = HTMLExporter(
             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
         )
-    import nbformat
-
-    executed = nbformat.read(notebook, as_version=4)
+    executed = copy.deepcopy(executed)  # the saved notebook keeps its own metadata
     executed.metadata["title"] = title  # the page's <title>; the file name is the default
     body, _ = exporter.from_notebook_node(executed, resources={"metadata": {"name": title}})
     # Narrow screens and print: tables scroll instead of overflowing; figures scale down.
@@ -260,7 +259,7 @@ def run_report(
     }
     values.update(json_safe(dict(parameters or {})))
     executed = work / f"{template.stem}.ipynb"
-    error, failed_cell = _execute(template, executed, values, timeout)
+    error, failed_cell, notebook_node = _execute(template, executed, values, timeout)
     seconds = round(time.perf_counter() - started, 3)
     provenance = {
         "run_id": run_id,
@@ -288,7 +287,7 @@ def run_report(
     }
     if error is None:
         try:
-            _export_html(executed, work / "report.html", f"{partnership}: {template.stem}")
+            _export_html(notebook_node, work / "report.html", f"{partnership}: {template.stem}")
         except Exception as exc:  # nbconvert raises many types; the run must still be recorded
             error, status["status"], status["error"] = (
                 f"HTML export failed: {exc}",
@@ -327,9 +326,10 @@ def run_report(
 
 def _execute(
     template: Path, executed: Path, values: Mapping[str, Any], timeout: float
-) -> tuple[str | None, int | None]:
-    """Run the notebook; return (error, failed cell index) or (None, None). A kernel that
-    fails to start is retried once; cell time-outs count as failures."""
+) -> tuple[str | None, int | None, Any]:
+    """Run the notebook into ``executed``; return (error, failed cell index, None), or
+    (None, None, the executed notebook). A kernel that fails to start is retried once;
+    cell time-outs count as failures."""
     import papermill as pm
 
     with _inline_backend():
@@ -453,7 +453,7 @@ def _execute_once_or_twice(
     _register_engine(pm)
     for attempt in (1, 2):
         try:
-            pm.execute_notebook(
+            notebook = pm.execute_notebook(
                 str(template),
                 str(executed),
                 parameters=dict(values),
@@ -468,18 +468,18 @@ def _execute_once_or_twice(
                 # report measured here, 3.5 s once), which a report does not need.
                 shutdown_kernel="immediate",
             )
-            return None, None
+            return None, None, notebook
         except PapermillExecutionError as exc:
-            return f"{exc.ename}: {exc.evalue}", int(exc.cell_index)
+            return f"{exc.ename}: {exc.evalue}", int(exc.cell_index), None
         except CellTimeoutError as exc:
             first_line = str(exc).splitlines()[0]
-            return f"cell timed out after {timeout:g} s: {first_line}", _running_cell()
+            return f"cell timed out after {timeout:g} s: {first_line}", _running_cell(), None
         except (DeadKernelError, RuntimeError, TimeoutError) as exc:
             if attempt == 2:
-                return f"kernel failed: {type(exc).__name__}: {exc}", None
+                return f"kernel failed: {type(exc).__name__}: {exc}", None, None
         except Exception as exc:  # papermill can raise anything its engines raise
-            return f"{type(exc).__name__}: {exc}", _running_cell()
-    return "kernel failed to start twice", None  # pragma: no cover
+            return f"{type(exc).__name__}: {exc}", _running_cell(), None
+    return "kernel failed to start twice", None, None  # pragma: no cover
 
 
 def _running_cell() -> int | None:
@@ -520,8 +520,27 @@ def _fingerprint(
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def _run_one(kwargs: dict[str, Any]) -> RunRecord:
-    return run_report(**kwargs)
+def _run_one(job: dict[str, Any]) -> RunRecord:
+    """``run_report`` of one job, first writing the partnership's rows where the batch read
+    the data for all (in the worker, so writing overlaps the other reports' runs)."""
+    job = dict(job)
+    rows = job.pop("rows", None)
+    if rows is not None:
+        rows.to_parquet(job["data"], index=False)
+    return run_report(**job)
+
+
+def _partnership_spans(table) -> tuple[dict[str, tuple[int, int]], Any]:
+    """Where each partnership's rows start and stop in ``table`` (sorted by partnership),
+    and a hash per row (pandas' vectorized row hash) to fingerprint each slice."""
+    import numpy as np
+    import pandas as pd
+
+    codes, names = pd.factorize(table["partnership"])
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else codes
+    stops = np.r_[starts[1:], len(table)]
+    spans = {str(names[codes[a]]): (int(a), int(b)) for a, b in zip(starts, stops, strict=True)}
+    return spans, pd.util.hash_pandas_object(table, index=False).to_numpy()
 
 
 def run_batch(
@@ -573,7 +592,10 @@ def run_batch(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", C2CDataWarning)
-            table = read_outcomes(source)
+            # Sorted by partnership (stably): each partnership's rows are one slice.
+            table = read_outcomes(source).sort_values(
+                "partnership", kind="stable", ignore_index=True
+            )
         notes = [str(w.message) for w in caught if issubclass(w.category, C2CDataWarning)]
     except (DataValidationError, OSError, ValueError):
         if partnerships is None:
@@ -585,6 +607,7 @@ def run_batch(
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = out_dir / f".inputs.{uuid.uuid4().hex[:12]}"
     stem = notebook_path(notebook).stem
+    spans, row_hashes = _partnership_spans(table) if table is not None else ({}, None)
     jobs, records = [], {}
     for name in partnerships:
         try:
@@ -600,11 +623,11 @@ def run_batch(
                 error=str(exc),
             )
             continue
-        rows = table[table["partnership"] == name] if table is not None else None
-        if rows is not None and len(rows):
-            digest = hashlib.sha256(rows.to_csv(index=False).encode()).hexdigest()
+        if name in spans:
+            first, stop = spans[name]
+            digest = hashlib.sha256(row_hashes[first:stop].tobytes()).hexdigest()
         else:  # no rows, or no readable table: the report reads the file and says why
-            rows, digest = None, _sha256(source)
+            digest = _sha256(source)
         fingerprint = _fingerprint(name, notebook, digest, portfolio, parameters, min_n)
         folder = _report_folder(out_dir, name, stem)
         if skip_unchanged and _unchanged(folder, fingerprint):
@@ -629,11 +652,15 @@ def run_batch(
             "min_n": min_n,
             "fingerprint": fingerprint,
         }
-        if rows is not None:
+        if name in spans:  # written by the worker that runs the report (_run_one)
             inputs.mkdir(exist_ok=True)
-            rows_path = inputs / f"{name}.parquet"
-            rows.to_parquet(rows_path, index=False)
-            job.update(data=str(rows_path), source=str(source), source_notes=notes)
+            first, stop = spans[name]
+            job.update(
+                data=str(inputs / f"{name}.parquet"),
+                rows=table.iloc[first:stop],
+                source=str(source),
+                source_notes=notes,
+            )
         jobs.append(job)
     try:
         _run_jobs(
