@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -254,6 +255,7 @@ def das_gupta(
     factors: Sequence[str],
     subgroup: str | None = None,
     rate: Callable[..., float] | None = None,
+    order: Sequence[Any] | None = None,
 ) -> DasGuptaResult:
     """Das Gupta's multi-factor standardization and decomposition of rates.
 
@@ -263,8 +265,11 @@ def das_gupta(
         One row per population (and per subgroup, for vector factors) with a column per
         factor.
     population : str
-        The column naming the population (e.g. the year). Populations are compared in sorted
-        order; effects are later minus earlier.
+        The column naming the population (e.g. the year, or "pre"/"post"). Populations are
+        compared in the order of ``order``, else of the column's categories when it is a
+        pandas Categorical, else ascending when every value is a number or a date (years),
+        else in the order they first appear in ``data``; never alphabetically. Effects are
+        the second minus the first (``population_to`` − ``population_from``).
     factors : sequence of str
         The factor columns.
     subgroup : str, optional
@@ -274,6 +279,9 @@ def das_gupta(
         ``rate(**{factor: values})`` returning the population's rate, where values are
         scalars (or arrays over subgroups). Default: the product of the factors (summed over
         subgroups).
+    order : sequence, optional
+        Every population once, in the order to compare them: ``order=["pre", "post"]`` gives
+        post minus pre whatever the rows' order.
 
     Returns
     -------
@@ -281,9 +289,13 @@ def das_gupta(
         ``.table``: one row per population and factor: ``population``, ``factor``,
         ``standardized_rate`` (the rate with every other factor standardized; Das Gupta's
         "P−α" rates), and ``crude_rate``. ``.summary``: one row per pair of populations
-        (earlier, later) and factor: ``population_from``, ``population_to``, ``factor``,
-        ``effect`` (difference of the standardized rates, later minus earlier),
-        ``share`` (of the difference in crude rates) and ``crude_difference``.
+        (first, second in the comparison order) and factor: ``population_from`` (the first),
+        ``population_to`` (the second), ``factor``, ``effect`` (difference of the
+        standardized rates, second minus first), ``share`` (of the difference in crude
+        rates) and ``crude_difference`` (second minus first). ``.settings`` names the
+        comparison: ``populations`` (in order), ``first``, ``second`` (the first and the
+        last population), ``order`` (how the order was chosen: ``given``, ``categorical``,
+        ``ascending`` or ``first appearance``) and ``comparison`` (in words).
 
     Notes
     -----
@@ -309,6 +321,8 @@ def das_gupta(
     >>> result = das_gupta(earnings, population="pop", factors=["avg_earnings", "earner_share"])
     >>> result.summary[["factor", "effect"]].round(1).values.tolist()
     [['avg_earnings', 4369.9], ['earner_share', 1487.3]]
+    >>> result.settings["comparison"]
+    'white minus black'
     """
     factors = list(factors)
     if not factors:
@@ -325,7 +339,7 @@ def das_gupta(
                 for c in missing
             ]
         )
-    pops = sorted(data[population].unique().tolist(), key=_sort_key)
+    pops, how = _population_order(data[population], order)
     if len(pops) < 2:
         raise ValueError("das_gupta needs at least two populations")
     values = _factor_values(data, population, factors, subgroup, pops)
@@ -391,13 +405,50 @@ def das_gupta(
         settings={
             "factors": factors,
             "populations": [json_safe(p) for p in pops],
+            "first": json_safe(pops[0]),
+            "second": json_safe(pops[-1]),
+            "order": how,
+            "comparison": (
+                f"{pops[1]} minus {pops[0]}"
+                if n == 2
+                else "each later population minus each earlier one, in the order "
+                + ", ".join(map(str, pops))
+            ),
             "method": "das_gupta",
         },
     )
 
 
-def _sort_key(value: object) -> tuple[int, object]:
-    return (0, value) if isinstance(value, int | float | np.number) else (1, str(value))
+def _population_order(values: pd.Series, order: Sequence[Any] | None) -> tuple[list, str]:
+    """The populations in the order they are compared, and how that order was chosen."""
+    present = pd.unique(values.dropna()).tolist()
+    if order is not None:
+        wanted = list(order)
+        repeated = [p for p, times in Counter(wanted).items() if times > 1]
+        unknown = [p for p in wanted if p not in present]
+        absent = [p for p in present if p not in wanted]
+        if repeated or unknown or absent:
+            problems = []
+            if repeated:
+                problems.append(f"repeats {repeated}")
+            if unknown:
+                problems.append(f"names {unknown}, not in the column {values.name!r}")
+            if absent:
+                problems.append(f"leaves out {absent}")
+            raise ValueError(
+                "order must list every population of "
+                f"{values.name!r} once: it {'; '.join(problems)}"
+            )
+        return wanted, "given"
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return [c for c in values.cat.categories if c in present], "categorical"
+    dtype = pd.Series(present).dtype if present else values.dtype
+    ordered = pd.api.types.is_datetime64_any_dtype(dtype) or (
+        pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    )
+    if ordered:  # years and dates: their own order, whatever the rows' order
+        return sorted(present), "ascending"
+    return present, "first appearance"
 
 
 def _factor_values(data, population, factors, subgroup, pops) -> dict[Any, dict[str, Any]]:

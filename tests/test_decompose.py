@@ -327,3 +327,93 @@ def test_first_and_last_decompose_each_outcome_over_its_own_years():
         mine = together[together["outcome"] == outcome].reset_index(drop=True)
         pd.testing.assert_frame_equal(mine, alone)
         assert (mine["start"].iloc[0], mine["end"].iloc[0]) == (years[0], years[-1])
+
+
+# --- Das Gupta: which population comes first ------------------------------------------------
+
+# Das Gupta (1993) Table 2.1 (mean earnings of black and white men 18+, US 1980). The effects
+# of going from the black to the white population, as DasGuptR's README prints them for
+# dgnpop(eg2.1, pop = "pop", factors = c("avg_earnings", "earner_prop")) |> dg_table():
+# avg_earnings 4369.913, earner_prop 1487.262, crude difference 5857.175.
+TABLE_2_1 = {"avg": [10930, 16591], "share": [0.717892, 0.825974]}
+DASGUPTR_2_1 = {"avg": 4369.913, "share": 1487.262}
+
+
+def _effects(result):
+    return result.summary.set_index("factor")["effect"]
+
+
+def test_pre_and_post_give_post_minus_pre_not_the_alphabetical_order():
+    # "post" sorts before "pre": an alphabetical order would give pre minus post.
+    data = pd.DataFrame({"pop": ["pre", "post"], **TABLE_2_1})
+    result = das_gupta(data, population="pop", factors=["avg", "share"])
+    effects = _effects(result)
+    for factor, expected in DASGUPTR_2_1.items():
+        assert effects[factor] == pytest.approx(expected, abs=5e-4)
+    assert result.settings["first"] == "pre"
+    assert result.settings["second"] == "post"
+    assert result.settings["comparison"] == "post minus pre"
+    assert result.settings["order"] == "first appearance"
+    assert result.summary["population_from"].unique().tolist() == ["pre"]
+    assert result.summary["crude_difference"].iloc[0] == pytest.approx(5857.175, abs=5e-4)
+
+
+def test_categorical_order_wins_over_the_rows_order():
+    # Rows black then white, categories white then black: effects are black minus white,
+    # the DasGuptR values with their sign reversed.
+    data = pd.DataFrame({"pop": ["black", "white"], **TABLE_2_1})
+    data["pop"] = pd.Categorical(data["pop"], categories=["white", "black"])
+    result = das_gupta(data, population="pop", factors=["avg", "share"])
+    effects = _effects(result)
+    for factor, expected in DASGUPTR_2_1.items():
+        assert effects[factor] == pytest.approx(-expected, abs=5e-4)
+    assert result.settings["populations"] == ["white", "black"]
+    assert result.settings["order"] == "categorical"
+    assert result.settings["comparison"] == "black minus white"
+
+
+def test_unused_categories_are_not_populations():
+    data = pd.DataFrame({"pop": ["pre", "post"], **TABLE_2_1})
+    data["pop"] = pd.Categorical(data["pop"], categories=["baseline", "pre", "post"])
+    result = das_gupta(data, population="pop", factors=["avg", "share"])
+    assert result.settings["populations"] == ["pre", "post"]
+
+
+def test_explicit_order_reverses_the_comparison():
+    data = pd.DataFrame({"pop": ["pre", "post"], **TABLE_2_1})
+    result = das_gupta(data, population="pop", factors=["avg", "share"], order=["post", "pre"])
+    assert _effects(result)["avg"] == pytest.approx(-DASGUPTR_2_1["avg"], abs=5e-4)
+    assert result.settings["order"] == "given"
+    assert result.settings["comparison"] == "pre minus post"
+
+
+@pytest.mark.parametrize(
+    ("order", "message"),
+    [(["pre"], "leaves out"), (["pre", "post", "later"], "names"), (["pre", "pre"], "repeats")],
+)
+def test_an_order_that_is_not_every_population_once_is_refused(order, message):
+    data = pd.DataFrame({"pop": ["pre", "post"], **TABLE_2_1})
+    with pytest.raises(ValueError, match=message):
+        das_gupta(data, population="pop", factors=["avg", "share"], order=order)
+
+
+def test_years_are_compared_in_time_order_whatever_the_rows_order():
+    # Years have their own order: 2019 listed first still gives 2019 minus 2015.
+    data = pd.DataFrame({"pop": [2019, 2015], "a": [3.0, 2.0], "b": [4.0, 5.0]})
+    result = das_gupta(data, population="pop", factors=["a", "b"])
+    assert result.settings["populations"] == [2015, 2019]
+    assert result.settings["order"] == "ascending"
+    assert result.summary["crude_difference"].iloc[0] == pytest.approx(3 * 4 - 2 * 5)
+
+
+def test_three_labelled_populations_keep_their_order_along_the_chain():
+    data = pd.DataFrame(
+        {"pop": ["year one", "year two", "year three"], "a": [0.5, 0.6, 0.7], "b": [0.9, 0.8, 1.0]}
+    )
+    result = das_gupta(data, population="pop", factors=["a", "b"])
+    pairs = result.summary[["population_from", "population_to"]].drop_duplicates()
+    assert pairs.values.tolist() == [
+        ["year one", "year two"],
+        ["year one", "year three"],
+        ["year two", "year three"],
+    ]
