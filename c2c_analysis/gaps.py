@@ -38,6 +38,40 @@ GAP_CATEGORIES: tuple[str, ...] = (
 )
 
 
+def _check_proportions(values: Sequence[np.ndarray], names: Sequence[str]) -> None:
+    """Raise a ValueError naming the first value outside [0, 1] (NaN is allowed here)."""
+    for name, v in zip(names, values, strict=True):
+        arr = np.asarray(v, dtype=float)
+        bad = np.isfinite(arr) & ((arr < 0) | (arr > 1))
+        bad |= np.isinf(arr)
+        if bad.any():
+            first = float(arr[bad].flat[0])
+            hint = " (percentages? divide by 100)" if 1 < first <= 100 else ""
+            raise ValueError(
+                f"{name} must be a proportion in [0, 1], not {first!r}{hint}; only tol_pp "
+                "is in percentage points"
+            )
+
+
+def _differences_pp(higher_start, higher_end, lower_start, lower_end):
+    """Start gap, end gap and the three changes, in percentage points.
+
+    Rounded to 1e-9 points so that a change of exactly τ given as proportions (0.80 ->
+    0.81 is 1.0000000000000009 points in binary floating point) counts as within τ, as it
+    does when typed in points. The scalar and the vectorized rules share this arithmetic.
+    """
+
+    def points(x):
+        return np.round(100 * x, 9)
+
+    g_start = points(higher_start - lower_start)
+    g_end = points(higher_end - lower_end)
+    d_gap = points((higher_end - lower_end) - (higher_start - lower_start))
+    d_high = points(higher_end - higher_start)
+    d_low = points(lower_end - lower_start)
+    return g_start, g_end, d_gap, d_high, d_low
+
+
 def classify_gap_change(
     higher_start: float,
     higher_end: float,
@@ -48,8 +82,32 @@ def classify_gap_change(
 ) -> str:
     """The kind of change in the gap between the group ahead at the start and the other.
 
-    Values are in percentage points, oriented so that larger is better. With g = higher -
-    lower, Δ = end - start and τ = ``tol_pp``, the first rule that applies wins:
+    Parameters
+    ----------
+    higher_start, higher_end : float
+        Rate of the group ahead at the start, at the start and at the end, as proportions
+        in [0, 1], oriented so that larger is better (pass 1 - rate for outcomes where
+        lower is better, such as chronic absence).
+    lower_start, lower_end : float
+        The same for the other group.
+    tol_pp : float
+        Tolerance τ in percentage points: changes within τ points count as no change.
+
+    Returns
+    -------
+    str
+        One of :data:`GAP_CATEGORIES`.
+
+    Raises
+    ------
+    ValueError
+        When a rate is missing or outside [0, 1] (percentages are refused: only ``tol_pp``
+        is in points).
+
+    Notes
+    -----
+    With g = higher - lower, Δ = end - start, all in percentage points (100 × the
+    proportions), and τ = ``tol_pp``, the first rule that applies wins:
 
     1. g_start > τ and g_end < -τ: ``reversed_lower_ahead``;
     2. |Δg| ≤ τ: both Δ > τ ``stable_gap_both_improving``; both Δ < -τ
@@ -64,17 +122,28 @@ def classify_gap_change(
        when τ ≥ 0: Δlower > τ and Δg > τ make Δhigher > 2τ; kept so every input has a
        category).
 
+    Differences are rounded to 1e-9 points before they are compared, so a change of
+    exactly τ counts as within τ despite binary floating point.
+
     Examples
     --------
-    >>> classify_gap_change(75, 86, 59.4, 81)  # Tacoma, White vs Black students, 2012-2015
+    >>> classify_gap_change(0.75, 0.86, 0.594, 0.81)  # Tacoma, White vs Black, 2012-2015
     'narrowing_both_improving'
-    >>> classify_gap_change(80, 75, 60, 62)
+    >>> classify_gap_change(0.80, 0.75, 0.60, 0.62)
     'narrowing_lower_up_higher_down'
+    >>> classify_gap_change(75, 86, 59.4, 81)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: higher_start must be a proportion in [0, 1], not 75.0 (percentages? ...
     """
+    names = ("higher_start", "higher_end", "lower_start", "lower_end")
+    values = [float(v) for v in (higher_start, higher_end, lower_start, lower_end)]
+    for name, v in zip(names, values, strict=True):
+        if not np.isfinite(v):
+            raise ValueError(f"{name} must be a proportion in [0, 1], not {v!r}")
+    _check_proportions(values, names)
     tau = tol_pp
-    g_start, g_end = higher_start - lower_start, higher_end - lower_end
-    d_gap = g_end - g_start
-    d_high, d_low = higher_end - higher_start, lower_end - lower_start
+    g_start, g_end, d_gap, d_high, d_low = _differences_pp(*values)
     if g_start > tau and g_end < -tau:
         return "reversed_lower_ahead"
     if abs(d_gap) <= tau:
@@ -111,12 +180,14 @@ def _vectorized_categories(
     lower_end: np.ndarray,
     tol_pp: float,
 ) -> np.ndarray:
-    """:func:`classify_gap_change` for arrays (same rules, same order, same arithmetic);
-    ``insufficient_data`` where any value is missing. Tested against the scalar rules."""
+    """:func:`classify_gap_change` for arrays of proportions (same rules, same order, same
+    arithmetic); ``insufficient_data`` where any value is missing, a ValueError for values
+    outside [0, 1]. Tested against the scalar rules."""
+    _check_proportions(
+        (higher_start, higher_end, lower_start, lower_end),
+        ("higher_start", "higher_end", "lower_start", "lower_end"),
+    )
     tau = tol_pp
-    g_start, g_end = higher_start - lower_start, higher_end - lower_end
-    d_gap = g_end - g_start
-    d_high, d_low = higher_end - higher_start, lower_end - lower_start
     finite = (
         np.isfinite(higher_start)
         & np.isfinite(higher_end)
@@ -124,6 +195,9 @@ def _vectorized_categories(
         & np.isfinite(lower_end)
     )
     with np.errstate(invalid="ignore"):
+        g_start, g_end, d_gap, d_high, d_low = _differences_pp(
+            higher_start, higher_end, lower_start, lower_end
+        )
         up_high, up_low = d_high > tau, d_low > tau
         down_high, down_low = d_high < -tau, d_low < -tau
         flat_high, flat_low = np.abs(d_high) <= tau, np.abs(d_low) <= tau
@@ -285,11 +359,12 @@ def _newcombe(p1, n1, p2, n2, level):
 
 
 def _scale_free(p: np.ndarray, q: np.ndarray) -> dict[str, np.ndarray]:
-    """Ratio (group / reference), odds ratio (reference odds / group odds), probit gap."""
+    """Ratio and odds ratio of the group to the reference (both group / reference), and
+    the probit gap (reference minus group, like ``gap_pp`` before orientation)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return {
             "ratio": p / q,
-            "odds_ratio": (q / (1 - q)) / (p / (1 - p)),
+            "odds_ratio": (p / (1 - p)) / (q / (1 - q)),
             "probit_gap": ndtri(q) - ndtri(p),
         }
 
@@ -330,9 +405,12 @@ def gaps(
         ``reference_n``, ``gap_pp`` (reference minus group, in percentage points, signed so
         that a positive gap means the group is behind: for outcomes where lower is better,
         such as chronic absence, it is group minus reference), ``gap_ci_lower_pp``,
-        ``gap_ci_upper_pp`` (Newcombe's hybrid score interval), ``ratio`` (group /
-        reference), ``odds_ratio`` (odds of the reference / odds of the group) and
-        ``probit_gap`` (Φ⁻¹(reference) − Φ⁻¹(group)).
+        ``gap_ci_upper_pp`` (Newcombe's hybrid score interval), ``ratio`` (rate of the
+        group / rate of the reference), ``odds_ratio`` (odds of the group / odds of the
+        reference, the same orientation as ``ratio``: both are below 1 when the group's
+        rate is lower) and ``probit_gap`` (Φ⁻¹(reference) − Φ⁻¹(group)). ``ratio``,
+        ``odds_ratio`` and ``probit_gap`` compare the rates as they are, whatever the
+        outcome's better direction (only ``gap_pp`` and its interval are oriented).
 
     Notes
     -----
@@ -449,7 +527,8 @@ def gap_change(
         decided at ``start`` and kept at ``end``).
     tol_pp : float
         Changes within this many percentage points count as no change (see
-        :func:`classify_gap_change`).
+        :func:`classify_gap_change`, which receives the rates as proportions, turned to
+        1 - rate for outcomes where lower is better).
     time, group, numerator, denominator, level
         As in :func:`gaps`.
 
@@ -462,7 +541,8 @@ def gap_change(
         ``gap_end_pp``, ``gap_change_pp`` (end minus start; negative is narrowing),
         ``se_gap_change_pp`` (√Σ p(1−p)/n over the four cells, in points), ``z``,
         ``p_value`` (two-sided, normal), ``ratio_start``, ``ratio_end``,
-        ``odds_ratio_start``, ``odds_ratio_end``, ``probit_gap_start``, ``probit_gap_end``,
+        ``odds_ratio_start``, ``odds_ratio_end``, ``probit_gap_start``, ``probit_gap_end``
+        (as in :func:`gaps`: ratio and odds ratio of the group to the reference),
         ``higher`` (which of the two was ahead at the start: ``reference`` or ``group``),
         and ``category`` (:func:`classify_gap_change`; ``insufficient_data`` when a rate
         is withheld).
@@ -557,7 +637,7 @@ def gap_change(
         for side in ("start", "end"):
             columns[f"{measure}_{side}"] = scale_free[side][measure]
     # Orient so that larger is better, then call the group ahead at the start "higher".
-    good = {c: 100 * sign * rates_[c] for c in rates_}
+    good = {c: np.where(sign > 0, rates_[c], 1 - rates_[c]) for c in rates_}
     reference_ahead = good["reference_rate_start"] >= good["rate_start"]
     columns["higher"] = np.where(reference_ahead, "reference", "group").astype(object)
     columns["category"] = _vectorized_categories(
@@ -574,6 +654,7 @@ def gap_change(
 # --- summary measures of inequality (WHO Health Equity Assessment Toolkit) ----------------
 
 _SIMULATIONS = 1000
+_INDICATOR_SCALES = (1, 100, 1000)
 
 
 def inequality(
@@ -588,7 +669,9 @@ def inequality(
     se: str | None = None,
     group: str = "group",
     setting_average: float | None = None,
+    scale: int = 1,
     sii_model: str = "logit",
+    sii_weights: str = "heat",
     level: float = 0.95,
     seed: int | None = 0,
 ) -> pd.DataFrame:
@@ -599,7 +682,7 @@ def inequality(
     data : DataFrame
         One row per group of one dimension, one setting and one period.
     value : str
-        The estimate per group (a rate as a proportion, a percentage, or another indicator).
+        The estimate per group, on the indicator scale ``scale`` (a proportion by default).
     population : str
         The group's population (students), for shares p_j = n_j / Σn.
     ordered : bool
@@ -614,31 +697,53 @@ def inequality(
         Whether larger values are favourable (graduation) or adverse (chronic absence).
     se : str, optional
         Column of standard errors of the estimates: adds simulation-based confidence
-        intervals (``ci_lower``, ``ci_upper``), drawing each estimate from a normal
-        distribution (``seed`` fixes the draws), as HEAT does for most measures.
+        intervals for the measures other than SII and RII, drawing each estimate from a
+        normal distribution (``seed`` fixes the draws), as HEAT does for most measures.
     group : str
         The group label column.
     setting_average : float, optional
         The setting's overall value μ (e.g. the All students rate); default: the
         population-weighted mean of the groups.
+    scale : {1, 100, 1000}
+        The indicator scale of ``value``, as HEAT declares it: 1 for proportions (the
+        default, the unit of the canonical table's ``rate``), 100 for percentages, 1000 for
+        rates per 1,000. The logistic SII and RII turn values into counts with it; nothing
+        is guessed from the values. With ``sii_model="logit"`` every value must lie in
+        [0, ``scale``].
     sii_model : {"logit", "linear"}
         HEAT fits SII and RII with a logistic model of the estimate on the groups' relative
-        rank (for rates and proportions), weighted by population; ``"linear"`` is the
-        classic weighted least squares line of Pamuk (1985) and Mackenbach & Kunst (1997).
+        rank (for rates and proportions); ``"linear"`` is the classic weighted least
+        squares line of Pamuk (1985) and Mackenbach & Kunst (1997), weighted by population.
+    sii_weights : {"heat", "counts"}
+        Weights of the logistic fit. ``"heat"`` reproduces HEAT and healthequal: prior
+        weights n_j on top of the n_j binomial trials (effective weight n_j²);
+        ``"counts"`` is the binomial likelihood of the counts, each student counted once
+        (effective weight n_j). Ignored by the linear model, which weights by n_j either way.
     level : float
-        Level of the simulated intervals.
+        Level of the intervals.
     seed : int or None
         Seed of the simulations.
 
     Returns
     -------
     DataFrame
-        One row per measure: ``measure``, ``value``, ``scale`` (the unit), ``description``,
-        and ``ci_lower``, ``ci_upper`` when ``se`` is given. Measures: D, R, PAR, PAF, BGV,
-        BGSD, IDISU, IDISW, MDBU, MDBW, MDMU, MDMW, MDRU, MDRW, TI, MLD; and for ordered
-        groups ACI, RCI, SII, RII. Values are on the scale of ``value`` except PAF, IDISU and
-        IDISW (percent of the setting average) and TI and MLD (× 1000), as in HEAT; RCI is
+        One row per measure: ``measure``, ``value``, ``scale`` (the unit), ``description``;
+        when ``ordered`` or ``se`` is given also ``ci_lower``, ``ci_upper`` (NaN for a
+        measure without an interval), ``std_error`` (the delta-method standard error of
+        SII, on the scale of ``value``, and of ln RII; NaN for other measures) and
+        ``ci_method`` (``"delta_hc1"`` for SII and RII, ``"simulation"`` for measures
+        simulated from ``se``, None otherwise). Measures: D, R, PAR, PAF, BGV, BGSD, IDISU,
+        IDISW, MDBU, MDBW, MDMU, MDMW, MDRU, MDRW, TI, MLD; and for ordered groups ACI,
+        RCI, SII, RII. Values are on the scale of ``value`` except PAF, IDISU and IDISW
+        (percent of the setting average) and TI and MLD (× 1000), as in HEAT; RCI is
         ACI / μ (between -1 and 1).
+
+    Raises
+    ------
+    ValueError
+        For a ``scale`` other than 1, 100 or 1000, an unknown ``sii_model`` or
+        ``sii_weights``, and (for the logistic SII) a value outside [0, ``scale``], such as
+        a percentage with the default ``scale=1``.
 
     Notes
     -----
@@ -651,14 +756,39 @@ def inequality(
     |y_j - μ| / μ; MDBU/MDBW = unweighted/weighted mean |y_j - y_best|; MDMU/MDMW the same
     from μ; MDRU/MDRW from y_ref; TI = 1000 Σ p_j (y_j/μ) ln(y_j/μ); MLD = 1000 Σ p_j
     (-ln(y_j/μ)). For ordered groups with relative rank X_j = Σ_{k<j} p_k + p_j/2:
-    ACI = Σ p_j (2X_j - 1) y_j, RCI = ACI / μ, and SII = v(1) - v(0), RII = v(1) / v(0)
-    with v the fitted line (or logistic curve) of y on X.
+    ACI = Σ p_j (2X_j - 1) y_j and RCI = ACI / μ.
+
+    SII and RII follow healthequal's ``sii()`` and ``rii()`` (WHO HEAT). With the trials
+    N_j = ⌈n_j⌉, the ridit X_j = (Σ_{k<j} N_k + N_j/2) / ΣN (the mid-point of each group's
+    share of the cumulative population) and the counts s_j = round(y_j / scale × N_j)
+    (half to even, as R rounds), the logistic model logit π_j = a + b·X_j is fitted to
+    s_j successes out of N_j with prior weights N_j (R's ``glm(cbind(s, N - s) ~ X,
+    weights = N, family = quasibinomial)``). Then SII = scale·(π(1) − π(0)) and
+    RII = π(1) / π(0). The linear model fits y_j / scale = a + b·X_j by least squares
+    with weights N_j. Intervals are Wald intervals from the delta method with the HC1
+    sandwich covariance (the HC0 sandwich times J / (J − 2) for J groups, R's
+    ``sandwich::vcovHC(type = "HC1")`` that healthequal asks ``marginaleffects`` for):
+    SII ± z·se for SII and exp(ln RII ± z·se(ln RII)) for RII. They need J > 2 and are
+    NaN otherwise. The sandwich does not involve the quasi-binomial dispersion.
+
+    HEAT's weighting is debatable. R multiplies the prior weights by the trials of a
+    two-column binomial response, so each group enters the likelihood with weight N_j²:
+    every student is counted N_j times. A group twice as large pulls four times as hard on
+    the curve, so the fit leans on the largest groups beyond what their numbers of
+    students warrant, and the model-based (quasi-likelihood) standard errors would be off
+    by a factor of about √N̄ (HEAT's sandwich interval avoids that, not the distortion of
+    the curve). ``sii_weights="counts"`` fits the binomial likelihood of the counts
+    themselves, each student once, which is what a logistic regression of student-level
+    outcomes on the ridit would give; it is the better default for new analyses, while
+    ``"heat"`` reproduces published HEAT figures.
 
     References
     ----------
     World Health Organization (2021), Health Equity Assessment Toolkit (HEAT): technical
     notes. Schlotheuber & Hosseinpoor (2022), Summary measures of health inequality: a
     review of existing measures and their application. IJERPH 19(6):3697.
+    WHO healthequal R package (github.com/WHOequity/healthequal), ``R/sii.R`` and
+    ``R/rii.R``.
 
     Examples
     --------
@@ -670,9 +800,25 @@ def inequality(
     >>> result = result.set_index("measure")
     >>> round(float(result.loc["D", "value"]), 2), round(float(result.loc["ACI", "value"]), 4)
     (0.28, 0.0558)
+    >>> sii = result.loc["SII"]  # as HEAT: 34.3 points from the lowest to the highest rank
+    >>> [round(float(sii[c]), 4) for c in ("value", "ci_lower", "ci_upper")]
+    [0.3429, 0.2967, 0.3891]
+    >>> each_once = inequality(quintiles, value="rate", population="n", ordered=True,
+    ...                        sii_weights="counts").set_index("measure")
+    >>> round(float(each_once.loc["SII", "value"]), 4)
+    0.3489
     """
     if sii_model not in ("logit", "linear"):
-        raise ValueError("sii_model must be 'logit' or 'linear'")
+        raise ValueError(f"sii_model must be 'logit' or 'linear', not {sii_model!r}")
+    if sii_weights not in ("heat", "counts"):
+        raise ValueError(f"sii_weights must be 'heat' or 'counts', not {sii_weights!r}")
+    if isinstance(scale, bool) or scale not in _INDICATOR_SCALES:
+        raise ValueError(
+            f"scale is the indicator scale of {value!r}: 1 (proportions), 100 (percent) or "
+            f"1000 (per 1,000), not {scale!r}"
+        )
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, not {level!r}")
     frame = data
     if ordered and order is not None:
         position = {g: i for i, g in enumerate(order)}
@@ -700,26 +846,38 @@ def inequality(
         )
     labels = frame[group].astype(str).to_numpy()[usable]
     y, n = y[usable], n[usable]
+    if ordered and sii_model == "logit":
+        outside = (y < 0) | (y > scale)
+        if outside.any():
+            hint = " (percentages? pass scale=100)" if scale == 1 and np.all(y <= 100) else ""
+            raise ValueError(
+                f"{value!r} must lie in [0, {scale}] for the logistic SII with scale={scale}; "
+                f"group {labels[outside][0]!r} has {float(y[outside][0])!r}{hint}"
+            )
     ref_index = None
     if reference is not None:
         if reference not in labels:
             raise ValueError(f"reference group {reference!r} is not among the groups")
         ref_index = int(np.flatnonzero(labels == reference)[0])
     point = _measures(
-        y,
-        n,
-        ordered=ordered,
-        ref_index=ref_index,
-        higher=higher_is_better,
-        mu=setting_average,
-        sii_model=sii_model,
+        y, n, ordered=ordered, ref_index=ref_index, higher=higher_is_better, mu=setting_average
     )
+    slope = None
+    if ordered:
+        slope = _sii_rii(y, n, scale=scale, model=sii_model, weights=sii_weights, level=level)
+        point["SII"], point["RII"] = slope["SII"][0], slope["RII"][0]
     table = pd.DataFrame(
         [
             {"measure": m, "value": v, "scale": _SCALES[m], "description": _DESCRIPTIONS[m]}
             for m, v in point.items()
         ]
     )
+    if se is None and not ordered:
+        return table
+    lower = np.full(len(table), np.nan)
+    upper = np.full(len(table), np.nan)
+    std_error = np.full(len(table), np.nan)
+    method = np.full(len(table), None, dtype=object)
     if se is not None:
         errors = pd.to_numeric(frame[se], errors="coerce").to_numpy(dtype=float)[usable]
         rng = np.random.default_rng(seed)
@@ -733,17 +891,22 @@ def inequality(
                     ref_index=ref_index,
                     higher=higher_is_better,
                     mu=setting_average,
-                    sii_model="linear" if sii_model == "linear" else "logit",
                 )
                 for d in draws
             ]
         )
         alpha = (1 - level) / 2
-        table["ci_lower"] = [float(np.nanquantile(simulated[m], alpha)) for m in table["measure"]]
-        table["ci_upper"] = [
-            float(np.nanquantile(simulated[m], 1 - alpha)) for m in table["measure"]
-        ]
-    return table
+        for i, m in enumerate(table["measure"]):
+            if m in simulated:
+                lower[i] = np.nanquantile(simulated[m], alpha)
+                upper[i] = np.nanquantile(simulated[m], 1 - alpha)
+                method[i] = "simulation"
+    if slope is not None:
+        for i, m in enumerate(table["measure"]):
+            if m in slope:
+                _, std_error[i], lower[i], upper[i] = slope[m]
+                method[i] = "delta_hc1"
+    return table.assign(ci_lower=lower, ci_upper=upper, std_error=std_error, ci_method=method)
 
 
 _SCALES = {
@@ -792,7 +955,8 @@ _DESCRIPTIONS = {
 }
 
 
-def _measures(y, n, *, ordered, ref_index, higher, mu, sii_model) -> dict[str, float]:
+def _measures(y, n, *, ordered, ref_index, higher, mu) -> dict[str, float]:
+    """Every measure but SII and RII (see :func:`_sii_rii`)."""
     p = n / n.sum()
     mu = float(np.sum(p * y)) if mu is None else float(mu)
     best = int(np.argmax(y) if higher else np.argmin(y))
@@ -829,28 +993,64 @@ def _measures(y, n, *, ordered, ref_index, higher, mu, sii_model) -> dict[str, f
         aci = float(np.sum(p * (2 * rank - 1) * y))
         out["ACI"] = aci
         out["RCI"] = aci / mu
-        v0, v1 = _sii_ends(y, n, rank, sii_model)
-        out["SII"] = v1 - v0
-        out["RII"] = v1 / v0 if v0 != 0 else np.nan
     return {k: float(v) for k, v in out.items()}
 
 
-def _sii_ends(y, n, rank, model) -> tuple[float, float]:
-    """Fitted values at relative rank 0 and 1."""
-    w = n / n.sum()
-    if model == "linear":
-        xm = np.sum(w * rank)
-        slope = np.sum(w * (rank - xm) * (y - np.sum(w * y))) / np.sum(w * (rank - xm) ** 2)
-        intercept = np.sum(w * y) - slope * xm
-        return float(intercept), float(intercept + slope)
-    # HEAT: logistic regression of the proportion on rank, population-weighted. Percentages
-    # are fitted as proportions and returned on their own scale.
-    scale = 100.0 if np.nanmax(y) > 1 else 1.0
-    prop = np.clip(y / scale, 1e-9, 1 - 1e-9)
+def _sii_rii(y, n, *, scale, model, weights, level) -> dict[str, tuple[float, ...]]:
+    """SII and RII as healthequal computes them: ``{"SII": (estimate, se, lower, upper),
+    "RII": (estimate, se of ln RII, lower, upper)}``; see :func:`inequality`'s Notes."""
+    # statsmodels is imported here, not at the top: `import c2c_analysis` stays quick.
     import statsmodels.api as sm
+    from scipy.special import expit
 
-    X = sm.add_constant(rank)
-    fit = sm.GLM(prop, X, family=sm.families.Binomial(), var_weights=n).fit()
-    a, b = fit.params
-    expit = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
-    return float(scale * expit(a)), float(scale * expit(a + b))
+    trials = np.ceil(n)
+    ridit = (np.cumsum(trials) - trials / 2) / trials.sum()
+    exog = np.column_stack([np.ones_like(ridit), ridit])
+    if model == "logit":
+        # The proportion of the rounded counts as the response with var_weights = prior x
+        # trials is R's binomial glm of cbind(s, N - s) with prior weights: a two-column
+        # endog would leave the trials out of statsmodels' Pearson dispersion.
+        successes = np.round((y / scale) * trials)
+        prior = trials * trials if weights == "heat" else trials
+        fit = sm.GLM(
+            successes / trials, exog, family=sm.families.Binomial(), var_weights=prior
+        ).fit(cov_type="HC0")
+        a, b = fit.params
+        v0, v1 = float(expit(a)), float(expit(a + b))
+        grad0, grad1 = v0 * (1 - v0) * np.array([1.0, 0.0]), v1 * (1 - v1) * np.array([1.0, 1.0])
+    else:
+        fit = sm.GLM(y / scale, exog, family=sm.families.Gaussian(), var_weights=trials).fit(
+            cov_type="HC0"
+        )
+        a, b = fit.params
+        v0, v1 = float(a), float(a + b)
+        grad0, grad1 = np.array([1.0, 0.0]), np.array([1.0, 1.0])
+    groups, parameters = exog.shape
+    # statsmodels' GLM cov_type="HC1" is the plain HC0 sandwich; R's vcovHC(type="HC1")
+    # scales it by J / (J - k), applied here.
+    if groups > parameters:
+        cov = np.asarray(fit.cov_params()) * groups / (groups - parameters)
+    else:
+        cov = np.full((parameters, parameters), np.nan)
+    z = float(ndtri(1 - (1 - level) / 2))
+    sii = v1 - v0
+    g = grad1 - grad0
+    se_sii = float(np.sqrt(g @ cov @ g))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_rii = np.log(v1 / v0) if v0 > 0 and v1 > 0 else np.nan
+        g_log = grad1 / v1 - grad0 / v0
+        se_log = float(np.sqrt(g_log @ cov @ g_log))
+    return {
+        "SII": (
+            scale * sii,
+            scale * se_sii,
+            scale * (sii - z * se_sii),
+            scale * (sii + z * se_sii),
+        ),
+        "RII": (
+            float(np.exp(log_rii)),
+            se_log,
+            float(np.exp(log_rii - z * se_log)),
+            float(np.exp(log_rii + z * se_log)),
+        ),
+    }

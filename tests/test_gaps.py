@@ -61,7 +61,11 @@ def test_scale_free_gaps_by_hand(two_years):
     row = gaps(two_years, reference="White").query("year == 2015").iloc[0]
     p, q = 320 / 400, 500 / 600
     assert row["ratio"] == pytest.approx(p / q)
-    assert row["odds_ratio"] == pytest.approx((q / (1 - q)) / (p / (1 - p)))
+    # Issue 12: the odds ratio is group / reference like the ratio (it was reference /
+    # group), so both are below 1 for a group behind the reference.
+    assert row["odds_ratio"] == pytest.approx((p / (1 - p)) / (q / (1 - q)))
+    assert row["ratio"] < 1
+    assert row["odds_ratio"] < 1
     assert row["probit_gap"] == pytest.approx(stats.norm.ppf(q) - stats.norm.ppf(p))
 
 
@@ -109,14 +113,47 @@ def test_gap_is_oriented_for_outcomes_where_lower_is_better():
     ],
 )
 def test_gap_change_typology_rules(args, category):
-    assert classify_gap_change(*args, tol_pp=1.0) == category
+    # The cases are written in points for reading; issue 12: the function takes proportions.
+    assert classify_gap_change(*(a / 100 for a in args), tol_pp=1.0) == category
     assert category in GAP_CATEGORIES
+
+
+def test_a_change_of_exactly_the_tolerance_counts_as_flat_in_proportions():
+    # 0.81 - 0.80 is 1.0000000000000009 points in binary floating point; typed in points it
+    # is exactly τ = 1 and counts as no change, so it must in proportions too.
+    assert classify_gap_change(0.80, 0.81, 0.60, 0.61, tol_pp=1.0) == "no_change"
+    assert classify_gap_change(0.80, 0.81, 0.60, 0.63, tol_pp=1.0) == (
+        "narrowing_lower_improving_higher_flat"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        ((75, 86, 59.4, 81), "higher_start"),  # percentages: silently 'no_change' before
+        ((0.75, 0.86, 0.594, 1.2), "lower_end"),
+        ((0.75, -0.1, 0.594, 0.81), "higher_end"),
+        ((0.75, 0.86, float("nan"), 0.81), "lower_start"),
+    ],
+)
+def test_classify_gap_change_refuses_values_outside_zero_one(args, name):
+    with pytest.raises(ValueError, match=f"{name} must be a proportion in \\[0, 1\\]"):
+        classify_gap_change(*args)
+
+
+def test_vectorized_typology_refuses_percentages_too():
+    from c2c_analysis.gaps import _vectorized_categories
+
+    with pytest.raises(ValueError, match="proportion in \\[0, 1\\]"):
+        _vectorized_categories(
+            np.array([75.0]), np.array([86.0]), np.array([59.4]), np.array([81.0]), 1.0
+        )
 
 
 def test_widening_other_cannot_occur_with_a_non_negative_tolerance():
     # Δlower > τ and Δgap > τ force Δhigher > 2τ > τ: "both improving" takes it first.
-    grid = np.linspace(-10, 10, 41)
-    found = {classify_gap_change(80, 80 + h, 60, 60 + low) for h in grid for low in grid}
+    grid = np.linspace(-0.10, 0.10, 41)
+    found = {classify_gap_change(0.80, 0.80 + h, 0.60, 0.60 + low) for h in grid for low in grid}
     assert "widening_other" not in found
     assert {
         "widening_both_improving",
@@ -160,10 +197,10 @@ def test_vectorized_typology_matches_the_scalar_rules_on_a_grid_with_boundaries(
     # The grid puts changes exactly on ±tau and ±2tau and between them.
     from c2c_analysis.gaps import _vectorized_categories
 
-    steps = np.array([-12, -4.5, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2, 4.5, 12], dtype=float)
-    h0 = 80.0
+    steps = np.array([-12, -4.5, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2, 4.5, 12]) / 100
+    h0 = 0.80
     dh, dl = np.meshgrid(steps, steps)
-    for start_gap in (20.0, 0.5, -0.5):
+    for start_gap in (0.20, 0.005, -0.005):
         lower0 = h0 - start_gap
         highs_end, lows_end = h0 + dh.ravel(), lower0 + dl.ravel()
         vectorized = _vectorized_categories(
@@ -175,7 +212,7 @@ def test_vectorized_typology_matches_the_scalar_rules_on_a_grid_with_boundaries(
         ]
         assert list(vectorized) == scalar
     missing = _vectorized_categories(
-        np.array([80.0]), np.array([np.nan]), np.array([60.0]), np.array([70.0]), 1.0
+        np.array([0.80]), np.array([np.nan]), np.array([0.60]), np.array([0.70]), 1.0
     )
     assert list(missing) == ["insufficient_data"]
 
@@ -329,21 +366,137 @@ def test_linear_sii_is_weighted_least_squares_on_rank(quintiles):
     assert result["RII"] == pytest.approx((fit.params[0] + fit.params[1]) / fit.params[0])
 
 
-def test_heat_sii_is_a_population_weighted_logistic_fit(quintiles):
-    result = inequality(quintiles, value="rate", population="n", ordered=True).set_index("measure")[
-        "value"
-    ]
-    p = quintiles["n"].to_numpy() / 2000
-    x = np.cumsum(p) - p / 2
+def test_linear_sii_interval_uses_the_hc1_sandwich_of_weighted_least_squares(quintiles):
+    # healthequal's linear SII: glm(gaussian, weights = pop) with vcov = "HC1"; statsmodels'
+    # WLS HC1 (which, unlike its GLM, applies the J / (J - k) factor) is the reference.
+    out = inequality(quintiles, value="rate", population="n", ordered=True, sii_model="linear")
+    sii = out.set_index("measure").loc["SII"]
+    n = quintiles["n"].to_numpy()
+    x = (np.cumsum(n) - n / 2) / n.sum()
+    fit = sm.WLS(quintiles["rate"].to_numpy(), sm.add_constant(x), weights=n).fit(cov_type="HC1")
+    assert sii["std_error"] == pytest.approx(fit.bse[1])
+    assert sii["ci_lower"] == pytest.approx(fit.params[1] - Z * fit.bse[1])
+    assert sii["ci_upper"] == pytest.approx(fit.params[1] + Z * fit.bse[1])
+
+
+@pytest.fixture
+def healthequal_ordered():
+    """The ordered case of healthequal's own tests (tests/testthat/test-sii.R, test-rii.R,
+    test-aci.R): est <- c(20, 30, 40, 50, 60) on the 0-100 scale and
+    pop <- round(rnorm(5, 100, 40)) after set.seed(123), which R evaluates to these five."""
+    return pd.DataFrame(
+        {
+            "group": ["Q1", "Q2", "Q3", "Q4", "Q5"],
+            "est": [20.0, 30.0, 40.0, 50.0, 60.0],
+            "pop": [78, 91, 162, 103, 105],
+        }
+    )
+
+
+def test_sii_matches_healthequal_test_sii(healthequal_ordered):
+    # healthequal tests/testthat/test-sii.R, "sii function calculates SII correctly":
+    # estimate 44.44502, se 0.02190822 (healthequal reports it on the 0-1 scale; ours is on
+    # the value's scale, x 100), lowerci 40.15109, upperci 48.73895; tolerance 1e-6.
+    out = inequality(
+        healthequal_ordered, value="est", population="pop", ordered=True, scale=100
+    ).set_index("measure")
+    sii = out.loc["SII"]
+    assert sii["value"] == pytest.approx(44.44502, rel=1e-6)
+    assert sii["std_error"] == pytest.approx(100 * 0.02190822, rel=1e-6)
+    assert sii["ci_lower"] == pytest.approx(40.15109, rel=1e-6)
+    assert sii["ci_upper"] == pytest.approx(48.73895, rel=1e-6)
+    assert sii["ci_method"] == "delta_hc1"
+
+
+def test_rii_matches_healthequal_test_rii(healthequal_ordered):
+    # healthequal tests/testthat/test-rii.R, "rii function calculates RII correctly":
+    # estimate 3.159506, se 0.07644001 (of ln RII), lowerci 2.719902, upperci 3.67016.
+    out = inequality(
+        healthequal_ordered, value="est", population="pop", ordered=True, scale=100
+    ).set_index("measure")
+    rii = out.loc["RII"]
+    assert rii["value"] == pytest.approx(3.159506, rel=1e-6)
+    assert rii["std_error"] == pytest.approx(0.07644001, rel=1e-6)
+    assert rii["ci_lower"] == pytest.approx(2.719902, rel=1e-6)
+    assert rii["ci_upper"] == pytest.approx(3.67016, rel=1e-6)
+
+
+def test_aci_and_ordered_par_paf_match_healthequal_tests(healthequal_ordered):
+    # healthequal tests/testthat/test-aci.R (7.3284202), test-parisk.R (18.775509) and
+    # test-paf.R (45.544548), same data; point estimates only (their intervals differ).
+    out = inequality(
+        healthequal_ordered, value="est", population="pop", ordered=True, scale=100
+    ).set_index("measure")["value"]
+    assert out["ACI"] == pytest.approx(7.3284202, rel=1e-6)
+    assert out["PAR"] == pytest.approx(18.775509, rel=1e-6)
+    assert out["PAF"] == pytest.approx(45.544548, rel=1e-6)
+
+
+def test_heat_sii_does_not_depend_on_the_declared_scale(healthequal_ordered):
+    as_proportion = healthequal_ordered.assign(est=healthequal_ordered["est"] / 100)
+    percent = inequality(
+        healthequal_ordered, value="est", population="pop", ordered=True, scale=100
+    ).set_index("measure")
+    proportion = inequality(as_proportion, value="est", population="pop", ordered=True)
+    proportion = proportion.set_index("measure")
+    for column in ("value", "ci_lower", "ci_upper"):
+        assert proportion.loc["SII", column] == pytest.approx(percent.loc["SII", column] / 100)
+        assert proportion.loc["RII", column] == pytest.approx(percent.loc["RII", column])
+
+
+def test_heat_sii_is_the_logit_of_rounded_counts_with_squared_population_weights():
+    # By hand: counts s = round(y x ceil(n)), ridit on ceil(n), prior weights ceil(n) on
+    # top of the ceil(n) trials; fitted with a second library path (freq_weights).
+    data = pd.DataFrame(
+        {"group": list("abcd"), "rate": [0.512, 0.6, 0.655, 0.79], "n": [40.2, 61, 55, 33]}
+    )
+    out = inequality(data, value="rate", population="n", ordered=True).set_index("measure")
+    trials = np.array([41.0, 61, 55, 33])
+    counts = np.round(data["rate"].to_numpy() * trials)
+    assert counts.tolist() == [21, 37, 36, 26]  # 20.992, 36.6, 36.025, 26.07
+    x = (np.cumsum(trials) - trials / 2) / trials.sum()
     fit = sm.GLM(
-        quintiles["rate"].to_numpy(),
+        counts / trials,
         sm.add_constant(x),
         family=sm.families.Binomial(),
-        var_weights=quintiles["n"].to_numpy(),
+        freq_weights=trials * trials,
+    ).fit()
+    v0, v1 = (1 / (1 + np.exp(-(fit.params[0] + fit.params[1] * r))) for r in (0, 1))
+    assert out.loc["SII", "value"] == pytest.approx(v1 - v0, rel=1e-9)
+    assert out.loc["RII", "value"] == pytest.approx(v1 / v0, rel=1e-9)
+
+
+def test_counts_weights_count_each_student_once(quintiles):
+    # sii_weights="counts": the binomial likelihood of the counts (rate x n are whole
+    # numbers here), i.e. a logistic regression of one row per student on the ridit.
+    result = inequality(
+        quintiles, value="rate", population="n", ordered=True, sii_weights="counts"
+    ).set_index("measure")["value"]
+    n = quintiles["n"].to_numpy()
+    successes = quintiles["rate"].to_numpy() * n
+    x = (np.cumsum(n) - n / 2) / n.sum()
+    fit = sm.GLM(
+        np.column_stack([successes, n - successes]),
+        sm.add_constant(x),
+        family=sm.families.Binomial(),
     ).fit()
     v0, v1 = (1 / (1 + np.exp(-(fit.params[0] + fit.params[1] * r))) for r in (0, 1))
     assert result["SII"] == pytest.approx(v1 - v0)
     assert result["RII"] == pytest.approx(v1 / v0)
+    heat = inequality(quintiles, value="rate", population="n", ordered=True)
+    assert heat.set_index("measure").loc["SII", "value"] != pytest.approx(result["SII"])
+
+
+def test_logistic_sii_refuses_values_off_the_declared_scale(healthequal_ordered):
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\].*pass scale=100"):
+        inequality(healthequal_ordered, value="est", population="pop", ordered=True)
+    with pytest.raises(ValueError, match="scale is the indicator scale"):
+        inequality(healthequal_ordered, value="est", population="pop", scale=10)
+    with pytest.raises(ValueError, match="sii_weights must be"):
+        inequality(healthequal_ordered, value="est", population="pop", scale=100, sii_weights="x")
+    # Unordered measures need no scale: they are on the scale of the values as given.
+    unordered = inequality(healthequal_ordered, value="est", population="pop")
+    assert unordered.set_index("measure").loc["D", "value"] == pytest.approx(40.0)
 
 
 def test_adverse_indicator_par_and_reference_group(quintiles):
@@ -365,3 +518,6 @@ def test_simulated_intervals_bracket_the_estimate_and_repeat_with_the_seed(quint
     pd.testing.assert_frame_equal(first, again)
     d = first.set_index("measure").loc["D"]
     assert d["ci_lower"] < d["value"] < d["ci_upper"]
+    assert d["ci_method"] == "simulation"
+    # SII and RII keep HEAT's analytic interval when standard errors are given.
+    assert set(first.loc[first["ci_method"] == "delta_hc1", "measure"]) == {"SII", "RII"}
