@@ -89,30 +89,42 @@ def test_unknown_interval_method_is_refused():
 # --- trend: binomial ----------------------------------------------------------------------
 
 
-def _statsmodels_quasibinomial(frame):
+def _statsmodels_quasibinomial(frame, scale="X2"):
     """R: glm(cbind(x, n - x) ~ year, family = quasibinomial); statsmodels equivalent with
-    proportions and var_weights (the two-column endog form gets the dispersion wrong in 0.15)."""
+    proportions and var_weights (the two-column endog form gets the dispersion wrong in 0.15).
+    ``scale=1.0`` is the binomial fit (same estimates, binomial standard errors)."""
     X = sm.add_constant(frame["year"].to_numpy(dtype=float))
     p = frame["numerator"] / frame["denominator"]
     return sm.GLM(p, X, family=sm.families.Binomial(), var_weights=frame["denominator"]).fit(
-        scale="X2"
+        scale=scale
     )
 
 
-def test_binomial_trend_matches_statsmodels_quasibinomial_for_every_series(many):
-    result = trend(many, by=["partnership"])
+@pytest.mark.parametrize("floor", [False, True])
+def test_binomial_trend_matches_statsmodels_quasibinomial_for_every_series(many, floor):
+    # Without the floor: R's quasibinomial as is. With it (the default), the same fit with the
+    # dispersion max(X²/df, 1): statsmodels' fit(scale=max(X²/df, 1)).
+    result = trend(many, by=["partnership"], dispersion_floor=floor)
+    floored = 0
     for (partnership,), frame in many.groupby(["partnership"]):
         fit = _statsmodels_quasibinomial(frame)
+        estimate = fit.scale
         row = result.set_index("partnership").loc[partnership]
+        assert row["dispersion"] == pytest.approx(estimate, rel=1e-7)  # reported unfloored
+        assert row["dispersion_floored"] == (floor and estimate < 1)
+        if row["dispersion_floored"]:
+            floored += 1
+            fit = _statsmodels_quasibinomial(frame, scale=1.0)
         p_bar = frame["numerator"].sum() / frame["denominator"].sum()
         scale = 100 * p_bar * (1 - p_bar)
         assert row["slope_pp"] == pytest.approx(fit.params.iloc[1] * scale, rel=1e-7)
-        assert row["dispersion"] == pytest.approx(fit.scale, rel=1e-7)
         df = len(frame) - 2
         half = stats.t.ppf(0.975, df) * fit.bse.iloc[1] * scale
         assert row["ci_upper_pp"] - row["slope_pp"] == pytest.approx(half, rel=1e-7)
         expected_p = 2 * stats.t.sf(abs(fit.params.iloc[1] / fit.bse.iloc[1]), df)
         assert row["p_value"] == pytest.approx(expected_p, rel=1e-6)
+    # Both branches ran: the seeded fixture has underdispersed series (3 of its 40).
+    assert (floored > 0) if floor else (floored == 0)
 
 
 def test_quasibinomial_dispersion_is_pearson_chi2_over_df_by_hand():
@@ -151,6 +163,56 @@ def test_binomial_interval_widens_with_overdispersion():
     assert (
         noisy["ci_upper_pp"] - noisy["ci_lower_pp"] > smooth["ci_upper_pp"] - smooth["ci_lower_pp"]
     )
+
+
+# --- trend: the dispersion floor -----------------------------------------------------------
+
+# Six annual cohorts of 1,000 whose counts are the logistic line 0.2 + 0.15 (year − 2017.5)
+# rounded to whole students: the rates vary far less than binomial sampling would make them.
+NEAR_LINE = series(np.arange(2015, 2021), [456, 494, 531, 568, 605, 640], np.full(6, 1000))
+
+
+def test_underdispersed_series_gets_the_binomial_standard_error_by_default():
+    # R: glm(cbind(x, n - x) ~ year, family = binomial): statsmodels' binomial GLM (scale 1).
+    fit = _statsmodels_quasibinomial(NEAR_LINE, scale=1.0)
+    raw = _statsmodels_quasibinomial(NEAR_LINE).scale
+    assert raw < 0.001  # Pearson X² / df of the rounded line
+    row = trend(NEAR_LINE).iloc[0]
+    p_bar = 3294 / 6000
+    half = stats.t.ppf(0.975, 4) * fit.bse.iloc[1] * 100 * p_bar * (1 - p_bar)
+    # rel 1e-6: the two IRLS runs stop at slightly different iterates.
+    assert row["ci_upper_pp"] - row["slope_pp"] == pytest.approx(half, rel=1e-6)
+    assert row["dispersion"] == pytest.approx(raw, rel=1e-6)
+    assert bool(row["dispersion_floored"]) is True
+
+
+def test_without_the_floor_the_underdispersed_standard_error_shrinks_with_the_estimate():
+    # Quasi-binomial as is: se = binomial se · √(X² / df), a fiftieth of the binomial one here.
+    fit = _statsmodels_quasibinomial(NEAR_LINE)
+    row = trend(NEAR_LINE, dispersion_floor=False).iloc[0]
+    p_bar = 3294 / 6000
+    half = stats.t.ppf(0.975, 4) * fit.bse.iloc[1] * 100 * p_bar * (1 - p_bar)
+    assert row["ci_upper_pp"] - row["slope_pp"] == pytest.approx(half, rel=1e-7)
+    floored = trend(NEAR_LINE).iloc[0]
+    width = row["ci_upper_pp"] - row["ci_lower_pp"]
+    assert width == pytest.approx(
+        (floored["ci_upper_pp"] - floored["ci_lower_pp"]) * math.sqrt(fit.scale), rel=1e-7
+    )
+    assert row["p_value"] < 1e-9 < floored["p_value"]
+    assert bool(row["dispersion_floored"]) is False
+
+
+def test_overdispersed_series_is_the_same_with_or_without_the_floor():
+    noisy = NEAR_LINE.assign(numerator=[540, 575, 560, 610, 590, 640])
+    floored, raw = trend(noisy), trend(noisy, dispersion_floor=False)
+    assert floored.loc[0, "dispersion"] > 1
+    pd.testing.assert_frame_equal(floored, raw)
+    assert not floored["dispersion_floored"].any()
+
+
+def test_ols_and_logit_trends_are_never_floored(many):
+    for method in ("ols", "logit"):
+        assert not trend(many, by=["partnership"], method=method)["dispersion_floored"].any()
 
 
 # --- trend: ols and logit -------------------------------------------------------------------
