@@ -8,6 +8,7 @@ ones faster, not because the top group falls. :func:`gap_change` says which of t
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from c2c_analysis.schema import ALL_STUDENTS, better_direction
-from c2c_analysis.validation import DataValidationError
+from c2c_analysis.validation import C2CDataWarning, DataValidationError
 
 __all__ = ["GAP_CATEGORIES", "classify_gap_change", "gap_change", "gaps", "inequality"]
 
@@ -1002,6 +1003,7 @@ def _sii_rii(y, n, *, scale, model, weights, level) -> dict[str, tuple[float, ..
     # statsmodels is imported here, not at the top: `import c2c_analysis` stays quick.
     import statsmodels.api as sm
     from scipy.special import expit
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
     trials = np.ceil(n)
     ridit = (np.cumsum(trials) - trials / 2) / trials.sum()
@@ -1010,19 +1012,35 @@ def _sii_rii(y, n, *, scale, model, weights, level) -> dict[str, tuple[float, ..
         # The proportion of the rounded counts as the response with var_weights = prior x
         # trials is R's binomial glm of cbind(s, N - s) with prior weights: a two-column
         # endog would leave the trials out of statsmodels' Pearson dispersion.
-        successes = np.round((y / scale) * trials)
+        response = np.round((y / scale) * trials) / trials
         prior = trials * trials if weights == "heat" else trials
-        fit = sm.GLM(
-            successes / trials, exog, family=sm.families.Binomial(), var_weights=prior
-        ).fit(cov_type="HC0")
-        a, b = fit.params
+        family = sm.families.Binomial()
+    else:
+        response, prior, family = y / scale, trials, sm.families.Gaussian()
+    # Two groups leave no residual degrees of freedom; the fit is exact and the interval NaN.
+    # statsmodels' PerfectSeparationWarning also fires on any exact fit (two groups, equal
+    # values), so the boundary is judged here from the fitted probabilities instead.
+    with (
+        np.errstate(divide="ignore", invalid="ignore"),
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = sm.GLM(response, exog, family=family, var_weights=prior).fit(cov_type="HC0")
+    fitted = np.asarray(fit.mu)
+    at_boundary = model == "logit" and bool(np.any((fitted < 1e-8) | (fitted > 1 - 1e-8)))
+    if at_boundary or not fit.converged:
+        warnings.warn(
+            "SII/RII: the logistic fit reaches 0 or 1 (a group at 0% or 100%) or does not "
+            "converge; the slope is not identified and its values are unreliable",
+            C2CDataWarning,
+            stacklevel=3,
+        )
+    a, b = fit.params
+    if model == "logit":
         v0, v1 = float(expit(a)), float(expit(a + b))
         grad0, grad1 = v0 * (1 - v0) * np.array([1.0, 0.0]), v1 * (1 - v1) * np.array([1.0, 1.0])
     else:
-        fit = sm.GLM(y / scale, exog, family=sm.families.Gaussian(), var_weights=trials).fit(
-            cov_type="HC0"
-        )
-        a, b = fit.params
         v0, v1 = float(a), float(a + b)
         grad0, grad1 = np.array([1.0, 0.0]), np.array([1.0, 1.0])
     groups, parameters = exog.shape

@@ -521,3 +521,21 @@ def test_simulated_intervals_bracket_the_estimate_and_repeat_with_the_seed(quint
     assert d["ci_method"] == "simulation"
     # SII and RII keep HEAT's analytic interval when standard errors are given.
     assert set(first.loc[first["ci_method"] == "delta_hc1", "measure"]) == {"SII", "RII"}
+
+
+def test_two_ordered_groups_give_an_exact_fit_without_an_interval():
+    # Two groups fit a two-parameter curve exactly: SII is their fitted gap, HC1 is undefined.
+    data = pd.DataFrame({"group": ["a", "b"], "r": [0.5, 0.7], "n": [100, 120]})
+    sii = inequality(data, value="r", population="n", ordered=True).set_index("measure")
+    assert sii.loc["SII", "value"] > 0
+    assert np.isnan(sii.loc["SII", "ci_lower"])
+    assert np.isnan(sii.loc["RII", "ci_upper"])
+
+
+def test_a_logistic_fit_at_zero_and_one_warns_once_as_a_data_warning():
+    from c2c_analysis.validation import C2CDataWarning
+
+    data = pd.DataFrame({"group": list("abc"), "r": [0.0, 0.5, 1.0], "n": [100, 120, 90]})
+    with pytest.warns(C2CDataWarning, match="not identified") as record:
+        inequality(data, value="r", population="n", ordered=True)
+    assert len(record) == 1
