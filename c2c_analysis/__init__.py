@@ -40,6 +40,8 @@ _LAZY = {
     "das_gupta": "decompose",
     "decompose_rate_change": "decompose",
     "oaxaca_blinder": "decompose",
+    "FunnelResult": "funnel",
+    "funnel_chart": "funnel",
     "Portfolio": "portfolio",
     "evaluate_portfolio": "portfolio",
     "interrupted_time_series": "portfolio",
@@ -56,6 +58,7 @@ _LAZY = {
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the names are importable from the package
     from c2c_analysis.decompose import das_gupta, decompose_rate_change, oaxaca_blinder
+    from c2c_analysis.funnel import FunnelResult, funnel_chart
     from c2c_analysis.portfolio import (
         Portfolio,
         evaluate_portfolio,
@@ -83,6 +86,7 @@ __version__ = "0.1.0"
 __all__ = [
     "C2CDataWarning",
     "DataValidationError",
+    "FunnelResult",
     "INDICATORS",
     "OUTCOMES",
     "Outcome",
@@ -98,6 +102,7 @@ __all__ = [
     "das_gupta",
     "decompose_rate_change",
     "evaluate_portfolio",
+    "funnel_chart",
     "gap_change",
     "gaps",
     "inequality",

@@ -19,6 +19,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from c2c_analysis.trends import projection_keys, rates
 
 __all__ = [
+    "plot_funnel",
     "plot_gap_change",
     "plot_gaps",
     "plot_its",
@@ -694,3 +695,93 @@ def _measured_layout(fig) -> bool:
         hspace=gap_h / panel_h,
     )
     return True
+
+
+def plot_funnel(result, *, ax: Axes | None = None) -> Axes:
+    """A funnel plot: each unit's rate against its size, the centre line and the control
+    limits drawn as curves over a smooth grid of sizes; units beyond the inner limits in
+    orange, beyond the outer limits in red and labelled with their unit.
+
+    Parameters
+    ----------
+    result : FunnelResult
+        From :func:`c2c_analysis.funnel.funnel_chart`.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+        The units are the collection labelled ``units`` (with ``beyond <level> limits``
+        collections for flagged units); the centre line is labelled ``centre`` and each
+        level's two curves ``<level> limits`` (the lower one ``_nolegend_``). Text from the
+        data (unit names, column names) is drawn literally (``parse_math=False``).
+    """
+    from c2c_analysis.funnel import _level_suffix
+
+    ax = _axes(ax)
+    table = result.table
+    levels = sorted(result.settings["levels"])
+    size = table["denominator"].to_numpy(dtype=float)
+    rate = table["rate"].to_numpy(dtype=float)
+    low, high = max(1.0, 0.8 * size.min()), 1.05 * size.max()
+    grid = np.unique(np.round(np.geomspace(low, high, 300)))
+    curves = result.limits(grid)
+    styles = ("--", ":", "-.")
+    for i, level in enumerate(levels):
+        suffix = _level_suffix(level)
+        label = f"{100 * level:.10g}% limits"
+        style = styles[i % len(styles)]
+        ax.plot(grid, curves[f"upper_{suffix}"], color=_FORECAST, lw=0.9, ls=style, label=label)
+        ax.plot(
+            grid, curves[f"lower_{suffix}"], color=_FORECAST, lw=0.9, ls=style, label="_nolegend_"
+        )
+    summary = result.summary.iloc[0]
+    centre = float(summary["centre"])
+    source = "target" if summary["centre_source"] == "target" else "pooled rate"
+    ax.plot([grid[0], grid[-1]], [centre, centre], color=_BASELINE, lw=1, label="centre")
+    inner, outer = f"flag_{_level_suffix(levels[0])}", f"flag_{_level_suffix(levels[-1])}"
+    beyond_outer = (table[outer] != "within").to_numpy()
+    beyond_inner = (table[inner] != "within").to_numpy() & ~beyond_outer
+    within = ~beyond_outer & ~beyond_inner
+    ax.scatter(size[within], rate[within], s=22, color=_ACTUAL, label="units", zorder=3)
+    if beyond_inner.any() and len(levels) > 1:
+        ax.scatter(
+            size[beyond_inner],
+            rate[beyond_inner],
+            s=30,
+            color="#e67e22",
+            label=f"beyond {100 * levels[0]:.10g}% limits",
+            zorder=3,
+        )
+    if beyond_outer.any():
+        ax.scatter(
+            size[beyond_outer],
+            rate[beyond_outer],
+            s=36,
+            color="#c0392b",
+            label=f"beyond {100 * levels[-1]:.10g}% limits",
+            zorder=3,
+        )
+        for name, x, y in zip(
+            table["unit"][beyond_outer], size[beyond_outer], rate[beyond_outer], strict=True
+        ):
+            ax.annotate(
+                str(name),
+                (x, y),
+                xytext=(4, 4),
+                textcoords="offset points",
+                fontsize="small",
+                parse_math=False,
+            )
+    _percent_axis(ax)
+    ax.set_xlabel(f"Size ({result.settings['denominator']})", parse_math=False)
+    ax.set_ylabel("Rate", parse_math=False)
+    adjusted = "" if summary["adjustment"] == "none" else f", {summary['adjustment']} adjustment"
+    ax.set_title(
+        f"Funnel plot around the {source} {100 * centre:.1f}% ({summary['method']} limits"
+        f"{adjusted})",
+        fontsize="medium",
+        parse_math=False,
+    )
+    ax.legend(frameon=False, fontsize="small")
+    return ax

@@ -1,0 +1,619 @@
+"""Funnel plots: units (schools, partnerships) against their size, with control limits.
+
+A funnel plot compares many units on one proportion without ranking them: each unit's rate
+is plotted against its size (the denominator), around a centre (a target or the pooled rate)
+with control limits that narrow as the size grows (Spiegelhalter 2005a). Units outside the
+limits are flagged "above" or "below".
+
+Limits are exact binomial quantiles made continuous by Spiegelhalter's interpolation
+(2005a, appendix A.1.1) or, on request, the normal approximation. When the units differ more
+than binomial sampling allows (over-dispersion), the limits are widened by a multiplicative
+factor or an additive random-effects variance (Spiegelhalter 2005b).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from c2c_analysis._util import json_safe
+from c2c_analysis.validation import C2CDataWarning, DataValidationError
+
+__all__ = ["FunnelResult", "funnel_chart"]
+
+METHODS = ("exact", "normal")
+SCALES = ("identity", "arcsine")
+ADJUSTMENTS = ("none", "multiplicative", "additive")
+FLAGS = ("above", "below", "within")
+REFERENCES = (
+    "Spiegelhalter DJ (2005). Funnel plots for comparing institutional performance. "
+    "Statistics in Medicine 24:1185-1202 (appendix A.1.1: interpolated binomial limits).",
+    "Spiegelhalter DJ (2005). Handling over-dispersion of performance indicators. "
+    "Quality and Safety in Health Care 14:347-351.",
+)
+
+
+def _level_suffix(level: float) -> str:
+    """Column suffix of a level: 0.95 -> "95", 0.998 -> "998"."""
+    return f"{100 * level:.10g}".replace(".", "")
+
+
+# --- the transformation the z-scores and the over-dispersion live on ------------------------
+
+
+def _forward(p: np.ndarray, scale: str) -> np.ndarray:
+    return np.arcsin(np.sqrt(p)) if scale == "arcsine" else p
+
+
+def _backward(x: np.ndarray, scale: str) -> np.ndarray:
+    # Clipping on the transformed scale keeps limits monotone in n: sin² of an angle past
+    # 0 or pi/2 would fold back inside [0, 1].
+    if scale == "arcsine":
+        return np.sin(np.clip(x, 0.0, math.pi / 2)) ** 2
+    return np.clip(x, 0.0, 1.0)
+
+
+def _standard_error(n: np.ndarray, centre: float, scale: str) -> np.ndarray:
+    if scale == "arcsine":
+        return 1.0 / (2.0 * np.sqrt(n))
+    return np.sqrt(centre * (1.0 - centre) / n)
+
+
+def _interpolated_quantile(p: float, n: np.ndarray, centre: float) -> np.ndarray:
+    """Spiegelhalter's (2005a, A.1.1) continuous p-quantile of a binomial proportion.
+
+    r is the binomial p-quantile (the smallest r with F(r) >= p), then
+    alpha = (F(r) - p) / (F(r) - F(r - 1)) and the limit is (r - alpha) / n.
+    """
+    r = stats.binom.ppf(p, n, centre)
+    at_r = stats.binom.cdf(r, n, centre)
+    below_r = stats.binom.cdf(r - 1, n, centre)
+    step = at_r - below_r
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = np.where(step > 0, (at_r - p) / step, 0.0)
+    return np.clip((r - alpha) / n, 0.0, 1.0)
+
+
+def _limits(
+    n: np.ndarray,
+    *,
+    centre: float,
+    level: float,
+    method: str,
+    scale: str,
+    adjustment: str,
+    phi: float,
+    tau2: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper limits for sizes ``n`` at one level (vectorized over ``n``)."""
+    n = np.asarray(n, dtype=float)
+    tail = (1.0 - level) / 2.0
+    centre_t = _forward(np.float64(centre), scale)
+    se = _standard_error(n, centre, scale)
+    if method == "exact":
+        lower_t = _forward(_interpolated_quantile(tail, n, centre), scale)
+        upper_t = _forward(_interpolated_quantile(1.0 - tail, n, centre), scale)
+    else:
+        z = stats.norm.ppf(1.0 - tail)
+        lower_t, upper_t = centre_t - z * se, centre_t + z * se
+    if adjustment == "multiplicative":
+        factor = np.full_like(n, math.sqrt(max(phi, 1.0)))
+    elif adjustment == "additive":
+        factor = np.sqrt(1.0 + tau2 / se**2)
+    else:
+        factor = np.ones_like(n)
+    lower = _backward(centre_t + factor * (lower_t - centre_t), scale)
+    upper = _backward(centre_t + factor * (upper_t - centre_t), scale)
+    return lower, upper
+
+
+def _dispersion(
+    z: np.ndarray, se: np.ndarray, winsorize: float | None
+) -> tuple[float, float, np.ndarray]:
+    """phi, tau² and the (winsorised) z-scores they come from (Spiegelhalter 2005b)."""
+    count = len(z)
+    if winsorize:
+        # numpy's default (linear) quantile is R's type 7, which FunnelPlotR uses too.
+        low, high = np.quantile(z, [winsorize, 1.0 - winsorize])
+        z = np.clip(z, low, high)
+    phi = float(np.mean(z**2))
+    weights = 1.0 / se**2
+    spread = weights.sum() - (weights**2).sum() / weights.sum()
+    excess = count * phi - (count - 1)
+    tau2 = float(excess / spread) if excess > 0 and spread > 0 else 0.0
+    return phi, tau2, z
+
+
+# --- the result ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class FunnelResult:
+    """A funnel chart: each unit's rate against its size, with control limits.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per unit; the columns are listed in :func:`funnel_chart`'s Returns.
+    summary : DataFrame
+        One row: ``centre, centre_source, method, scale, adjustment, phi, tau2, n_units``
+        and ``n_above_<level>`` / ``n_below_<level>`` for each level.
+    settings : dict
+        The call's options, the columns used, the package version and the references.
+    notes : tuple of str
+        What the limits are, which centre and adjustment were used and why, and any rows
+        dropped.
+    """
+
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    settings: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def limits(self, denominator: Sequence[float] | np.ndarray | float) -> pd.DataFrame:
+        """The control limits for any sizes (the funnel's curves).
+
+        Returns one row per size: ``denominator`` and ``lower_<level>``, ``upper_<level>``
+        for each level, computed exactly as for the units.
+        """
+        n = np.atleast_1d(np.asarray(denominator, dtype=float))
+        if (n <= 0).any() or not np.isfinite(n).all():
+            raise ValueError("denominator: sizes must be positive and finite")
+        if self.settings["method"] == "exact" and (n != np.round(n)).any():
+            raise ValueError("denominator: exact binomial limits need whole-number sizes")
+        row = self.summary.iloc[0]
+        out = {"denominator": n}
+        for level in self.settings["levels"]:
+            lower, upper = _limits(
+                n,
+                centre=float(row["centre"]),
+                level=level,
+                method=self.settings["method"],
+                scale=self.settings["scale"],
+                adjustment=str(row["adjustment"]),
+                phi=float(row["phi"]),
+                tau2=float(row["tau2"]),
+            )
+            out[f"lower_{_level_suffix(level)}"] = lower
+            out[f"upper_{_level_suffix(level)}"] = upper
+        return pd.DataFrame(out)
+
+    def plot(self, ax=None):
+        """The funnel plot (see :func:`c2c_analysis.plotting.plot_funnel`)."""
+        from c2c_analysis.plotting import plot_funnel
+
+        return plot_funnel(self, ax=ax)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: settings, summary (one record), table (records) and notes."""
+        return {
+            "settings": json_safe(self.settings),
+            "summary": json_safe(self.summary.iloc[0].to_dict()),
+            "table": json_safe(self.table),
+            "notes": list(self.notes),
+        }
+
+    def _headline(self) -> str:
+        row = self.summary.iloc[0]
+        return (
+            f"Funnel chart of {int(row['n_units'])} units around the {row['centre_source']} "
+            f"rate {100 * float(row['centre']):.1f}% ({row['method']} limits, "
+            f"over-dispersion adjustment: {row['adjustment']})"
+        )
+
+    def _repr_html_(self) -> str:
+        notes = "".join(f"<li>{html.escape(note)}</li>" for note in self.notes)
+        return (
+            f"<p>{html.escape(self._headline())}</p>"
+            + self.summary.to_html(index=False)
+            + (f"<ul>{notes}</ul>" if notes else "")
+            + self.table.to_html(index=False)
+        )
+
+    def __repr__(self) -> str:
+        return f"FunnelResult: {self._headline()}\n{self.summary.to_string(index=False)}"
+
+
+# --- input ----------------------------------------------------------------------------------
+
+
+def _problem(unit: Any, column: str, value: Any, problem: str) -> dict[str, Any]:
+    return {"row": None, "column": column, "value": str(value), "problem": f"{problem} ({unit})"}
+
+
+def _counts(
+    data: pd.DataFrame, numerator: str, denominator: str, unit: str, method: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """Validated counts summed per unit (in order of first appearance) and reading notes."""
+    missing = [c for c in (numerator, denominator, unit) if c not in data.columns]
+    if missing:
+        raise DataValidationError(
+            [
+                {"row": None, "column": c, "value": "", "problem": "required column is missing"}
+                for c in missing
+            ]
+        )
+    frame = pd.DataFrame(
+        {
+            "unit": data[unit].to_numpy(),
+            "numerator": pd.to_numeric(data[numerator], errors="coerce").to_numpy(
+                dtype="float64", na_value=np.nan
+            ),
+            "denominator": pd.to_numeric(data[denominator], errors="coerce").to_numpy(
+                dtype="float64", na_value=np.nan
+            ),
+        },
+        index=data.index,
+    )
+    problems: list[dict[str, Any]] = []
+    for column, name in (("numerator", numerator), ("denominator", denominator)):
+        unreadable = frame[column].isna() & data[name].notna().to_numpy()
+        problems += [
+            {"row": i, "column": name, "value": str(v), "problem": "not a number"}
+            for i, v in data.loc[unreadable.to_numpy(), name].items()
+        ]
+    no_unit = data[unit].isna().to_numpy()
+    problems += [
+        {"row": i, "column": unit, "value": "", "problem": "unit is missing"}
+        for i in data.index[no_unit]
+    ]
+    for column, name in (("numerator", numerator), ("denominator", denominator)):
+        negative = frame[column] < 0
+        problems += [
+            {"row": i, "column": name, "value": str(v), "problem": f"negative count ({u})"}
+            for i, v, u in zip(
+                frame.index[negative], frame[column][negative], frame["unit"][negative], strict=True
+            )
+        ]
+    over = frame["numerator"] > frame["denominator"]
+    problems += [
+        {
+            "row": i,
+            "column": numerator,
+            "value": f"{num:g} > {den:g}",
+            "problem": f"numerator larger than denominator ({u})",
+        }
+        for i, num, den, u in zip(
+            frame.index[over],
+            frame["numerator"][over],
+            frame["denominator"][over],
+            frame["unit"][over],
+            strict=True,
+        )
+    ]
+    if problems:
+        raise DataValidationError(problems)
+
+    notes: list[str] = []
+    incomplete = frame["numerator"].isna() | frame["denominator"].isna()
+    if incomplete.any():
+        units = pd.unique(frame.loc[incomplete, "unit"])
+        shown = ", ".join(map(str, units[:5])) + (", ..." if len(units) > 5 else "")
+        message = (
+            f"{int(incomplete.sum())} row(s) without a numerator or denominator left out "
+            f"(units: {shown})"
+        )
+        warnings.warn(message, C2CDataWarning, stacklevel=3)
+        notes.append(message + ".")
+        frame = frame[~incomplete.to_numpy()]
+    if frame.empty:
+        raise DataValidationError(
+            [{"row": None, "column": denominator, "value": "", "problem": "no usable rows"}]
+        )
+    units = frame.groupby("unit", sort=False)[["numerator", "denominator"]].sum().reset_index()
+    if len(units) < len(frame):
+        notes.append(f"{len(frame)} rows summed into {len(units)} units.")
+    problems = [
+        _problem(u, denominator, 0, "the unit's denominator is zero")
+        for u in units.loc[units["denominator"] == 0, "unit"]
+    ]
+    if method == "exact":
+        fractional = units["denominator"] != np.round(units["denominator"])
+        problems += [
+            _problem(u, denominator, v, "exact binomial limits need a whole-number denominator")
+            for u, v in zip(
+                units.loc[fractional, "unit"], units.loc[fractional, "denominator"], strict=True
+            )
+        ]
+    if problems:
+        raise DataValidationError(problems)
+    return units, notes
+
+
+def _check_options(
+    target: float | None,
+    overdispersion: bool | str,
+    method: str,
+    levels: Sequence[float],
+    scale: str,
+    winsorize: float | None,
+) -> tuple[float, ...]:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}; got {scale!r}")
+    if not isinstance(overdispersion, bool) and overdispersion not in ADJUSTMENTS[1:]:
+        raise ValueError(
+            "overdispersion must be True, False, 'multiplicative' or 'additive'; "
+            f"got {overdispersion!r}"
+        )
+    if target is not None and not (0.0 < float(target) < 1.0):
+        hint = f" (a percentage? use {float(target) / 100:g})" if 1 < float(target) < 100 else ""
+        raise ValueError(
+            f"target must be a proportion strictly between 0 and 1; got {target}{hint}"
+        )
+    if winsorize is not None and not (0.0 <= float(winsorize) < 0.5):
+        raise ValueError(f"winsorize must be in [0, 0.5) (0.1 is 10% at each end); got {winsorize}")
+    levels = tuple(float(level) for level in np.atleast_1d(levels))
+    if not levels or any(not (0.0 < level < 1.0) for level in levels):
+        raise ValueError(f"levels must be confidence levels in (0, 1); got {levels}")
+    suffixes = [_level_suffix(level) for level in levels]
+    if len(set(suffixes)) != len(suffixes):
+        raise ValueError(f"levels must be distinct; got {levels}")
+    return tuple(sorted(levels))
+
+
+# --- the analysis ----------------------------------------------------------------------------
+
+
+def funnel_chart(
+    data: pd.DataFrame,
+    *,
+    numerator: str = "numerator",
+    denominator: str = "denominator",
+    unit: str = "unit",
+    target: float | None = None,
+    overdispersion: bool | str = True,
+    method: str = "exact",
+    levels: Sequence[float] = (0.95, 0.998),
+    scale: str = "identity",
+    winsorize: float | None = 0.1,
+) -> FunnelResult:
+    """Funnel chart: each unit's rate against its size, with control limits around a centre.
+
+    Rows sharing a unit are summed (several years, or schools of one partnership). Each unit
+    is compared with the limits for its own size and flagged ``"above"``, ``"below"`` or
+    ``"within"`` at each level.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One or more rows per unit with counts. Not modified.
+    numerator, denominator : str
+        Columns of counts (students meeting the outcome, students in the cohort). Rows with
+        either missing are left out with a :class:`C2CDataWarning`.
+    unit : str
+        Column naming the unit (school, district, partnership).
+    target : float, optional
+        The centre as a proportion in (0, 1). Default: the pooled rate Σnumerator /
+        Σdenominator over the units.
+    overdispersion : bool or {"multiplicative", "additive"}
+        ``True`` (default): the multiplicative adjustment when the estimated phi exceeds 1,
+        none otherwise (the notes say which). ``False``: no adjustment (phi and tau² are still
+        estimated and reported). ``"multiplicative"``: limits widened by sqrt(phi), phi
+        floored at 1 (no adjustment narrows the binomial limits). ``"additive"``: a
+        between-unit variance tau² added to each unit's sampling variance.
+    method : {"exact", "normal"}
+        ``"exact"`` (default): binomial quantiles with Spiegelhalter's interpolation.
+        ``"normal"``: the normal approximation centre ± z·sqrt(centre(1 − centre)/n).
+    levels : sequence of float
+        Two-sided levels of the limits; default 95% and 99.8% (about 2 and 3 sigma).
+    scale : {"identity", "arcsine"}
+        The scale of the z-scores, of phi and tau², and of the normal limits: the proportion
+        itself (default) or the variance-stabilising arcsin(sqrt(p)) with standard error
+        1/(2·sqrt(n)), which Spiegelhalter (2005b) suggests for proportions and FunnelPlotR
+        uses for proportion data.
+    winsorize : float or None
+        Fraction of z-scores shrunk in at each end before phi is estimated (0.1: to the 10th
+        and 90th percentiles, as Spiegelhalter 2005b does); ``None`` or 0 for none.
+
+    Returns
+    -------
+    FunnelResult
+        ``.table`` has one row per unit, in order of first appearance:
+
+        - ``unit``: the unit, as given.
+        - ``numerator``, ``denominator``: the unit's summed counts.
+        - ``rate``: numerator / denominator.
+        - ``z``: (g(rate) − g(centre)) / s, with g and s of ``scale``; unadjusted.
+        - ``z_adjusted``: ``z`` divided by the adjustment's factor (equal to ``z`` when no
+          adjustment applies).
+        - ``lower_<level>``, ``upper_<level>``: the limits for the unit's size, proportions
+          in [0, 1] (``lower_95``, ``upper_95``, ``lower_998``, ``upper_998`` by default).
+        - ``flag_<level>``: ``"above"`` (rate above the upper limit), ``"below"`` or
+          ``"within"`` (on a limit counts as within).
+
+        ``.summary`` (one row): ``centre``, ``centre_source`` (``"target"`` or
+        ``"pooled"``), ``method``, ``scale``, ``adjustment`` (the one applied: ``"none"``,
+        ``"multiplicative"`` or ``"additive"``), ``phi`` (winsorised if asked), ``tau2``,
+        ``n_units``, and ``n_above_<level>``, ``n_below_<level>`` for each level.
+        ``.limits(n)`` gives the limits for any sizes and ``.plot()`` draws the funnel.
+
+    Raises
+    ------
+    DataValidationError
+        A column is missing; a count is not a number or negative; a numerator exceeds its
+        denominator; a unit is missing or its denominator sums to zero; with
+        ``method="exact"``, a unit's denominator is not a whole number.
+    ValueError
+        An option is out of range, or the pooled rate is 0 or 1 (no funnel exists).
+
+    Notes
+    -----
+    Exact limits (Spiegelhalter 2005a, appendix A.1.1): for a tail probability p (0.025 and
+    0.975 at 95%), let r be the smallest count with F(r) >= p, F the Binomial(n, centre)
+    distribution function; with alpha = (F(r) − p) / (F(r) − F(r − 1)) the limit is
+    (r − alpha) / n, which interpolates between the discrete quantiles so that the limits
+    are smooth curves.
+
+    Over-dispersion (Spiegelhalter 2005b): z_i = (g(y_i) − g(θ0)) / s_i, with s_i =
+    sqrt(θ0(1 − θ0)/n_i) (or 1/(2·sqrt(n_i)) on the arcsine scale); phi = Σ z_i² / I over
+    the I units (z winsorised first). Multiplicative limits: g(θ0) ± z_p·sqrt(phi)·s_i.
+    Additive: tau² = (I·phi − (I − 1)) / (Σw_i − Σw_i²/Σw_i), w_i = 1/s_i², and 0 when
+    I·phi <= I − 1; limits g(θ0) ± z_p·sqrt(s_i² + tau²). Both are the paper's formulas
+    for ``method="normal"``. For ``method="exact"`` the exact limit's distance from the
+    centre (on the same scale) is multiplied by the same factor, sqrt(phi) or
+    sqrt(1 + tau²/s_i²), which keeps the binomial asymmetry for small units. Limits are
+    clipped to [0, 1].
+
+    References
+    ----------
+    Spiegelhalter DJ (2005a). Funnel plots for comparing institutional performance.
+    *Statistics in Medicine* 24:1185–1202.
+
+    Spiegelhalter DJ (2005b). Handling over-dispersion of performance indicators.
+    *Quality and Safety in Health Care* 14:347–351.
+
+    Examples
+    --------
+    >>> from c2c_analysis import load_sample
+    >>> data = load_sample("outcomes").query(
+    ...     "outcome == 'hs_graduation' and dimension == 'all' and year == 2019"
+    ... )
+    >>> result = funnel_chart(data, unit="partnership", overdispersion=False)
+    >>> result.table[["unit", "denominator", "rate", "flag_998"]].round(3)
+                  unit  denominator   rate flag_998
+    0           tacoma         2124  0.896    above
+    1      harbor_city         6665  0.808    below
+    2         riverton         1404  0.814   within
+    3  lakeside_county          658  0.853   within
+    4     north_valley          147  0.810   within
+    >>> result.summary[["centre", "centre_source", "method", "adjustment"]].round(4)
+       centre centre_source method adjustment
+    0  0.8284        pooled  exact       none
+    """
+    levels = _check_options(target, overdispersion, method, levels, scale, winsorize)
+    units, notes = _counts(data, numerator, denominator, unit, method)
+    num = units["numerator"].to_numpy()
+    den = units["denominator"].to_numpy()
+
+    if target is None:
+        centre, centre_source = float(num.sum() / den.sum()), "pooled"
+        if centre in (0.0, 1.0):
+            raise ValueError(
+                f"the pooled rate is {centre:g}: every unit is at {centre:.0%}, so no funnel "
+                "exists; give a target"
+            )
+        notes.insert(0, f"Centre: the pooled rate of the units, {100 * centre:.2f}%.")
+    else:
+        centre, centre_source = float(target), "target"
+        notes.insert(0, f"Centre: the target, {100 * centre:.2f}%.")
+
+    if method == "exact":
+        notes.append(
+            "Limits: exact binomial quantiles with Spiegelhalter's (2005) interpolation "
+            "(Statistics in Medicine 24:1185, appendix A.1.1)."
+        )
+    else:
+        notes.append(
+            "Limits: normal approximation, centre ± z·sqrt(centre(1 − centre)/n)"
+            + (" on the arcsine scale." if scale == "arcsine" else ".")
+        )
+
+    rate = num / den
+    se = _standard_error(den, centre, scale)
+    z = (_forward(rate, scale) - _forward(np.float64(centre), scale)) / se
+    phi, tau2, _ = _dispersion(z, se, winsorize or None)
+    trimmed = f", z-scores winsorised at {100 * winsorize:g}% each end" if winsorize else ""
+    if overdispersion is True:
+        adjustment = "multiplicative" if phi > 1 else "none"
+        notes.append(
+            f"Over-dispersion: phi = {phi:.3f}{trimmed}; "
+            + (
+                "limits widened by sqrt(phi) (the multiplicative adjustment applies when phi > 1)."
+                if adjustment == "multiplicative"
+                else "phi <= 1, so no adjustment (it applies only when phi > 1)."
+            )
+        )
+    elif overdispersion is False:
+        adjustment = "none"
+        notes.append(f"Over-dispersion: not adjusted (phi = {phi:.3f}{trimmed}).")
+    else:
+        adjustment = str(overdispersion)
+        if adjustment == "multiplicative":
+            floor = " floored at 1" if phi < 1 else ""
+            notes.append(
+                f"Over-dispersion: limits widened by sqrt(phi), phi = {phi:.3f}{trimmed}{floor}."
+            )
+        else:
+            notes.append(
+                f"Over-dispersion: additive, between-unit variance tau² = {tau2:.4g} "
+                f"(phi = {phi:.3f}{trimmed})."
+            )
+    if method == "exact" and adjustment != "none":
+        notes.append(
+            "The exact limits' distance from the centre is scaled by the adjustment's factor."
+        )
+
+    table = units.assign(rate=rate, z=z)
+    for column in ("numerator", "denominator"):
+        if (table[column] == np.round(table[column])).all():
+            table[column] = table[column].astype("int64")
+    if adjustment == "multiplicative":
+        table["z_adjusted"] = z / math.sqrt(max(phi, 1.0))
+    elif adjustment == "additive":
+        table["z_adjusted"] = z / np.sqrt(1.0 + tau2 / se**2)
+    else:
+        table["z_adjusted"] = z
+    summary: dict[str, Any] = {
+        "centre": centre,
+        "centre_source": centre_source,
+        "method": method,
+        "scale": scale,
+        "adjustment": adjustment,
+        "phi": phi,
+        "tau2": tau2,
+        "n_units": len(units),
+    }
+    flags = {}
+    for level in levels:
+        suffix = _level_suffix(level)
+        lower, upper = _limits(
+            den,
+            centre=centre,
+            level=level,
+            method=method,
+            scale=scale,
+            adjustment=adjustment,
+            phi=phi,
+            tau2=tau2,
+        )
+        table[f"lower_{suffix}"] = lower
+        table[f"upper_{suffix}"] = upper
+        flags[f"flag_{suffix}"] = np.where(
+            rate > upper, "above", np.where(rate < lower, "below", "within")
+        )
+        summary[f"n_above_{suffix}"] = int((rate > upper).sum())
+        summary[f"n_below_{suffix}"] = int((rate < lower).sum())
+    for name, values in flags.items():
+        table[name] = values
+
+    from c2c_analysis import __version__
+
+    settings = {
+        "numerator": numerator,
+        "denominator": denominator,
+        "unit": unit,
+        "target": None if target is None else float(target),
+        "overdispersion": overdispersion,
+        "method": method,
+        "levels": list(levels),
+        "scale": scale,
+        "winsorize": None if not winsorize else float(winsorize),
+        "version": __version__,
+        "references": list(REFERENCES),
+    }
+    return FunnelResult(
+        table=table.reset_index(drop=True),
+        summary=pd.DataFrame([summary]),
+        settings=settings,
+        notes=tuple(notes),
+    )
