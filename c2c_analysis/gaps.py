@@ -776,11 +776,13 @@ def inequality(
     two-column binomial response, so each group enters the likelihood with weight N_j²:
     every student is counted N_j times. A group twice as large pulls four times as hard on
     the curve, so the fit leans on the largest groups beyond what their numbers of
-    students warrant, and the model-based (quasi-likelihood) standard errors would be off
-    by a factor of about √N̄ (HEAT's sandwich interval avoids that, not the distortion of
-    the curve). ``sii_weights="counts"`` fits the binomial likelihood of the counts
-    themselves, each student once, which is what a logistic regression of student-level
-    outcomes on the ridit would give; it is the better default for new analyses, while
+    students warrant (the estimate is no longer the maximum likelihood fit of the counts,
+    and it is less efficient), and a binomial standard error taken at face value would be
+    too small by a factor of about √N̄. The quasi-binomial dispersion and HEAT's sandwich
+    interval absorb that overall factor, not the tilt of the curve. With
+    ``sii_weights="counts"`` the fit is the binomial likelihood of the counts themselves,
+    each student once, which is what a logistic regression of student-level outcomes on
+    the ridit gives; it is the sounder choice for new analyses, while the default
     ``"heat"`` reproduces published HEAT figures.
 
     References
