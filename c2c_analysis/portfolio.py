@@ -67,13 +67,18 @@ class ITSResult:
         (fitted − counterfactual, on the outcome's scale), ``difference_pp`` (rates) and
         ``difference_count`` (students, or events for Poisson).
     dispersion : float
-        Pearson X² / residual df (1 when ``dispersion="none"``).
+        The estimate, before any floor: Pearson X² / residual df (1 when
+        ``dispersion="none"``; the residual variance for gaussian).
+    dispersion_floored : bool
+        True when the binomial or Poisson estimate was below 1 and the standard errors,
+        intervals and p-values used 1 instead (``dispersion_floor=True``, the default).
     """
 
     table: pd.DataFrame
     counterfactual: pd.DataFrame
     dispersion: float
     settings: dict[str, Any] = field(default_factory=dict)
+    dispersion_floored: bool = False
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -87,6 +92,7 @@ class ITSResult:
         return {
             "settings": {k: v for k, v in self.settings.items()},
             "dispersion": float(self.dispersion),
+            "dispersion_floored": bool(self.dispersion_floored),
             "table": json_safe(self.table),
         }
 
@@ -97,15 +103,16 @@ class ITSResult:
         return plot_its(self, ax=ax)
 
     def _repr_html_(self) -> str:
+        floored = " (floored at 1)" if self.dispersion_floored else ""
         return (
             f"<p>Interrupted time series ({self.settings.get('family')}), "
-            f"dispersion {self.dispersion:.3g}</p>" + self.table.to_html(index=False)
+            f"dispersion {self.dispersion:.3g}{floored}</p>" + self.table.to_html(index=False)
         )
 
     def __repr__(self) -> str:
         return (
-            f"ITSResult(family={self.settings.get('family')!r}, dispersion={self.dispersion:.4g})\n"
-            + self.table.to_string(index=False)
+            f"ITSResult(family={self.settings.get('family')!r}, dispersion={self.dispersion:.4g}, "
+            f"dispersion_floored={self.dispersion_floored})\n" + self.table.to_string(index=False)
         )
 
 
@@ -126,6 +133,7 @@ def interrupted_time_series(
     comparison: str | None = None,
     hac_lags: int | None = None,
     level: float = 0.95,
+    dispersion_floor: bool = True,
 ) -> ITSResult:
     """Segmented regression: did the series change level or slope when the strategy began?
 
@@ -172,10 +180,25 @@ def interrupted_time_series(
         Newey-West lags for gaussian standard errors (default: floor(4(T/100)^(2/9))).
     level : float
         Confidence level.
+    dispersion_floor : bool
+        With ``dispersion="pearson"``: a binomial or Poisson dispersion estimate below 1 is
+        replaced by 1 in the standard errors (default), so the model claims no more
+        precision than binomial or Poisson sampling allows; ``False`` uses the estimate as
+        it is. The estimate itself is reported either way.
 
     Returns
     -------
     ITSResult
+        ``table``, ``summary``, ``counterfactual``, ``dispersion`` (the estimate),
+        ``dispersion_floored`` (whether the floor applied) and ``settings``.
+
+    Notes
+    -----
+    Standard errors are those of the GLM with dispersion φ = max(φ̂, 1) when the floor
+    applies, φ̂ = Pearson X² / (n − p) otherwise (quasi-likelihood, McCullagh & Nelder 1989,
+    §4.5); intervals are Wald intervals, estimate ± z·se, as R's ``ci.lin`` gives them. An
+    estimate below 1 from a short annual series is mostly chance (six points can give 0.014
+    and a p-value of 1e-24); overdispersed series (φ̂ ≥ 1) are unchanged by the floor.
 
     References
     ----------
@@ -286,6 +309,7 @@ def interrupted_time_series(
             ]
         )
     Xu = X[usable]
+    floored = False
     if family == "gaussian":
         lags = hac_lags if hac_lags is not None else math.floor(4 * (usable.sum() / 100) ** (2 / 9))
         fit = sm.OLS(response[usable], Xu).fit(
@@ -301,6 +325,9 @@ def interrupted_time_series(
         model = sm.GLM(response[usable], Xu, **kwargs)
         fit = model.fit(scale="X2" if dispersion == "pearson" else 1.0)
         scale = float(fit.scale)
+        floored = dispersion == "pearson" and dispersion_floor and scale < 1
+        if floored:  # same estimates; standard errors at the binomial / Poisson dispersion
+            fit = model.fit(scale=1.0)
     ci = fit.conf_int(alpha=1 - level)
     table = pd.DataFrame(
         {
@@ -369,6 +396,7 @@ def interrupted_time_series(
     settings = {
         "family": family,
         "dispersion": dispersion,
+        "dispersion_floor": dispersion_floor,
         "start": json_safe(start),
         "slope_change": slope_change,
         "seasonality": seasonality,
@@ -382,6 +410,7 @@ def interrupted_time_series(
         counterfactual=cf.reset_index(drop=True),
         dispersion=scale if family != "gaussian" else float(fit.scale),
         settings=settings,
+        dispersion_floored=bool(floored),
     )
 
 
@@ -740,6 +769,7 @@ def evaluate_portfolio(
     baseline: tuple[int, int] | None = None,
     method: str = "linear",
     level: float = 0.95,
+    dispersion_floor: bool = True,
 ) -> PortfolioResult:
     """Test every strategy of a portfolio against its targeted groups' baselines.
 
@@ -763,6 +793,9 @@ def evaluate_portfolio(
         Projection method (see :func:`~c2c_analysis.trends.project_baseline`).
     level : float
         Level of the prediction intervals and confidence intervals.
+    dispersion_floor : bool
+        Floor the segmented regression's quasi-binomial dispersion at 1 (default; see
+        :func:`interrupted_time_series`); ``False`` uses the estimate as it is.
 
     Returns
     -------
@@ -771,7 +804,10 @@ def evaluate_portfolio(
         dimension, group, start, baseline_first, baseline_last, last_period, actual,
         projected, pi_lower, pi_upper, difference_pp, difference_students,
         level_change_pp, slope_change_pp, p_value`` (of the level change),
-        ``gap_vs_projection_pp`` (actual gap to the reference minus the projected gap at the
+        ``dispersion`` (the segmented regression's quasi-binomial Pearson X² / df, before
+        any floor; empty for rates without counts, fitted by least squares),
+        ``dispersion_floored`` (True where that estimate was below 1 and the p-value used
+        1), ``gap_vs_projection_pp`` (actual gap to the reference minus the projected gap at the
         last period, signed so that negative means the gap narrowed beyond its projection),
         ``overlaps`` (other strategies on the same outcome and groups whose periods overlap:
         their effects cannot be told apart from aggregate data), ``verdict`` and ``note``.
@@ -847,6 +883,7 @@ def evaluate_portfolio(
             projections,
             projected[(i, "series")],
             projected.get((i, "reference")),
+            dispersion_floor=dispersion_floor,
         )
         record["overlaps"] = ", ".join(overlaps)
         if overlaps:
@@ -866,6 +903,7 @@ def evaluate_portfolio(
             "method": method,
             "level": level,
             "baseline": list(baseline) if baseline else None,
+            "dispersion_floor": dispersion_floor,
         },
     )
 
@@ -946,7 +984,17 @@ def _batched_projections(
 
 
 def _score(
-    series, strategy, group, base, method, level, projections, projection, ref_projection
+    series,
+    strategy,
+    group,
+    base,
+    method,
+    level,
+    projections,
+    projection,
+    ref_projection,
+    *,
+    dispersion_floor: bool = True,
 ) -> dict[str, Any]:
     """One scorecard row from the series' baseline ``projection`` (or the error that
     prevented it) and the comparison group's (``None`` when there is none)."""
@@ -969,6 +1017,8 @@ def _score(
         "level_change_pp": np.nan,
         "slope_change_pp": np.nan,
         "p_value": np.nan,
+        "dispersion": np.nan,
+        "dispersion_floored": False,
         "gap_vs_projection_pp": np.nan,
         "verdict": "insufficient_data",
         "note": "",
@@ -1010,6 +1060,7 @@ def _score(
                 numerator="numerator",
                 denominator="denominator",
                 level=level,
+                dispersion_floor=dispersion_floor,
             )
         else:
             its = interrupted_time_series(
@@ -1023,6 +1074,9 @@ def _score(
         terms = its.table.set_index("term")
         record["level_change_pp"] = terms.loc["level_change", "effect_pp"]
         record["p_value"] = terms.loc["level_change", "p_value"]
+        if its.settings["family"] == "binomial":
+            record["dispersion"] = its.dispersion
+            record["dispersion_floored"] = its.dispersion_floored
         if "slope_change" in terms.index:
             record["slope_change_pp"] = terms.loc["slope_change", "effect_pp"]
     except (DataValidationError, ValueError, np.linalg.LinAlgError) as error:
