@@ -183,10 +183,11 @@ NEAR_SEGMENTS = pd.DataFrame(
 )
 
 
-def _segmented_binomial(frame, scale):
+def _segmented_binomial(frame, scale, start=2012):
     """R: glm(cbind(num, den - num) ~ tau + post + tau:post, family = binomial) (scale 1) or
     quasibinomial (scale "X2"); statsmodels with proportions and var_weights."""
-    X = _design(frame.rename(columns={"year": "time"}), 2012)
+    frame = frame.reset_index(drop=True)
+    X = _design(frame.rename(columns={"year": "time"}), start)
     X["slope_change"] = X["time"] * X["level_change"]
     p = frame["num"] / frame["den"]
     return sm.GLM(p, X, family=sm.families.Binomial(), var_weights=frame["den"]).fit(scale=scale)
@@ -227,6 +228,29 @@ def test_without_the_floor_the_its_standard_errors_shrink_with_the_estimate():
     )
     assert table.loc["slope_change", "p_value"] < 1e-100  # the precision the floor refuses
     assert its.dispersion_floored is False
+
+
+def test_issue_12_example_six_annual_points_no_longer_claim_p_1e_24():
+    # Issue 12, item 15: Black students' graduation in the sample, 2010-2015, strategy from
+    # 2013 (the equity-coaching row of the scorecard). Pearson X²/df = 0.0137 made the slope
+    # change's p-value 1.6e-24; floored at 1 it is the binomial model's (statsmodels, scale 1).
+    data = load_sample("outcomes").query(
+        "partnership == 'tacoma' and outcome == 'hs_graduation' and group == 'Black' "
+        "and year <= 2015"
+    )
+    kwargs = dict(time="year", start=2013, numerator="numerator", denominator="denominator")
+    raw = interrupted_time_series(data, dispersion_floor=False, **kwargs)
+    floored = interrupted_time_series(data, **kwargs)
+    assert raw.dispersion == pytest.approx(0.0137, abs=1e-4)
+    assert raw.table.set_index("term").loc["slope_change", "p_value"] == pytest.approx(
+        1.6e-24, rel=0.05
+    )
+    frame = data.rename(columns={"numerator": "num", "denominator": "den"})
+    binomial = _segmented_binomial(frame, 1.0, start=2013)
+    assert floored.table.set_index("term").loc["slope_change", "p_value"] == pytest.approx(
+        binomial.pvalues["slope_change"], rel=1e-6
+    )
+    assert floored.table.set_index("term").loc["slope_change", "p_value"] > 0.05
 
 
 def test_binomial_level_change_in_points_by_hand():
