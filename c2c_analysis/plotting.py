@@ -83,6 +83,15 @@ def _axes(ax: Axes | None) -> Axes:
     return ax
 
 
+def _literal(text: object) -> str:
+    """``text`` drawn as it is spelled: every data- or parameter-derived string in a figure
+    goes through here, so a label such as ``Income $0-$25k`` or ``Grp $\\foo{$ x`` is not
+    read as mathtext (a dollar escaped as ``\\$`` is drawn as a dollar). The figure-text
+    context of :mod:`c2c_analysis.report.escape`.
+    """
+    return str(text).replace("$", r"\$")
+
+
 def _own(fig) -> None:
     """Mark ``fig`` as made here: shown in a notebook, it is laid out by measurement."""
     fig._c2c_layout = True
@@ -148,7 +157,7 @@ def plot_trends(
     order = list(groups) if groups is not None else list(dict.fromkeys(table[group]))
     for label in order:
         frame = table[table[group] == label].sort_values(time)
-        (line,) = ax.plot(frame[time], frame["rate"], marker="o", label=str(label))
+        (line,) = ax.plot(frame[time], frame["rate"], marker="o", label=_literal(label))
         ax.fill_between(
             frame[time],
             frame["ci_lower"],
@@ -158,7 +167,7 @@ def plot_trends(
             lw=0,
         )
     _percent_axis(ax)
-    ax.set_xlabel(time.replace("_", " ").capitalize())
+    ax.set_xlabel(_literal(time.replace("_", " ").capitalize()))
     ax.set_ylabel("Rate")
     if len(order) > 1:
         ax.legend(frameon=False, fontsize="small")
@@ -241,10 +250,10 @@ def plot_turn_the_curve(
             color=_ACTUAL,
         )
     _percent_axis(ax)
-    ax.set_xlabel(time.replace("_", " ").capitalize())
+    ax.set_xlabel(_literal(time.replace("_", " ").capitalize()))
     ax.set_ylabel("Rate")
     if title:
-        ax.set_title(title)
+        ax.set_title(_literal(title))
     ax.legend(frameon=False, fontsize="small", loc="best")
     return ax
 
@@ -275,7 +284,7 @@ def plot_gaps(
     ax = _axes(ax)
     for label, frame in gap_table.groupby(group, sort=False):
         frame = frame.sort_values(time)
-        (line,) = ax.plot(frame[time], frame["gap_pp"], marker="o", label=str(label))
+        (line,) = ax.plot(frame[time], frame["gap_pp"], marker="o", label=_literal(label))
         if band:
             ax.fill_between(
                 frame[time],
@@ -287,8 +296,8 @@ def plot_gaps(
             )
     ax.axhline(0, color="black", lw=0.8)
     reference = gap_table["reference"].iloc[0] if len(gap_table) else ""
-    ax.set_ylabel(f"Gap to {reference} (percentage points)")
-    ax.set_xlabel(time.replace("_", " ").capitalize())
+    ax.set_ylabel(f"Gap to {_literal(reference)} (percentage points)")
+    ax.set_xlabel(_literal(time.replace("_", " ").capitalize()))
     ax.legend(frameon=False, fontsize="small")
     return ax
 
@@ -321,14 +330,14 @@ def plot_gap_change(
             arrowprops={"arrowstyle": "->", "color": _ACTUAL, "lw": 1.2},
         )
         ax.annotate(
-            str(row["category"]).replace("_", " "),
+            _literal(str(row["category"]).replace("_", " ")),
             xy=(max(row["gap_start_pp"], row["gap_end_pp"]), i),
             xytext=(6, 0),
             textcoords="offset points",
             va="center",
             fontsize="x-small",
         )
-    ax.set_yticks(positions, frame[group].astype(str))
+    ax.set_yticks(positions, [_literal(label) for label in frame[group]])
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel("Gap to the reference (percentage points)")
     ax.legend(frameon=False, fontsize="small", loc="lower right")
@@ -376,7 +385,7 @@ def plot_waterfall(result, *, ax: Axes | None = None) -> Axes:
         ax.bar(i, effect, bottom=level, color=_ACTUAL if effect >= 0 else "#c0392b")
         level += effect
     ax.bar(len(steps) + 1, end, color=_BASELINE)
-    ax.set_xticks(range(len(names)), names, rotation=20)
+    ax.set_xticks(range(len(names)), [_literal(name) for name in names], rotation=20)
     ax.axhline(0, color="black", lw=0.8)
     return ax
 
@@ -403,7 +412,7 @@ def plot_its(result, *, ax: Axes | None = None) -> Axes:
     )
     if result.settings["family"] == "binomial":
         _percent_axis(ax)
-    ax.set_xlabel(time.replace("_", " ").capitalize())
+    ax.set_xlabel(_literal(time.replace("_", " ").capitalize()))
     ax.legend(frameon=False, fontsize="small")
     return ax
 
@@ -439,7 +448,8 @@ def plot_scorecard(result, *, ax: Axes | None = None) -> Axes:
     high = 100 * (table["pi_upper"] - table["projected"]).to_numpy()
     ax.hlines(positions, low, high, color="black", lw=1)
     ax.set_yticks(
-        positions, [f"{s}: {g}" for s, g in zip(table["strategy"], table["group"], strict=True)]
+        positions,
+        [_literal(f"{s}: {g}") for s, g in zip(table["strategy"], table["group"], strict=True)],
     )
     ax.axvline(0, color="black", lw=0.8)
     # The bar is the difference; the black line spans the projection's prediction interval
@@ -515,9 +525,9 @@ def plot_spc(result, *, ax: Axes | None = None) -> Axes:
         result.settings.get("n") is not None and result.settings.get("chart") == "run"
     )
     _draw_spc(result.table, ax, proportion=proportion)
-    ax.set_xlabel(str(result.settings.get("x", "x")).replace("_", " ").capitalize())
+    ax.set_xlabel(_literal(str(result.settings.get("x", "x")).replace("_", " ").capitalize()))
     ax.set_title(
-        f"{result.settings.get('chart')} chart ({result.settings.get('rules')} rules)",
+        _literal(f"{result.settings.get('chart')} chart ({result.settings.get('rules')} rules)"),
         fontsize="medium",
     )
     ax.legend(frameon=False, fontsize="small")
@@ -584,7 +594,7 @@ def plot_spc_grid(
         title = (titles or {}).get(key) or " / ".join(map(str, as_tuple(key)))
         # y=1: no top ticks to avoid, so matplotlib need not measure the axes at every draw
         # to place the title (a third of this grid's drawing time).
-        ax.set_title(title, fontsize="small", y=1.0)
+        ax.set_title(_literal(title), fontsize="small", y=1.0)
     for ax in list(axes.flat)[count:]:
         ax.set_visible(False)
     # Small panels read better with few ticks, and every tick label costs time at each
