@@ -15,11 +15,17 @@ the median (points on it skipped), a trend of 5 or more points rising or falling
 skipped), too few or too many runs by the exact distribution of the number of runs
 (Swed & Eisenhart 1943, 5% two-sided), and astronomical points where the user names them.
 
-``nhs`` (NHS England "Making Data Count"): points beyond the limits; 7 or more in a row on one
-side of the mean (a point on the mean breaks it); 7 or more rising or falling; two of three
-consecutive points beyond 2σ on the same side. With ``improvement`` each point is special
-cause improvement, special cause concern, or common cause, and the summary gives the
-variation and assurance (target against limits) that the NHS icons show.
+``nhs`` (NHS England "Making Data Count", as NHSRplotthedots 0.2.2 computes it): process
+limits at the mean ± 2.66·MR̄ on I charts; a point beyond a limit; 7 or more rising or falling
+(a tie breaks the trend); two of three consecutive points between two-thirds of the limit
+distance and the limit, all three on one side of the mean; 7 or more in a row on one side (a
+point on the mean breaks it). A point flagged by several rules takes the first in that order,
+and its direction from the rule (a trend's from the trend, the others' from their side). With
+``improvement`` each point is special cause improvement or concern (neutral high or low
+without one), or common cause, and the summary gives the variation and assurance (target
+against limits) that the NHS icons show.
+
+Labels as x (units without a time order, funnel-style) have no runs analysis.
 
 Sigma signals are strict: beyond, not on, a limit.
 """
@@ -43,30 +49,12 @@ __all__ = ["CHARTS", "SPCResult", "control_chart", "run_chart", "runs_limits", "
 
 CHARTS = ("run", "i", "mr", "p", "pp", "u", "up", "c", "g", "t", "xbar", "s")
 _D2 = 1.128  # d2 for moving ranges of two points
-_D4 = 3.267  # upper limit factor of the MR chart (3 sigma)
-TABLE_COLUMNS = (
-    "x",
-    "y",
-    "n",
-    "part",
-    "center",
-    "lower",
-    "upper",
-    "sigma_signal",
-    "runs_signal",
-    "included",
-)
-SUMMARY_COLUMNS = (
-    "part",
-    "n_points",
-    "n_useful",
-    "longest_run",
-    "longest_run_max",
-    "n_crossings",
-    "n_crossings_min",
-    "runs_signal",
-    "n_sigma_signals",
-)
+# The MR chart's tabulated upper limit factor D4 for n = 2 (Montgomery, Appendix VI; qicharts2);
+# it is also Nelson's (1982) screening threshold for moving ranges.
+_D4 = 3.267
+# NHS Making Data Count: process limits at mean ± 2.66·MR̄ and the "close to a limit" band from
+# two-thirds of that (1.7733·MR̄); the constants of its Excel tool and NHSRplotthedots.
+_NHS_LIMIT = 2.66
 
 
 @dataclass(frozen=True, repr=False)
@@ -77,9 +65,9 @@ class SPCResult:
     ----------
     table : DataFrame
         One row per subgroup: ``x, y, n, part, center, lower, upper, sigma_signal,
-        runs_signal, included`` (``lower``/``upper`` are NaN on run charts; ``y`` is the
-        plotted value; ``runs_signal`` is the phase's runs signal, repeated on its points;
-        with ``rules="nhs"`` also ``nhs_class``).
+        runs_signal, included, in_signal_run`` (``lower``/``upper`` are NaN on run charts;
+        ``y`` is the plotted value; ``runs_signal`` is the phase's runs signal, repeated on
+        its points; with ``rules="nhs"`` also ``nhs_rule`` and ``nhs_class``).
     summary : DataFrame
         One row per phase: ``part, n_points, n_useful, longest_run, longest_run_max,
         n_crossings, n_crossings_min, runs_signal, n_sigma_signals`` (and the IHI or NHS
@@ -218,22 +206,36 @@ def _moving_ranges(series_keys: np.ndarray, values: np.ndarray) -> tuple[np.ndar
     return mr, series_keys
 
 
+def _group_mean(keys: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    count = np.bincount(keys, minlength=size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _group_sum(keys, values, size) / count
+
+
+def _group_sd(keys: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Sample standard deviation (n − 1) of each group; NaN for groups of fewer than two."""
+    count = np.bincount(keys, minlength=size)
+    mean = _group_mean(keys, values, size)
+    squares = _group_sum(keys, (values - mean[keys]) ** 2, size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(count > 1, np.sqrt(squares / (count - 1)), np.nan)
+
+
 def _mean_mr(
     keys: np.ndarray, mr: np.ndarray, use: np.ndarray, size: int, screen: bool
 ) -> np.ndarray:
     ok = use & np.isfinite(mr)
-    total = _group_sum(keys[ok], mr[ok], size)
-    count = np.bincount(keys[ok], minlength=size)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = total / count
+    mean = _group_mean(keys[ok], mr[ok], size)
     if screen:
-        # Nelson's screening: leave out moving ranges above 3.267 x their mean, once.
-        keep = ok & (mr <= _D4 * mean[keys])
-        total = _group_sum(keys[keep], mr[keep], size)
-        count = np.bincount(keys[keep], minlength=size)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean = total / count
+        # Nelson (1982): estimate sigma from the moving ranges strictly below 3.267 × their
+        # mean (once), so that one jump does not widen the limits it should stand out against.
+        keep = ok & (mr < _D4 * mean[keys])
+        mean = _group_mean(keys[keep], mr[keep], size)
     return mean
+
+
+def _given(cl: float | None, n_phases: int, estimate: np.ndarray) -> np.ndarray:
+    return estimate if cl is None else np.full(n_phases, float(cl))
 
 
 # --- the engine --------------------------------------------------------------------------------
@@ -250,10 +252,15 @@ def _engine(
     improvement: str | None,
     target: float | None,
     astronomical: Sequence[Any] | None,
+    ordered: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``frame``: one row per subgroup with _sid (series), _part (phase label), _order
     (position), x, y, n, s (subgroup sd for xbar/s), m (subgroup size), included, baseline.
-    Rows are sorted by _sid, _order. Returns the point table and the phase summary."""
+    Rows are sorted by _sid, _order. ``ordered`` is False when x has no time order (labels):
+    runs rules are then skipped. Returns the point table and the phase summary.
+
+    Long because every chart shares one pass: limits per chart, then the runs rules, then
+    the table; splitting it would pass a dozen arrays between the parts."""
     pid, first_row = group_codes(frame["_sid"].to_numpy(), frame["_part"].to_numpy())
     n_phases = len(first_row)
     y = frame["y"].to_numpy(dtype=float)
@@ -264,102 +271,117 @@ def _engine(
     has_base = np.bincount(pid[base], minlength=n_phases) > 0
     base = base | (included & ~has_base[pid])
     # A moving range counts only when both of its points do (an excluded point, or one after
-    # the freeze, takes its two moving ranges out of the sigma estimate).
+    # the freeze, takes its two moving ranges out of the sigma estimate). qicharts2 instead
+    # differences across an excluded point; see control_chart's Notes.
     mr_use = base & np.r_[False, base[:-1]]
 
-    center = np.full(n_phases, np.nan)
+    center = np.full(n_phases, np.nan)  # the centre line drawn, and the runs analysis's
+    limit_centre = None  # where the limits are centred elsewhere (g chart: the mean)
     spread = np.full(len(frame), np.nan)  # sigma of each point
     plotted = y.copy()
     if chart == "run":
-        center = _group_median(pid[base], y[base], n_phases)
+        center = _given(cl, n_phases, _group_median(pid[base], y[base], n_phases))
     elif chart in ("i", "t"):
         values = y ** (1 / 3.6) if chart == "t" else y
         plotted = values
         mr, _ = _moving_ranges(pid, values)
         mr_bar = _mean_mr(pid, mr, mr_use, n_phases, screen_mr)
-        count = np.bincount(pid[base], minlength=n_phases)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            center = _group_sum(pid[base], values[base], n_phases) / count
-        spread = (mr_bar / _D2)[pid]
+        center = _group_mean(pid[base], values[base], n_phases)
+        if cl is not None:
+            center = np.full(n_phases, float(cl) ** (1 / 3.6) if chart == "t" else float(cl))
+        if rules == "nhs" and chart == "i":
+            spread = (mr_bar * _NHS_LIMIT / 3)[pid]  # 3 "sigma" = 2.66·MR̄
+        else:
+            spread = (mr_bar / _D2)[pid]
     elif chart == "mr":
         mr, _ = _moving_ranges(pid, y)
         plotted = mr
-        center = _mean_mr(pid, mr, mr_use, n_phases, screen_mr)
-        spread = (center / _D2 * 0.8525)[pid]  # sigma of a moving range: d3 = 0.8525 for n = 2
+        # The mean of all the phase's moving ranges: screened ranges would no longer show
+        # above the limit this chart exists to show them against.
+        center = _given(cl, n_phases, _mean_mr(pid, mr, mr_use, n_phases, screen=False))
+        spread = (center * (_D4 - 1) / 3)[pid]  # so that 3 sigma reaches D4·MR̄ = 3.267·MR̄
     elif chart in ("p", "pp", "u", "up"):
         num = y * n  # y is the proportion; recover the counts
         with np.errstate(divide="ignore", invalid="ignore"):
-            center = _group_sum(pid[base], num[base], n_phases) / _group_sum(
+            pooled = _group_sum(pid[base], num[base], n_phases) / _group_sum(
                 pid[base], n[base], n_phases
             )
-            if cl is not None:  # limits around the given centre line
-                center = np.full(n_phases, float(cl))
+            center = _given(cl, n_phases, pooled)
             c = center[pid]
             spread = np.sqrt(c * (1 - c) / n) if chart in ("p", "pp") else np.sqrt(c / n)
+            z = (y - c) / spread
         if chart in ("pp", "up"):
-            # Laney: the between-subgroup variation from the moving ranges of the z-scores.
-            with np.errstate(divide="ignore", invalid="ignore"):
-                z = (y - c) / spread
-            mr, _ = _moving_ranges(pid, z)
-            sigma_z = _mean_mr(pid, mr, mr_use, n_phases, screen_mr) / _D2
+            if ordered:
+                # Laney (2002): between-subgroup variation from the moving ranges of z.
+                mr, _ = _moving_ranges(pid, z)
+                sigma_z = _mean_mr(pid, mr, mr_use, n_phases, screen_mr) / _D2
+            else:
+                # Units without a time order (funnel-style data): moving ranges would depend
+                # on the order of the labels, so σz is the standard deviation of the z-scores
+                # (qicharts2 0.7.2; Spiegelhalter 2005, Qual Saf Health Care 14:347).
+                ok_z = base & np.isfinite(z)
+                sigma_z = _group_sd(pid[ok_z], z[ok_z], n_phases)
             spread = spread * sigma_z[pid]
     elif chart == "c":
-        count = np.bincount(pid[base], minlength=n_phases)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            center = _group_sum(pid[base], y[base], n_phases) / count
-        if cl is not None:
-            center = np.full(n_phases, float(cl))
+        center = _given(cl, n_phases, _group_mean(pid[base], y[base], n_phases))
         spread = np.sqrt(center)[pid]
     elif chart == "g":
-        count = np.bincount(pid[base], minlength=n_phases)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            center = _group_sum(pid[base], y[base], n_phases) / count
-        if cl is not None:
-            center = np.full(n_phases, float(cl))
-        spread = np.sqrt(center * (center + 1))[pid]
+        mean = _given(cl, n_phases, _group_mean(pid[base], y[base], n_phases))
+        spread = np.sqrt(mean * (mean + 1))[pid]  # Benneyan (2001)
+        limit_centre = mean
+        # Geometric counts are skewed: the centre line, and the runs analysis against it,
+        # is the median (Provost & Murray 2011, pp. 228-229), or the theoretical median
+        # 0.693·ḡ when the centre is given.
+        median = _group_median(pid[base], y[base], n_phases)
+        center = median if cl is None else np.full(n_phases, 0.693 * float(cl))
     elif chart in ("xbar", "s"):
         m = frame["m"].to_numpy(dtype=float)
         s_i = frame["s"].to_numpy(dtype=float)
-        c4_i = _c4(m)
         ok = base & np.isfinite(s_i) & (m > 1)
-        # sigma: size-weighted pooled s-bar / c4 (Montgomery 6.3.2, equal sizes reduce to s-bar/c4).
+        # Montgomery §6.3.2: with one subgroup size in the phase, s̄ is the mean of the sᵢ
+        # (eq. 6.29); with sizes that vary, the pooled s̄ = √(Σ(nᵢ−1)sᵢ²/Σ(nᵢ−1)) (eq. 6.31).
+        sized = np.isfinite(m) & (m > 0)
+        smallest = np.full(n_phases, np.inf)
+        largest = np.full(n_phases, -np.inf)
+        np.minimum.at(smallest, pid[sized], m[sized])
+        np.maximum.at(largest, pid[sized], m[sized])
         weights = m - 1
         with np.errstate(divide="ignore", invalid="ignore"):
-            s_bar = _group_sum(pid[ok], (weights * s_i)[ok], n_phases) / _group_sum(
-                pid[ok], weights[ok], n_phases
+            pooled = np.sqrt(
+                _group_sum(pid[ok], (weights * s_i**2)[ok], n_phases)
+                / _group_sum(pid[ok], weights[ok], n_phases)
             )
-            m_bar = _group_sum(pid[ok], m[ok], n_phases) / np.bincount(pid[ok], minlength=n_phases)
-            sigma_hat = s_bar / _c4(m_bar)
+        s_bar = np.where(largest > smallest, pooled, _group_mean(pid[ok], s_i[ok], n_phases))
+        c4_i = _c4(m)
         if chart == "xbar":
             with np.errstate(divide="ignore", invalid="ignore"):
-                center = _group_sum(pid[base], (m * y)[base], n_phases) / _group_sum(
+                grand = _group_sum(pid[base], (m * y)[base], n_phases) / _group_sum(
                     pid[base], m[base], n_phases
                 )
-                spread = sigma_hat[pid] / np.sqrt(m)
+                center = _given(cl, n_phases, grand)
+                spread = s_bar[pid] / (c4_i * np.sqrt(m))  # x̿ ± A3(nᵢ)·s̄ at 3 sigma
         else:
             plotted = s_i
-            center = s_bar
+            center = _given(cl, n_phases, s_bar)
             with np.errstate(divide="ignore", invalid="ignore"):
-                spread = sigma_hat[pid] * np.sqrt(1 - c4_i**2)
-                centre_i = sigma_hat[pid] * c4_i
+                # B3(nᵢ)·s̄ and B4(nᵢ)·s̄: s̄·(1 ∓ 3·c5/c4), c5 = √(1 − c4²).
+                spread = center[pid] * np.sqrt(1 - c4_i**2) / c4_i
     else:
         raise ValueError(f"chart must be one of {', '.join(CHARTS)}, not {chart!r}")
-    if cl is not None:
-        center = np.full(n_phases, float(cl) ** (1 / 3.6) if chart == "t" else float(cl))
     centre_point = center[pid]
-    if chart == "s":
-        centre_point = np.where(np.isfinite(centre_i), centre_i, centre_point)
-    lower = centre_point - sigma * spread
-    upper = centre_point + sigma * spread
+    limit_point = centre_point if limit_centre is None else limit_centre[pid]
+    lower = limit_point - sigma * spread
+    upper = limit_point + sigma * spread
     if chart in ("p", "pp"):
         lower, upper = np.clip(lower, 0, 1), np.clip(upper, 0, 1)
-    elif chart in ("u", "up", "c", "g", "mr", "s"):
+    elif chart in ("u", "up", "c", "g", "mr", "s", "t"):
         lower = np.maximum(lower, 0)
     if chart == "run":
         lower = upper = np.full(len(frame), np.nan)
     sigma_signal = np.isfinite(plotted) & ((plotted > upper) | (plotted < lower))
 
     # Runs analysis on included points against the phase's centre line.
+    runs_rules = ordered and chart != "mr"
     runs_use = included & np.isfinite(plotted)
     side = np.sign(np.where(runs_use, plotted - centre_point, 0.0))
     useful = runs_use & (side != 0)
@@ -415,25 +437,22 @@ def _engine(
         summary["astronomical"] = astro
         point_in_long_run[np.flatnonzero(useful)] = shift_len >= 6
     elif rules == "nhs":
-        shift_len = _segments(pid[runs_use], np.sign(plotted[runs_use] - centre_point[runs_use]))
-        # A point on the mean breaks a run (unlike Anhøj): it makes its own "run" of side 0.
-        side_all = np.sign(plotted[runs_use] - centre_point[runs_use])
-        shift_flag = (shift_len >= 7) & (side_all != 0)
-        trend_len = _trend_lengths(pid, plotted, runs_use, ties_break=True)
-        beyond_two = runs_use & (np.abs(plotted - centre_point) > 2 * spread)
-        two_of_three = _two_of_three(pid, np.sign(plotted - centre_point), beyond_two)
-        flags = np.zeros(len(frame), dtype=bool)
-        flags[np.flatnonzero(runs_use)] = shift_flag
-        flags |= trend_len >= 7
-        flags |= two_of_three
-        flags |= sigma_signal
+        rule, direction, parts = _nhs_rules(
+            pid, plotted, limit_point, sigma * spread, runs_use, sigma_signal, ordered=runs_rules
+        )
+        flags = rule > 0
         signal = np.bincount(pid[flags], minlength=n_phases) > 0
         point_in_long_run = flags
-        summary["n_shift_points"] = np.bincount(pid[runs_use][shift_flag], minlength=n_phases)
-        summary["n_trend_points"] = np.bincount(pid[trend_len >= 7], minlength=n_phases)
-        summary["n_two_of_three"] = np.bincount(pid[two_of_three], minlength=n_phases)
+        summary["n_shift_points"] = np.bincount(pid[parts["shift"]], minlength=n_phases)
+        summary["n_trend_points"] = np.bincount(pid[parts["trend"]], minlength=n_phases)
+        summary["n_two_of_three"] = np.bincount(pid[parts["two_of_three"]], minlength=n_phases)
     else:
         raise ValueError("rules must be 'anhoej', 'ihi' or 'nhs'")
+    if not runs_rules and rules != "nhs":
+        # Moving ranges are autocorrelated, and labels without a time order have no runs: no
+        # runs signal (as in qicharts2); IHI's astronomical points are named by the user.
+        signal = summary["astronomical"].to_numpy() if rules == "ihi" else signal & False
+        point_in_long_run = np.zeros(len(frame), dtype=bool)
     summary["runs_signal"] = signal
     summary["n_sigma_signals"] = np.bincount(pid[sigma_signal], minlength=n_phases)
     # Report the t chart on the original scale.
@@ -458,7 +477,8 @@ def _engine(
         }
     )
     if rules == "nhs":
-        table["nhs_class"] = _nhs_classes(table, flags, improvement)
+        table["nhs_rule"] = np.array(["none", *_NHS_RULES], dtype=object)[rule]
+        table["nhs_class"] = _nhs_classes(rule, direction, improvement)
         summary = summary.merge(
             _nhs_summary(table, pid, n_phases, improvement, target),
             left_index=True,
@@ -485,86 +505,190 @@ def _normal_runs_limits(above: int, below: int) -> tuple[float, float]:
     return math.ceil(mean - half), math.floor(mean + half)
 
 
-def _trend_lengths(
-    pid: np.ndarray, values: np.ndarray, use: np.ndarray, *, ties_break: bool = False
-) -> np.ndarray:
-    """For each point, the number of points in the rising or falling run it ends or belongs to.
-
-    Consecutive differences are taken between used points of a phase; equal neighbours are
-    skipped (IHI) or break the trend (NHS)."""
+def _trend_lengths(pid: np.ndarray, values: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """For each point, the number of points in the rising or falling run it ends or belongs to
+    (IHI: differences between used points of a phase; equal neighbours are skipped)."""
     out = np.zeros(len(values))
     idx = np.flatnonzero(use)
     if len(idx) < 2:
         return out
     k, v = pid[idx], values[idx]
     diff = np.sign(np.diff(v))
-    same = k[1:] == k[:-1]
-    d_idx = np.flatnonzero(same)
+    d_idx = np.flatnonzero((k[1:] == k[:-1]) & (diff != 0))
     d_key, d_sign = k[1:][d_idx], diff[d_idx]
-    if not ties_break:
-        keep = d_sign != 0
-        d_idx, d_key, d_sign = d_idx[keep], d_key[keep], d_sign[keep]
-    else:
-        # A tie is a run of its own that no trend can span.
-        d_sign = np.where(d_sign == 0, np.nan, d_sign)
-    lengths = _segments(d_key, np.nan_to_num(d_sign, nan=2.0)) + 1  # n differences = n + 1 points
-    if ties_break:
-        lengths = np.where(np.isnan(d_sign), 0, lengths)
+    lengths = _segments(d_key, d_sign) + 1  # n differences = n + 1 points
     # Attach each difference's run length to both points it joins.
-    points = idx[d_idx + 1]
-    np.maximum.at(out, points, lengths)
+    np.maximum.at(out, idx[d_idx + 1], lengths)
     np.maximum.at(out, idx[d_idx], lengths)
     return out
 
 
-def _two_of_three(pid: np.ndarray, side: np.ndarray, beyond: np.ndarray) -> np.ndarray:
-    """Points beyond 2σ that are two (or three) of three consecutive points of one phase
-    beyond 2σ on the same side."""
-    out = np.zeros(len(side), dtype=bool)
-    if len(side) < 3:
-        return out
-    same_phase = pid[:-2] == pid[2:]
-    for s in (1.0, -1.0):
-        hit = beyond & (side == s)
-        count = hit[:-2].astype(int) + hit[1:-1] + hit[2:]
-        windows = np.flatnonzero((count >= 2) & same_phase)
-        for k in range(3):
-            out[windows + k] |= hit[windows + k]
-    return out
+#: The NHS rules in their order of precedence: a point flagged by several takes the first.
+_NHS_RULES = ("beyond_limit", "trend", "two_of_three", "shift")
 
 
-def _nhs_classes(table: pd.DataFrame, flags: np.ndarray, improvement: str | None) -> np.ndarray:
-    above = (table["y"] > table["center"]).to_numpy()
-    classes = np.full(len(table), "common_cause", dtype=object)
-    if improvement in (None, "neutral"):
-        classes[flags] = "special_cause_neither"
-        return classes
-    good = above if improvement == "increase" else ~above
-    classes[flags & good] = "special_cause_improvement"
-    classes[flags & ~good] = "special_cause_concern"
+def _nhs_rules(
+    pid: np.ndarray,
+    y: np.ndarray,
+    centre: np.ndarray,
+    half_width: np.ndarray,
+    use: np.ndarray,
+    outside: np.ndarray,
+    *,
+    ordered: bool = True,
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Making Data Count's rules on the used points of each phase.
+
+    Returns, for every point, the rule that flags it (0 none, else 1 + its index in
+    ``_NHS_RULES``), its direction (+1 high or rising, −1 low or falling, 0 none), and each
+    rule's own points before precedence. Precedence and directions follow NHSRplotthedots
+    0.2.2 (NEWS, issue #171): beyond a limit (its side), a trend of 7 (its direction), two of
+    three consecutive points near a limit (between two-thirds of the limit distance and the
+    limit, all three on one side of the mean), 7 in a row on one side (a point on the mean
+    breaks the run)."""
+    size = len(y)
+    rule = np.zeros(size, dtype=int)
+    direction = np.zeros(size, dtype=int)
+    parts = {name: np.zeros(size, dtype=bool) for name in ("trend", "two_of_three", "shift")}
+    idx = np.flatnonzero(use)
+    if len(idx) == 0:
+        return rule, direction, parts
+    k, v, c = pid[idx], y[idx], centre[idx]
+    side = np.sign(v - c).astype(int)
+    out = outside[idx]
+    trend = np.zeros(len(v), dtype=bool)
+    two = np.zeros(len(v), dtype=bool)
+    shift = np.zeros(len(v), dtype=bool)
+    trend_dir = np.zeros(len(v), dtype=int)
+    if ordered and len(v) > 1:
+        same_next = k[1:] == k[:-1]
+        step = np.where(same_next, np.sign(np.diff(v)), 0.0)
+        # Six equal non-zero steps in a row are a trend of seven points (ties break it).
+        steps = _segments(k[1:], step)
+        in_trend = (step != 0) & (steps >= 6)
+        trend[:-1] |= in_trend
+        trend[1:] |= in_trend
+        # A trend point takes the step to the next point when that one is in a trend too,
+        # else the step from the previous point.
+        following = np.r_[trend[1:] & same_next, False]
+        sign = np.where(following & trend, np.r_[step, 0.0], np.r_[0.0, step])
+        trend_dir = np.where(sign == 1, 1, -1)
+        shift = (side != 0) & (_segments(k, side) >= 7)
+        close = ~out & (np.abs(v - c) > half_width[idx] * 2 / 3)
+        if len(v) >= 3:
+            window = (
+                (k[:-2] == k[2:])
+                & (close[:-2].astype(int) + close[1:-1] + close[2:] >= 2)
+                & (np.abs(side[:-2] + side[1:-1] + side[2:]) == 3)
+            )
+            for offset in range(3):
+                two[offset : len(v) - 2 + offset] |= window
+            two &= close
+    code = np.select([out, trend, two, shift], [1, 2, 3, 4], 0)
+    side_dir = np.where(side > 0, 1, -1)
+    rule[idx] = code
+    direction[idx] = np.where(code == 2, trend_dir, np.where(code > 0, side_dir, 0))
+    for name, mask in (("trend", trend), ("two_of_three", two), ("shift", shift)):
+        parts[name][idx] = mask
+    return rule, direction, parts
+
+
+def _nhs_classes(rule: np.ndarray, direction: np.ndarray, improvement: str | None) -> np.ndarray:
+    classes = np.full(len(rule), "common_cause", dtype=object)
+    flagged = rule > 0
+    if improvement in ("increase", "decrease"):
+        good = direction * (1 if improvement == "increase" else -1) > 0
+        classes[flagged & good] = "special_cause_improvement"
+        classes[flagged & ~good] = "special_cause_concern"
+    else:  # neutral: high or low, for the purple icons
+        classes[flagged & (direction > 0)] = "special_cause_neutral_high"
+        classes[flagged & (direction < 0)] = "special_cause_neutral_low"
     return classes
 
 
 def _nhs_summary(table, pid, n_phases, improvement, target) -> pd.DataFrame:
+    """Variation (the last point's class) and assurance (the target against the last point's
+    limits: strictly outside them on the good side passes, on the bad side fails, a target
+    on or inside a limit is hit and miss), as NHSRplotthedots computes them."""
     last = np.zeros(n_phases, dtype=int)
     last[pid] = np.arange(len(pid))  # the last point of each phase
-    cls = table["nhs_class"].to_numpy()[last]
+    variation = table["nhs_class"].to_numpy()[last]
     lower = table["lower"].to_numpy()[last]
     upper = table["upper"].to_numpy()[last]
-    variation = np.where(cls == "common_cause", "common_cause", cls)
-    assurance = np.full(n_phases, "no_target", dtype=object)
-    if target is not None and improvement in ("increase", "decrease"):
-        passing_side = target <= lower if improvement == "increase" else target >= upper
-        failing_side = target > upper if improvement == "increase" else target < lower
+    if target is None:
+        assurance = np.full(n_phases, "no_target", dtype=object)
+    elif improvement not in ("increase", "decrease"):
+        assurance = np.full(n_phases, "not_applicable", dtype=object)
+    else:
+        increase = improvement == "increase"
+        passing = target < lower if increase else target > upper
+        failing = target > upper if increase else target < lower
         assurance = np.where(
-            passing_side,
+            passing,
             "consistently_passing",
-            np.where(failing_side, "consistently_failing", "hit_and_miss"),
+            np.where(failing, "consistently_failing", "hit_and_miss"),
         )
     return pd.DataFrame({"variation": variation, "assurance": assurance})
 
 
 # --- preparation ---------------------------------------------------------------------------------
+
+
+def _has_time_order(values: pd.Series) -> bool:
+    """Numbers and dates have a time order; labels (text, categories) do not."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return False
+    return pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values)
+
+
+def _check_rates_as_counts(values: pd.Series, *, y: str, n: str, chart: str) -> None:
+    """A rate column passed as ``y`` with a denominator would be charted as rate/n."""
+    finite = values[np.isfinite(values)]
+    if len(finite) and finite.between(0, 1).all() and (finite % 1 != 0).any():
+        from c2c_analysis.validation import DataValidationError
+
+        row = finite.index[(finite % 1 != 0).to_numpy()][0]
+        raise DataValidationError(
+            [
+                {
+                    "row": row,
+                    "column": y,
+                    "value": str(finite.loc[row]),
+                    "problem": (
+                        f"with n={n!r} the {chart} chart takes y as the numerator (a count), but "
+                        f"{y!r} holds proportions between 0 and 1; pass y='numerator', or derive "
+                        f"it as round({y} × {n}) first, or chart the rate itself without n"
+                    ),
+                }
+            ]
+        )
+
+
+def _baseline(out: pd.DataFrame, x: str, freeze: Any, by: Sequence[str]) -> np.ndarray:
+    """Which points belong to the baseline: x ≤ ``freeze``, or, for x without numbers (dates,
+    labels) and an integer ``freeze``, the first ``freeze`` points of each series (qicharts2's
+    idiom)."""
+    if freeze is None:
+        return np.ones(len(out), dtype=bool)
+    values = out[x]
+    numeric_x = pd.api.types.is_numeric_dtype(values) and not isinstance(
+        values.dtype, pd.CategoricalDtype
+    )
+    if isinstance(freeze, int | np.integer) and not isinstance(freeze, bool) and not numeric_x:
+        position = out.groupby(list(by), sort=False).cumcount() if by else np.arange(len(out))
+        return np.asarray(position) < int(freeze)
+    if pd.api.types.is_datetime64_any_dtype(values) and isinstance(freeze, str):
+        try:
+            freeze = pd.Timestamp(freeze)
+        except ValueError:
+            freeze = None
+    try:
+        return (values <= freeze).to_numpy(dtype=bool)
+    except TypeError:
+        raise ValueError(
+            f"freeze={freeze!r} cannot be compared with {x!r} ({values.dtype}): give the last "
+            f"baseline value of {x!r} (e.g. a date), or an integer number of baseline points"
+        ) from None
 
 
 def _prepare(
@@ -578,7 +702,7 @@ def _prepare(
     part: Sequence[Any] | str | None,
     freeze: Any,
     exclude: Sequence[Any] | None,
-    agg: str,
+    agg: str | None,
 ) -> pd.DataFrame:
     """One row per series and x: the plotted value and its denominator or subgroup size."""
     missing = [
@@ -596,9 +720,24 @@ def _prepare(
             ]
         )
     keys = [*by, x]
+    no_x = data[x].isna()
+    if no_x.any():
+        import warnings
+
+        from c2c_analysis.validation import C2CDataWarning
+
+        warnings.warn(
+            f"{int(no_x.sum())} rows without a value of {x!r} were left out of the chart "
+            f"(rows {', '.join(map(str, data.index[no_x][:5]))}{', ...' if no_x.sum() > 5 else ''})",
+            C2CDataWarning,
+            stacklevel=3,
+        )
+        data = data.loc[~no_x]
     cols = {"_y": pd.to_numeric(data[y], errors="coerce")}
     if n:
-        cols["_n"] = pd.to_numeric(data[n], errors="coerce")
+        _check_rates_as_counts(cols["_y"], y=y, n=n, chart=chart)
+        # A row whose numerator is missing (withheld) adds nothing to its denominator either.
+        cols["_n"] = pd.to_numeric(data[n], errors="coerce").where(cols["_y"].notna())
     frame = data[keys + ([part] if isinstance(part, str) else [])].assign(**cols)
     grouped = frame.groupby(keys, sort=True, observed=True, dropna=False)
     if chart in ("xbar", "s"):
@@ -611,9 +750,14 @@ def _prepare(
         out["n"] = out["_n"]
         out = out.drop(columns=["_y", "_n"])
     else:
+        if agg is None:
+            agg = "sum" if chart == "c" else "mean"  # a c chart counts events per subgroup
         if agg not in ("mean", "sum", "median"):
             raise ValueError("agg must be 'mean', 'sum' or 'median'")
-        out = getattr(grouped["_y"], agg)().reset_index().rename(columns={"_y": "y"})
+        if agg == "sum":
+            out = grouped["_y"].sum(min_count=1).reset_index().rename(columns={"_y": "y"})
+        else:
+            out = getattr(grouped["_y"], agg)().reset_index().rename(columns={"_y": "y"})
         out["n"] = np.nan
     if "s" not in out:
         out["s"] = np.nan
@@ -629,7 +773,8 @@ def _prepare(
     out["included"] = True
     if exclude is not None:
         out.loc[out[x].isin(list(exclude)), "included"] = False
-    out["baseline"] = True if freeze is None else (out[x] <= freeze).to_numpy()
+    out = out.sort_values([*by, x], kind="stable").reset_index(drop=True)
+    out["baseline"] = _baseline(out, x, freeze, by)
     out = out.rename(columns={x: "x"}) if x != "x" else out
     if by:
         out["_sid"] = group_codes(*(out[c].to_numpy() for c in by))[0]
@@ -638,11 +783,17 @@ def _prepare(
     return out.sort_values(["_sid", "x"], kind="stable").reset_index(drop=True)
 
 
-def _check_chart(chart: str, n: str | None) -> None:
+def _check_chart(chart: str, n: str | None, rules: str, improvement: str | None) -> None:
     if chart not in CHARTS:
         raise ValueError(f"chart must be one of {', '.join(CHARTS)}, not {chart!r}")
     if chart in ("p", "pp", "u", "up") and n is None:
         raise ValueError(f"a {chart} chart needs n= (the denominator column)")
+    if rules not in ("anhoej", "ihi", "nhs"):
+        raise ValueError(f"rules must be 'anhoej', 'ihi' or 'nhs', not {rules!r}")
+    if improvement not in (None, "increase", "decrease", "neutral"):
+        raise ValueError(
+            f"improvement must be 'increase', 'decrease', 'neutral' or None, not {improvement!r}"
+        )
 
 
 def control_chart(
@@ -656,7 +807,7 @@ def control_chart(
     freeze: Any = None,
     exclude: Sequence[Any] | None = None,
     cl: float | None = None,
-    agg: str = "mean",
+    agg: str | None = None,
     screen_mr: bool = True,
     rules: str = "anhoej",
     sigma: float = 3.0,
@@ -674,35 +825,51 @@ def control_chart(
         The value column, or the numerator when ``n`` names a denominator column (the
         plotted value is then Σy/Σn per x).
     x : str
-        The subgroup column: integers, dates or labels (in sorted order).
+        The subgroup column: integers or dates (a time order), or labels (text or
+        categories, in sorted or category order: units without a time order, as in a
+        funnel-style chart; the runs rules are then skipped and Laney's σz is the standard
+        deviation of the z-scores).
     chart : {"i", "mr", "p", "pp", "u", "up", "c", "g", "t", "xbar", "s", "run"}
         ``pp``/``up`` are Laney's p′ and u′. ``xbar``/``s`` use the rows sharing an x as the
         subgroup's sample.
     n : str, optional
-        Denominator column (required for p, pp, u, up).
+        Denominator column (required for p, pp, u, up). ``y`` is then a count: a column of
+        proportions raises an error that says which call to make (a rate is never divided
+        by ``n`` again). Rows whose ``y`` is missing add nothing to the denominator.
     part : sequence or str, optional
         x values at which a new phase begins, or a column of phase labels. Each phase has
         its own centre line, limits and runs analysis.
-    freeze : x value, optional
+    freeze : x value or int, optional
         Last x of the baseline: centre line and limits come from the baseline and extend to
         later points; the runs analysis covers all points against the frozen centre line.
+        With dates or labels as x, an integer is the number of baseline points (the
+        qicharts2 idiom ``freeze=24``) and a text date is read as a date.
     exclude : sequence, optional
         x values left out of centre line, limits and runs analysis (still shown, still able
         to signal).
     cl : float, optional
         A fixed centre line.
-    agg : {"mean", "sum", "median"}
-        How rows sharing an x combine when there is no ``n``.
+    agg : {"mean", "sum", "median"}, optional
+        How rows sharing an x combine when there is no ``n``: by default their sum on a c
+        chart (events per subgroup) and their mean otherwise.
     screen_mr : bool
-        Leave out moving ranges above 3.267 × their mean (once) before estimating sigma
-        (I, MR, T, p′, u′ charts).
+        Estimate sigma from the moving ranges strictly below 3.267 × their mean (Nelson
+        1982; once) on I, T, p′ and u′ charts. The MR chart itself is never screened.
     rules : {"anhoej", "ihi", "nhs"}
+        With ``"nhs"`` the table gains ``nhs_rule`` (``beyond_limit``, ``trend``,
+        ``two_of_three``, ``shift`` or ``none``: the first rule in that order of precedence
+        that flags the point) and ``nhs_class`` (``special_cause_improvement``,
+        ``special_cause_concern``, ``special_cause_neutral_high``/``_low`` without a
+        direction of improvement, or ``common_cause``), and the summary ``variation`` (the
+        last point's class) and ``assurance`` (``consistently_passing``,
+        ``consistently_failing``, ``hit_and_miss``, ``no_target`` or ``not_applicable``).
     sigma : float
         Width of the limits in sigmas.
     improvement : {"increase", "decrease", "neutral"}, optional
-        NHS rules: which direction is improvement.
+        NHS rules: which direction is improvement (None: neutral).
     target : float, optional
-        NHS rules: the target for the assurance summary.
+        NHS rules: the target for the assurance summary (a target on a limit is hit and
+        miss).
     astronomical : sequence, optional
         IHI rules: x values the user names as astronomical points.
 
@@ -712,19 +879,37 @@ def control_chart(
 
     Notes
     -----
-    Limits (σ = ``sigma``): I: x̄ ± σ·MR̄/1.128; MR: [0, 3.267·MR̄]; p: p̄ ± σ√(p̄(1−p̄)/nᵢ)
-    clipped to [0, 1]; p′: the p limits times σ_z = MR̄(z)/1.128 of the z-scores
-    zᵢ = (pᵢ − p̄)/√(p̄(1−p̄)/nᵢ) (Laney 2002); u: ū ± σ√(ū/nᵢ), u′ likewise; c: c̄ ± σ√c̄;
-    g: ḡ ± σ√(ḡ(ḡ+1)); t: an I chart of y^(1/3.6), back-transformed; x̄: the size-weighted
-    mean ± σ·(s̄/c4)/√nᵢ; s: (s̄/c4)(c4(nᵢ) ± σ√(1 − c4(nᵢ)²)). Count and dispersion limits
-    are cut at 0.
+    Limits at σ = ``sigma`` = 3 (other widths scale the distance from the centre):
+
+    - I: x̄ ± 3·MR̄/1.128 (MR̄ screened, see ``screen_mr``); with ``rules="nhs"`` Making Data
+      Count's x̄ ± 2.66·MR̄, and its "close to a limit" band from 1.7733·MR̄.
+    - MR: centre MR̄ (every moving range of the phase, unscreened), limits [0, 3.267·MR̄]
+      (D4 for n = 2, Montgomery Appendix VI); no runs signal, as moving ranges are
+      autocorrelated.
+    - p: p̄ ± 3√(p̄(1−p̄)/nᵢ) clipped to [0, 1]; p′ (Laney 2002): the p limits times
+      σz, the moving ranges of zᵢ = (pᵢ − p̄)/√(p̄(1−p̄)/nᵢ) over 1.128, or for x without a
+      time order the sample standard deviation of the zᵢ. u: ū ± 3√(ū/nᵢ), u′ likewise.
+    - c: c̄ ± 3√c̄ (rows sharing an x summed).
+    - g: limits ḡ ± 3√(ḡ(ḡ+1)) (Benneyan 2001) around the mean; the centre line, and the
+      runs analysis, is the median (0.693·``cl`` when a centre is given).
+    - t: an I chart of y^(1/3.6), back-transformed (Nelson 1994).
+    - x̄: x̿ = Σnᵢx̄ᵢ/Σnᵢ ± A3(nᵢ)·s̄; s: centre s̄, limits B3(nᵢ)·s̄ and B4(nᵢ)·s̄, where s̄
+      is the mean of the sᵢ for one subgroup size and the pooled √(Σ(nᵢ−1)sᵢ²/Σ(nᵢ−1)) for
+      sizes that vary (Montgomery §6.3.2, eqs. 6.29-6.31).
+
+    Count and dispersion limits are cut at 0. Excluded points: a moving range that touches
+    an excluded point leaves the sigma estimate; qicharts2 instead takes the difference
+    across the excluded point, so its sigma can differ where points are excluded.
 
     References
     ----------
     Montgomery (2019), Introduction to Statistical Quality Control, 8th ed. Laney (2002),
     Improved control charts for attributes, Quality Engineering 14(4):531-537. Anhøj &
     Olesen (2014), Run charts revisited, PLoS ONE 9(11):e113825. Provost & Murray (2011),
-    The Health Care Data Guide. NHS England, Making Data Count (2019).
+    The Health Care Data Guide. NHS England, Making Data Count (2019); NHSRplotthedots 0.2.2.
+    Nelson (1982), Control charts for individual measurements, J Qual Technol 14(3):172-173.
+    Benneyan (2001), Number-between g-type statistical quality control charts, Health Care
+    Manag Sci 4:305-318. Anhøj, qicharts2 0.8.1.
 
     Examples
     --------
@@ -735,10 +920,11 @@ def control_chart(
     >>> round(float(result.table["center"].iloc[0]), 4), bool(result.summary["runs_signal"].iloc[0])
     (0.2562, False)
     """
-    _check_chart(chart, n)
+    _check_chart(chart, n, rules, improvement)
     frame = _prepare(
         data, y=y, x=x, n=n, by=[], chart=chart, part=part, freeze=freeze, exclude=exclude, agg=agg
     )
+    ordered = _has_time_order(frame["x"])
     table, summary = _engine(
         frame,
         chart=chart,
@@ -749,8 +935,10 @@ def control_chart(
         improvement=improvement,
         target=target,
         astronomical=astronomical,
+        ordered=ordered,
     )
     settings = {
+        "time_order": ordered,
         "chart": chart,
         "rules": rules,
         "sigma": sigma,
@@ -777,7 +965,7 @@ def run_chart(
     freeze: Any = None,
     exclude: Sequence[Any] | None = None,
     cl: float | None = None,
-    agg: str = "mean",
+    agg: str | None = None,
     rules: str = "anhoej",
     astronomical: Sequence[Any] | None = None,
 ) -> SPCResult:
@@ -794,9 +982,11 @@ def run_chart(
     >>> summary[["longest_run", "longest_run_max", "runs_signal"]].values.tolist()
     [[10, 7.0, True]]
     """
+    _check_chart("run", n, rules, None)
     frame = _prepare(
         data, y=y, x=x, n=n, by=[], chart="run", part=part, freeze=freeze, exclude=exclude, agg=agg
     )
+    ordered = _has_time_order(frame["x"])
     table, summary = _engine(
         frame,
         chart="run",
@@ -807,8 +997,17 @@ def run_chart(
         improvement=None,
         target=None,
         astronomical=astronomical,
+        ordered=ordered,
     )
-    settings = {"chart": "run", "rules": rules, "x": x, "y": y, "n": n, "freeze": json_safe(freeze)}
+    settings = {
+        "chart": "run",
+        "rules": rules,
+        "x": x,
+        "y": y,
+        "n": n,
+        "freeze": json_safe(freeze),
+        "time_order": ordered,
+    }
     return SPCResult(
         table=table.drop(columns="_sid"), summary=summary.drop(columns="_sid"), settings=settings
     )
@@ -826,10 +1025,13 @@ def spc_table(
     freeze: Any = None,
     exclude: Sequence[Any] | None = None,
     cl: float | None = None,
-    agg: str = "mean",
+    agg: str | None = None,
     screen_mr: bool = True,
     rules: str = "anhoej",
     sigma: float = 3.0,
+    improvement: str | None = None,
+    target: float | None = None,
+    astronomical: Sequence[Any] | None = None,
     summary: bool = False,
 ) -> pd.DataFrame:
     """The same chart for every series identified by ``by``, in one vectorized pass.
@@ -841,7 +1043,8 @@ def spc_table(
     summary : bool
         Return the per-phase summary instead of the per-point table.
     Others
-        As in :func:`control_chart`.
+        As in :func:`control_chart` (``improvement``, ``target`` and ``astronomical`` apply
+        to every series).
 
     Returns
     -------
@@ -860,7 +1063,7 @@ def spc_table(
     (8, ['group', 'partnership'])
     """
     by = [by] if isinstance(by, str) else list(by)
-    _check_chart(chart, n)
+    _check_chart(chart, n, rules, improvement)
     frame = _prepare(
         data, y=y, x=x, n=n, by=by, chart=chart, part=part, freeze=freeze, exclude=exclude, agg=agg
     )
@@ -871,9 +1074,10 @@ def spc_table(
         sigma=sigma,
         screen_mr=screen_mr,
         cl=cl,
-        improvement=None,
-        target=None,
-        astronomical=None,
+        improvement=improvement,
+        target=target,
+        astronomical=astronomical,
+        ordered=_has_time_order(frame["x"]),
     )
     keys = frame[[*by, "_sid"]].drop_duplicates("_sid").set_index("_sid")
     if summary:

@@ -311,12 +311,18 @@ def test_nhs_point_on_the_mean_breaks_a_run():
     assert result.summary["n_shift_points"].iloc[0] == 0
 
 
-def test_nhs_two_of_three_beyond_two_sigma():
-    values = [10.0, 10.2, 9.8, 10.1, 9.9, 10.0, 10.1, 9.9, 10.45, 10.0, 10.45, 10.0]
-    result = control_chart(
-        series(values), y="y", x="x", chart="i", rules="nhs", screen_mr=False, freeze=8
-    )
+def test_nhs_two_of_three_needs_all_three_on_one_side_of_the_mean():
+    # Baseline mean 10.0, MR̄ = 1.5/7; the close band starts at 1.7733·MR̄ = 0.380 and the
+    # limits are at 2.66·MR̄ = 0.570. 10.45 is close to the upper limit twice in each window.
+    # NHSRplotthedots 0.2.2 (NEWS, issue #143): two of three count only when all three
+    # points are on one side of the mean, so 10.0 (on the mean) between them stops the rule.
+    on_mean = [10.0, 10.2, 9.8, 10.1, 9.9, 10.0, 10.1, 9.9, 10.45, 10.0, 10.45, 10.0]
+    above = [10.0, 10.2, 9.8, 10.1, 9.9, 10.0, 10.1, 9.9, 10.45, 10.05, 10.45, 10.0]
+    kwargs = {"y": "y", "x": "x", "chart": "i", "rules": "nhs", "screen_mr": False, "freeze": 8}
+    assert control_chart(series(on_mean), **kwargs).summary["n_two_of_three"].iloc[0] == 0
+    result = control_chart(series(above), **kwargs)
     assert result.summary["n_two_of_three"].iloc[0] == 2
+    assert result.table["nhs_rule"].tolist()[8:11] == ["two_of_three", "none", "two_of_three"]
 
 
 # --- edge cases -----------------------------------------------------------------------------------------
@@ -430,3 +436,279 @@ def test_moving_ranges_touching_an_excluded_point_are_left_out():
     assert result.table["upper"].iloc[0] - result.table["center"].iloc[0] == pytest.approx(
         3 * np.mean(kept) / 1.128
     )
+
+
+# --- parity with qicharts2 and NHSRplotthedots (issue 12) ------------------------------------
+# Every expected value below is computed by hand in the comment next to it from the rule and
+# source named; the same rules reproduce qicharts2 0.8.1's Montgomery reference outputs
+# (tests/testthat/ex_*.rds) for the xbar, s, I, MR, p, c, u and t charts.
+
+# R: set.seed(123); rnorm(20) (NHSRplotthedots tests/testthat/test-ptd_spc_standard.R)
+RNORM_123 = [
+    -0.56047565, -0.23017749, 1.55870831, 0.07050839, 0.12928774, 1.71506499, 0.46091621,
+    -1.26506123, -0.68685285, -0.44566197, 1.22408180, 0.35981383, 0.40077145, 0.11068272,
+    -0.55584113, 1.78691314, 0.49785048, -1.96661716, 0.70135590, -0.47279141,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("outlier", "screen", "lower", "upper"),
+    # NHSRplotthedots 0.2.2, tests/testthat/_snaps/ptd_spc_standard.md: r1 (the data as drawn),
+    # r2 (y[15] <- 10, moving ranges screened), r3 (y[15] <- 10, not screened).
+    [
+        (False, True, -3.01138, 3.294627),
+        (True, True, -2.383666, 3.722497),
+        (True, False, -4.596625, 5.935457),
+    ],
+)
+def test_nhs_process_limits_match_nhsrplotthedots(outlier, screen, lower, upper):
+    values = list(RNORM_123)
+    if outlier:
+        values[14] = 10.0
+    data = pd.DataFrame({"x": pd.date_range("2020-01-02", periods=20), "y": values})
+    result = control_chart(data, y="y", x="x", chart="i", rules="nhs", screen_mr=screen)
+    row = result.table.iloc[0]
+    assert row["lower"] == pytest.approx(lower, abs=1e-5)
+    assert row["upper"] == pytest.approx(upper, abs=1e-5)
+
+
+def test_nhs_limits_are_2_66_moving_ranges_and_other_rules_keep_3_over_1_128():
+    values = [5.0, 7, 6, 8, 5, 6, 7, 6, 5, 7]
+    mr_bar = np.mean(np.abs(np.diff(values)))  # no range reaches 3.267·MR̄: nothing screened
+    nhs = control_chart(series(values), y="y", x="x", chart="i", rules="nhs").table.iloc[0]
+    anhoej = control_chart(series(values), y="y", x="x", chart="i").table.iloc[0]
+    assert nhs["upper"] - nhs["center"] == pytest.approx(2.66 * mr_bar)
+    assert anhoej["upper"] - anhoej["center"] == pytest.approx(3 * mr_bar / 1.128)
+
+
+def test_mr_chart_keeps_every_moving_range_and_its_limit_is_3_267_times_their_mean():
+    # Montgomery Appendix VI (D4 = 3.267 for n = 2); qicharts2 qic.mr: the MR chart is not
+    # screened, so the jump 10 -> 40 (MR 30 > 3.267·MR̄) still shows above the limit.
+    values = [10.0, 11, 10, 12, 11, 40, 11, 10, 12, 11]
+    mrs = np.abs(np.diff(values))
+    result = control_chart(series(values), y="y", x="x", chart="mr")
+    table = result.table
+    assert table["center"].iloc[1] == pytest.approx(mrs.mean())
+    assert table["upper"].iloc[1] == pytest.approx(3.267 * mrs.mean())
+    assert (table["lower"].iloc[1:] == 0).all()
+    assert table["sigma_signal"].sum() == 2  # both ranges that touch 40
+
+
+def test_mr_chart_has_no_runs_signal():
+    # qicharts2 (qic.agg): moving ranges are autocorrelated, no runs analysis on MR charts.
+    values = [float(v) for v in range(1, 25)] + [30.0, 20, 31, 19, 32, 18]
+    result = control_chart(series(values), y="y", x="x", chart="mr")
+    assert result.summary["longest_run"].iloc[0] > result.summary["longest_run_max"].iloc[0]
+    assert not result.summary["runs_signal"].iloc[0]
+    assert not result.table["in_signal_run"].any()
+
+
+def test_i_chart_screening_keeps_moving_ranges_strictly_below_the_threshold():
+    # Nelson (1982) as qicharts2 applies it: mr[mr < 3.267 * mean(mr)].
+    values = [10.0, 11, 10, 11, 10, 11, 10, 11, 10, 30]
+    mrs = np.abs(np.diff(values))
+    kept = mrs[mrs < 3.267 * mrs.mean()]
+    result = control_chart(series(values), y="y", x="x", chart="i")
+    assert result.table["upper"].iloc[0] == pytest.approx(np.mean(values) + 3 * kept.mean() / 1.128)
+
+
+def test_laney_with_labels_uses_the_standard_deviation_of_the_z_scores():
+    # qicharts2 NEWS 0.7.2 (funnel-style p′ charts); Spiegelhalter (2005) Qual Saf Health
+    # Care 14:347: σz = sd(zᵢ), zᵢ = (pᵢ − p̄)/√(p̄(1 − p̄)/nᵢ).
+    num = np.array([12, 30, 9, 41, 22, 15])
+    den = np.array([100, 150, 80, 200, 120, 140])
+    data = pd.DataFrame({"school": list("ABCDEF"), "num": num, "den": den})
+    result = control_chart(data, y="num", n="den", x="school", chart="pp")
+    p_bar = num.sum() / den.sum()
+    z = (num / den - p_bar) / np.sqrt(p_bar * (1 - p_bar) / den)
+    expected = p_bar + 3 * np.std(z, ddof=1) * np.sqrt(p_bar * (1 - p_bar) / den)
+    np.testing.assert_allclose(result.table["upper"], expected)
+    assert not result.summary["runs_signal"].iloc[0]
+    assert result.settings["time_order"] is False
+
+
+def test_laney_with_labels_does_not_depend_on_the_names_of_the_units():
+    num, den = [12, 30, 9, 41, 22, 15], [100, 150, 80, 200, 120, 140]
+    first = pd.DataFrame({"unit": list("ABCDEF"), "num": num, "den": den})
+    renamed = first.assign(unit=list("QZBXAM"))
+    limits = []
+    for frame in (first, renamed):
+        table = control_chart(frame, y="num", n="den", x="unit", chart="pp").table
+        limits.append(dict(zip(table["y"], table["upper"], strict=True)))
+    assert limits[0] == pytest.approx(limits[1])
+
+
+def test_g_chart_centre_is_the_median_and_limits_come_from_the_mean():
+    # Provost & Murray (2011) pp. 228-229; Benneyan (2001): limits ḡ ± 3√(ḡ(ḡ+1)).
+    values = [3.0, 15, 1, 8, 22, 5, 2, 40, 7, 4, 11, 6]
+    result = control_chart(series(values), y="y", x="x", chart="g")
+    g_bar = np.mean(values)
+    row = result.table.iloc[0]
+    assert row["center"] == np.median(values)
+    assert row["upper"] == pytest.approx(g_bar + 3 * np.sqrt(g_bar * (g_bar + 1)))
+    # The runs analysis counts points against the median: 6 above and 6 below.
+    assert result.summary["n_useful"].iloc[0] == 12
+
+
+def test_g_chart_with_a_given_centre_draws_its_theoretical_median():
+    result = control_chart(series([3.0, 15, 1, 8, 22, 5]), y="y", x="x", chart="g", cl=10.0)
+    row = result.table.iloc[0]
+    assert row["center"] == pytest.approx(6.93)  # 0.693 × 10
+    assert row["upper"] == pytest.approx(10 + 3 * np.sqrt(110))
+
+
+def _subgroups(sizes, rng):
+    rows = [(k, v) for k, m in enumerate(sizes, 1) for v in rng.normal(50, 2, m)]
+    return pd.DataFrame(rows, columns=["x", "y"])
+
+
+def test_xbar_and_s_with_variable_subgroup_sizes_use_the_pooled_s(rng):
+    # Montgomery §6.3.2, eqs. 6.30-6.31: x̿ = Σnᵢx̄ᵢ/Σnᵢ, s̄ = √(Σ(nᵢ−1)sᵢ²/Σ(nᵢ−1)),
+    # x̄ limits x̿ ± A3(nᵢ)s̄, s limits B3(nᵢ)s̄ and B4(nᵢ)s̄ (A3 = 3/(c4√n),
+    # B3/B4 = 1 ∓ 3√(1 − c4²)/c4).
+    from scipy.special import gammaln
+
+    sizes = [4, 6, 5, 3, 6, 4, 5, 5]
+    data = _subgroups(sizes, rng)
+    stats_ = data.groupby("x")["y"].agg(["mean", "std", "count"])
+    m, s = stats_["count"].to_numpy(), stats_["std"].to_numpy()
+    grand = (m * stats_["mean"]).sum() / m.sum()
+    s_bar = np.sqrt(((m - 1) * s**2).sum() / (m - 1).sum())
+    c4 = np.sqrt(2 / (m - 1)) * np.exp(gammaln(m / 2) - gammaln((m - 1) / 2))
+    xbar = control_chart(data, y="y", x="x", chart="xbar").table
+    np.testing.assert_allclose(xbar["center"], grand)
+    np.testing.assert_allclose(xbar["upper"], grand + 3 / (c4 * np.sqrt(m)) * s_bar)
+    s_chart = control_chart(data, y="y", x="x", chart="s").table
+    np.testing.assert_allclose(s_chart["center"], s_bar)
+    np.testing.assert_allclose(s_chart["upper"], (1 + 3 * np.sqrt(1 - c4**2) / c4) * s_bar)
+    np.testing.assert_allclose(
+        s_chart["lower"], np.maximum(0, 1 - 3 * np.sqrt(1 - c4**2) / c4) * s_bar
+    )
+
+
+def test_xbar_with_equal_subgroup_sizes_uses_the_mean_of_the_s(rng):
+    # Montgomery eq. 6.29: s̄ = mean(sᵢ) when every subgroup has n = 5.
+    data = _subgroups([5] * 10, rng)
+    s = data.groupby("x")["y"].std()
+    table = control_chart(data, y="y", x="x", chart="s").table
+    np.testing.assert_allclose(table["center"], s.mean())
+
+
+def test_c_chart_sums_the_rows_that_share_an_x():
+    # qicharts2 qic.c plots y.sum: events per subgroup.
+    data = pd.DataFrame({"x": [1, 1, 2, 2, 3, 3], "y": [2, 3, 4, 1, np.nan, np.nan]})
+    result = control_chart(data, y="y", x="x", chart="c")
+    assert result.table["y"].tolist()[:2] == [5.0, 5.0]
+    assert np.isnan(result.table["y"].iloc[2])  # a missing count stays missing, never 0
+
+
+def test_p_chart_leaves_out_the_denominator_of_a_missing_numerator():
+    # School 2 withheld its count: its 10 students are neither passing nor failing.
+    data = pd.DataFrame({"x": [1, 1, 2, 3], "y": [np.nan, 5, 6, 7], "n": [10, 20, 20, 20]})
+    table = control_chart(data, y="y", n="n", x="x", chart="p").table
+    assert table["y"].iloc[0] == pytest.approx(5 / 20)
+    assert table["n"].iloc[0] == 20
+
+
+def test_a_rate_column_with_a_denominator_is_refused_with_the_call_to_make():
+    data = pd.DataFrame({"year": range(2015, 2021), "rate": [0.81, 0.83, 0.8, 0.85, 0.86, 0.84]})
+    data["denominator"] = 350
+    with pytest.raises(ValueError, match="y='numerator'") as err:
+        control_chart(data, y="rate", n="denominator", x="year", chart="p")
+    assert "proportions" in str(err.value)
+
+
+def test_freeze_as_a_number_of_points_on_dates():
+    # qicharts2's idiom freeze = 24: the first 24 points are the baseline.
+    values = [10.0] * 12 + [11.0] * 12 + [20.0] * 12
+    data = pd.DataFrame({"month": pd.date_range("2020-01-01", periods=36, freq="MS"), "y": values})
+    result = control_chart(data, y="y", x="month", chart="i", freeze=24)
+    assert result.table["center"].iloc[0] == pytest.approx(10.5)
+    by_date = control_chart(data, y="y", x="month", chart="i", freeze="2021-12-01")
+    assert by_date.table["center"].iloc[0] == pytest.approx(10.5)
+
+
+def test_freeze_that_cannot_be_compared_with_x_says_so():
+    data = pd.DataFrame({"month": pd.date_range("2020-01-01", periods=12, freq="MS"), "y": 1.0})
+    with pytest.raises(ValueError, match=r"freeze=2\.5 cannot be compared"):
+        control_chart(data, y="y", x="month", chart="i", freeze=2.5)
+
+
+def test_rows_without_x_are_left_out_with_a_warning():
+    # qicharts2 (qic.agg) drops them too; we say so.
+    from c2c_analysis.validation import C2CDataWarning
+
+    data = pd.DataFrame({"x": [1, 2, np.nan, 3, 4], "y": [1.0, 2, 99, 3, 4]})
+    with pytest.warns(C2CDataWarning, match="1 rows without a value of 'x'"):
+        result = control_chart(data, y="y", x="x", chart="i")
+    assert len(result.table) == 4
+
+
+def test_nhs_trend_takes_its_direction_from_the_trend_not_the_side_of_the_mean():
+    # NHSRplotthedots 0.2.2 NEWS (issue #171): a rising trend of 7 that starts below the mean
+    # is "high" throughout; with improvement = increase every point of it is improvement.
+    values = [5.0, 5.5, 4.8, 5.2, 5.1, 4.9, 5.0, 4.6, 4.7, 4.8, 4.85, 4.9, 5.05, 5.2, 5.0, 4.9]
+    result = control_chart(
+        series(values), y="y", x="x", chart="i", rules="nhs", improvement="increase"
+    )
+    table = result.table
+    trend = table.iloc[7:14]
+    assert (trend["nhs_rule"] == "trend").all()
+    assert (trend["nhs_class"] == "special_cause_improvement").all()
+    assert (trend["y"] < trend["center"]).sum() >= 4  # most of it lies below the mean
+
+
+def test_nhs_precedence_beyond_a_limit_before_a_trend():
+    # The 7th point of a rising trend is also beyond the upper limit: it reports the limit.
+    baseline = [5.0, 5.2, 4.9, 5.1, 5.0, 4.8, 5.1, 5.0, 4.9, 5.1]
+    values = [*baseline, 5.11, 5.12, 5.13, 5.14, 5.15, 5.16, 9.0]
+    table = control_chart(series(values), y="y", x="x", chart="i", rules="nhs", freeze=10).table
+    assert table["nhs_rule"].iloc[-1] == "beyond_limit"
+    assert (table["nhs_rule"].iloc[10:16] == "trend").all()
+
+
+def test_nhs_neutral_special_causes_say_high_or_low():
+    values = [5.0, 5.2, 4.9, 5.1, 5.0, 4.8, 5.1, 5.0, 4.9, 5.1, 9.0, 1.0]
+    table = control_chart(series(values), y="y", x="x", chart="i", rules="nhs", freeze=10).table
+    assert table["nhs_class"].tolist()[-2:] == [
+        "special_cause_neutral_high",
+        "special_cause_neutral_low",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("target", "improvement", "expected"),
+    # NHSRplotthedots ptd_calculate_assurance_type: strictly above the upper limit fails an
+    # increase target (passes a decrease one); a target on a limit is inconsistent.
+    [
+        ("upper+1", "increase", "consistently_failing"),
+        ("lower-1", "increase", "consistently_passing"),
+        ("upper+1", "decrease", "consistently_passing"),
+        ("upper", "increase", "hit_and_miss"),
+        ("lower", "decrease", "hit_and_miss"),
+    ],
+)
+def test_nhs_assurance_against_the_last_limits(target, improvement, expected):
+    values = [5.0, 5.2, 4.9, 5.1, 5.0, 4.8, 5.1, 5.0, 4.9, 5.1]
+    first = control_chart(series(values), y="y", x="x", chart="i", rules="nhs").table.iloc[-1]
+    value = {
+        "upper+1": first["upper"] + 1,
+        "lower-1": first["lower"] - 1,
+        "upper": first["upper"],
+        "lower": first["lower"],
+    }[target]
+    summary = control_chart(
+        series(values), y="y", x="x", chart="i", rules="nhs", improvement=improvement, target=value
+    ).summary
+    assert summary["assurance"].iloc[0] == expected
+
+
+def test_spc_table_passes_improvement_and_target_through():
+    values = [5.0, 5.2, 4.9, 5.1, 5.0, 4.8, 5.1, 5.0, 4.9, 5.1, 9.0]
+    data = pd.concat([series(values).assign(school=s) for s in ("a", "b")], ignore_index=True)
+    summary = spc_table(
+        data, by=["school"], y="y", x="x", chart="i", rules="nhs", freeze=10,
+        improvement="decrease", target=3.0, summary=True,
+    )  # fmt: skip
+    assert summary["variation"].tolist() == ["special_cause_concern"] * 2
+    assert summary["assurance"].tolist() == ["consistently_failing"] * 2
