@@ -361,6 +361,38 @@ def _check_options(
     return tuple(sorted(levels))
 
 
+def _discreteness_notes(
+    num: np.ndarray,
+    den: np.ndarray,
+    centre: float,
+    levels: Sequence[float],
+    flags: dict[str, np.ndarray],
+) -> list[str]:
+    """Say how many flags a strict binomial test would not give.
+
+    The interpolated limit lies inside the step below the quantile count r, so a unit with
+    exactly r is plotted beyond it although P(R >= r) exceeds the tail probability; for
+    small units this matters (10 of 10 at a centre of 83% has P = 0.16, yet lies above
+    the 99.8% limit)."""
+    notes = []
+    upper_tail = stats.binom.sf(num - 1, den, centre)  # P(R >= r)
+    lower_tail = stats.binom.cdf(num, den, centre)  # P(R <= r)
+    for level in levels:
+        suffix = _level_suffix(level)
+        tail = (1.0 - level) / 2.0
+        flag = flags[f"flag_{suffix}"]
+        lenient = ((flag == "above") & (upper_tail > tail)) | (
+            (flag == "below") & (lower_tail > tail)
+        )
+        if lenient.any():
+            notes.append(
+                f"{int(lenient.sum())} unit(s) flagged at {100 * level:.10g}% have an exact "
+                f"binomial tail probability above {tail:g} (their count is on the discrete "
+                "step that the interpolation smooths; small units are affected most)."
+            )
+    return notes
+
+
 # --- the analysis ----------------------------------------------------------------------------
 
 
@@ -452,7 +484,10 @@ def funnel_chart(
     0.975 at 95%), let r be the smallest count with F(r) >= p, F the Binomial(n, centre)
     distribution function; with alpha = (F(r) − p) / (F(r) − F(r − 1)) the limit is
     (r − alpha) / n, which interpolates between the discrete quantiles so that the limits
-    are smooth curves.
+    are smooth curves. The limit lies within the step below r, so a unit whose count is r
+    lies beyond it: for small units the chance of a flag exceeds the nominal tail (10 of 10
+    at a centre of 83% lies above the 99.8% limit although P(R = 10) = 0.16). The notes
+    count the flagged units whose exact binomial tail probability exceeds the level's tail.
 
     Over-dispersion (Spiegelhalter 2005b): z_i = (g(y_i) − g(θ0)) / s_i, with s_i =
     sqrt(θ0(1 − θ0)/n_i) (or 1/(2·sqrt(n_i)) on the arcsine scale); phi = Σ z_i² / I over
@@ -595,6 +630,8 @@ def funnel_chart(
         summary[f"n_below_{suffix}"] = int((rate < lower).sum())
     for name, values in flags.items():
         table[name] = values
+    if method == "exact" and adjustment == "none" and (num == np.round(num)).all():
+        notes += _discreteness_notes(num, den, centre, levels, flags)
 
     from c2c_analysis import __version__
 

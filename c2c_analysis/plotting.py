@@ -772,17 +772,31 @@ def plot_funnel(result, *, ax: Axes | None = None) -> Axes:
             label=f"beyond {100 * levels[-1]:.10g}% limits",
             zorder=3,
         )
+        # The most extreme ten are named; more labels would cover one another.
+        extreme = np.flatnonzero(beyond_outer)
+        extreme = extreme[np.argsort(-np.abs(table["z_adjusted"].to_numpy()[extreme]))[:10]]
         for name, x, y in zip(
-            table["unit"][beyond_outer], size[beyond_outer], rate[beyond_outer], strict=True
+            table["unit"].iloc[extreme], size[extreme], rate[extreme], strict=True
         ):
+            right_half = x > grid[-1] / 2  # labels there extend leftwards, inside the axes
             ax.annotate(
                 str(name),
                 (x, y),
-                xytext=(4, 4),
+                xytext=(-4 if right_half else 4, 4),
                 textcoords="offset points",
+                ha="right" if right_half else "left",
                 fontsize="small",
                 parse_math=False,
             )
+    # The y range follows the units and the widest limits at the median size, not the
+    # curves' far ends at the smallest sizes (which reach 0% and 100%).
+    middle = result.limits(np.round(np.median(size))).iloc[0]
+    widest = _level_suffix(levels[-1])
+    bounds = np.concatenate([rate, [middle[f"lower_{widest}"], middle[f"upper_{widest}"]]])
+    low, high = bounds.min(), bounds.max()
+    pad = 0.05 * (high - low) or 0.01
+    ax.set_ylim(max(low - pad, -0.01), min(high + pad, 1.01))
+    ax.set_xlim(0, grid[-1])
     _percent_axis(ax)
     ax.set_xlabel(f"Size ({result.settings['denominator']})", parse_math=False)
     ax.set_ylabel("Rate", parse_math=False)
@@ -793,5 +807,5 @@ def plot_funnel(result, *, ax: Axes | None = None) -> Axes:
         fontsize="medium",
         parse_math=False,
     )
-    ax.legend(frameon=False, fontsize="small")
+    ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax

@@ -302,6 +302,18 @@ def test_units_beyond_the_limits_are_flagged_above_and_below():
     assert (summary["n_above_998"], summary["n_below_998"]) == (1, 1)
 
 
+def test_flags_on_the_discrete_step_are_counted_in_the_notes():
+    # n = 10, centre 0.83: r_0.999 = 10 (F(9) = 1 - 0.83^10 = 0.8448 < 0.999), alpha =
+    # (1 - 0.999) / 0.83^10 = 0.00644, upper = (10 - 0.00644) / 10 = 0.99936 < 1, so 10/10
+    # is flagged above although P(R >= 10) = 0.83^10 = 0.155 > 0.001.
+    data = pd.DataFrame({"unit": ["small"], "numerator": [10], "denominator": [10]})
+    result = funnel_chart(data, target=0.83, overdispersion=False)
+    row = result.table.iloc[0]
+    assert row["upper_998"] == pytest.approx(1 - 0.001 / 0.83**10 / 10)
+    assert row["flag_998"] == "above"
+    assert any("1 unit(s) flagged at 99.8%" in note for note in result.notes)
+
+
 def test_renaming_and_reordering_units_does_not_change_their_limits(schools):
     renamed = schools.assign(school=schools["school"].map(lambda s: f"School {s[1:]} (renamed)"))
     reordered = renamed.iloc[::-1].reset_index(drop=True)
@@ -436,3 +448,26 @@ def test_plot_shows_every_unit_and_labels_outer_outliers_literally():
     assert set(labels) == {"$x^2$ school", "low"}
     assert not labels["$x^2$ school"].get_parse_math()
     assert [c.get_label() for c in ax.collections] == ["units", "beyond 99.8% limits"]
+
+
+def test_plot_names_at_most_the_ten_most_extreme_outliers():
+    # 30 units at 90% of 1000 around a 50% target: all far beyond the 99.8% limits; unit
+    # k has 900 + k students meeting the outcome, so the last ten are the most extreme.
+    data = pd.DataFrame(
+        {
+            "unit": [f"u{k}" for k in range(30)],
+            "numerator": [900 + k for k in range(30)],
+            "denominator": [1000] * 30,
+        }
+    )
+    ax = funnel_chart(data, target=0.5, overdispersion=False).plot()
+    assert sorted(text.get_text() for text in ax.texts) == sorted(f"u{k}" for k in range(20, 30))
+
+
+def test_plot_y_range_follows_the_units_not_the_far_ends_of_the_curves(schools):
+    result = funnel_chart(schools, numerator="met", denominator="cohort", unit="school")
+    low, high = result.plot().get_ylim()
+    assert low > 0.25  # the lowest rate is 10/30; the curves at size 1 reach 0
+    assert high <= 1.01
+    assert low <= result.table["rate"].min()
+    assert high >= result.table["rate"].max()
