@@ -26,7 +26,10 @@ Contributing indicators that move faster than a year use a ``period`` column
 
 from __future__ import annotations
 
+import difflib
 import re
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from types import MappingProxyType
 from typing import Literal
@@ -43,15 +46,23 @@ __all__ = [
     "KEY_COLUMNS",
     "NOT_REPORTED",
     "OUTCOMES",
+    "OUTCOME_LINKS",
+    "PARTITIONS",
     "RACE_ETHNICITY_2007",
     "RELATED_OUTCOMES",
     "RACE_ETHNICITY_2024",
+    "SUPPRESSION_MARKERS",
     "Outcome",
     "better_direction",
+    "did_you_mean",
     "empty_outcome_table",
+    "infer_dimension",
+    "is_suppression_marker",
+    "is_total_label",
     "normalize_dimension",
     "normalize_group",
     "outcome_catalogue",
+    "slugify",
 ]
 
 #: Columns of the canonical outcome table, in order.
@@ -325,6 +336,22 @@ GROUPS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
 #: Standard dimensions (``geography`` holds places: schools, neighbourhoods, ZIP codes).
 DIMENSIONS: tuple[str, ...] = (*GROUPS, "geography")
 
+#: Dimensions whose groups, when a table lists two or more of them, partition All students
+#: (each student in exactly one group, ``Not reported`` catching the rest), so the groups'
+#: numerators and denominators add up to All students'. Disclosure control relies on it
+#: where counts are missing; a table whose complete counts do not add up is read as it is.
+PARTITIONS: frozenset[str] = frozenset(
+    ("race_ethnicity", "income", "gender", "disability", "english_learner")
+)
+
+#: Outcomes counted among another outcome's successes, group by group and class: the
+#: denominator of the first is the numerator of the second (postsecondary enrollment is
+#: measured on the high school graduates of the class, completion on its enrollees).
+OUTCOME_LINKS: tuple[tuple[str, str], ...] = (
+    ("postsecondary_enrollment", "hs_graduation"),
+    ("postsecondary_completion", "postsecondary_enrollment"),
+)
+
 
 def _norm_label(label: str) -> str:
     """Lower case, single spaces, no spaces around '/', '-' or ',' ("Black/ African American")."""
@@ -375,6 +402,26 @@ _DIMENSION_ALIASES = {
     "lep": "english_learner",
     "geography": "geography",
     "place": "geography",
+    "socioeconomic": "income",
+    "socioeconomically disadvantaged": "income",
+    "foster": "foster_care",
+    "foster care": "foster_care",
+    "foster youth": "foster_care",
+    "homeless": "homeless",
+    "homelessness": "homeless",
+    "housing status": "homeless",
+    "migrant": "migrant",
+    "migrant status": "migrant",
+    "english learner status": "english_learner",
+    "el status": "english_learner",
+    "disability status": "disability",
+    "iep status": "disability",
+    "sex/gender": "gender",
+    "swd status": "disability",
+    "poverty": "income",
+    "poverty status": "income",
+    "economic disadvantage": "income",
+    "econ disadv": "income",
 }
 
 
@@ -405,7 +452,27 @@ def _aliases(mapping: dict[str, tuple[str, ...]]) -> dict[str, str]:
 # Labels as state and federal files print them, mapped to ours. Each key is compared after
 # _norm_label, so case and spacing around "/" do not matter.
 _GROUP_ALIASES: dict[str, dict[str, str]] = {
-    "all": _aliases({ALL_STUDENTS: ("all", "total", "all student", "district total", "everyone")}),
+    "all": _aliases(
+        {
+            ALL_STUDENTS: (
+                "all",
+                "total",
+                "all student",
+                "all students",
+                "district total",
+                "districtwide",
+                "district-wide",
+                "district wide",
+                "schoolwide",
+                "school-wide",
+                "school total",
+                "statewide",
+                "state total",
+                "everyone",
+                "all grades and students",
+            )
+        }
+    ),
     "race_ethnicity": _aliases(
         {
             "American Indian/Alaska Native": (
@@ -425,10 +492,16 @@ _GROUP_ALIASES: dict[str, dict[str, str]] = {
                 "African-American",
                 "Black, non-Hispanic",
                 "Black non-Hispanic",
+                "Black (not Hispanic)",
+                "Black or African American (not Hispanic or Latino)",
             ),
+            # ACGR and several state files combine these two categories.
+            "Asian/Pacific Islander": ("Asian or Pacific Islander", "Asian/Pacific Islanders"),
             "Hispanic/Latino": (
                 "Hispanic/Latino of any race(s)",
                 "Hispanic/Latino of any race",
+                "Hispanic or Latino of any race",
+                "Hispanic or Latino of any race(s)",
                 "Hispanic or Latino",
                 "Hispanic",
                 "Latino",
@@ -450,7 +523,12 @@ _GROUP_ALIASES: dict[str, dict[str, str]] = {
                 "Pacific Islanders",
                 "NHPI",
             ),
-            "White": ("White, non-Hispanic", "White non-Hispanic", "Caucasian"),
+            "White": (
+                "White, non-Hispanic",
+                "White non-Hispanic",
+                "White (not Hispanic)",
+                "Caucasian",
+            ),
             "Two or more races": (
                 "Two or More Races",
                 "Two or more",
@@ -472,7 +550,15 @@ _GROUP_ALIASES: dict[str, dict[str, str]] = {
                 "Free/reduced-price meals",
                 "Free or reduced-price lunch",
                 "Free/reduced lunch",
+                "Free/reduced-price meal eligible",
                 "FRL",
+                "Socioeconomically disadvantaged",
+                "Socio-economically disadvantaged",
+                "Low SES",
+                "Economically disadvantaged students",
+                "Econ disadv",
+                "Poverty",
+                "In poverty",
             ),
             "Not low income": (
                 "Non-low income",
@@ -481,6 +567,10 @@ _GROUP_ALIASES: dict[str, dict[str, str]] = {
                 "Not economically disadvantaged",
                 "Non-economically disadvantaged",
                 "Non-FRL",
+                "Not socioeconomically disadvantaged",
+                "Not econ disadv",
+                "Not in poverty",
+                "Non-socioeconomically disadvantaged",
             ),
             NOT_REPORTED: ("Unknown", "Missing"),
         }
@@ -502,6 +592,10 @@ _GROUP_ALIASES: dict[str, dict[str, str]] = {
                 "Special education",
                 "SWD",
                 "IEP",
+                "Students with IEPs",
+                "Students with an IEP",
+                "Children with disabilities",
+                "Children with disabilities (IDEA)",
             ),
             "Students without disabilities": (
                 "Without disabilities",
@@ -509,6 +603,10 @@ _GROUP_ALIASES: dict[str, dict[str, str]] = {
                 "Non-special education",
                 "Not special education",
                 "Non-SWD",
+                "Non-IEP",
+                "Not SWD",
+                "No IEP",
+                "General education",
             ),
             NOT_REPORTED: ("Unknown", "Missing"),
         }
@@ -522,7 +620,12 @@ _GROUP_ALIASES: dict[str, dict[str, str]] = {
                 "ELL",
                 "EL",
                 "Limited English proficient",
+                "Limited English proficiency",
                 "LEP",
+                "ELs",
+                "Multilingual learners",
+                "Multilingual learner",
+                "English learner students",
             ),
             "Not English learner": (
                 "Non-English learner",
@@ -532,9 +635,42 @@ _GROUP_ALIASES: dict[str, dict[str, str]] = {
                 "Not English learners",
                 "Non-ELL",
                 "Non-EL",
+                "Not ELL",
+                "Not EL",
                 "Not limited English proficient",
             ),
             NOT_REPORTED: ("Unknown", "Missing"),
+        }
+    ),
+    "foster_care": _aliases(
+        {
+            "Foster care": (
+                "Foster youth",
+                "Foster",
+                "Students in foster care",
+                "Foster care students",
+                "Youth in foster care",
+            ),
+            "Not in foster care": ("Not foster youth", "Non-foster youth", "Not foster care"),
+        }
+    ),
+    "homeless": _aliases(
+        {
+            "Homeless": (
+                "Homeless youth",
+                "Homeless students",
+                "Homeless enrolled",
+                "Students experiencing homelessness",
+                "Experiencing homelessness",
+                "McKinney-Vento",
+            ),
+            "Not homeless": ("Non-homeless", "Not experiencing homelessness"),
+        }
+    ),
+    "migrant": _aliases(
+        {
+            "Migrant": ("Migrant students", "Migrant education", "Migratory"),
+            "Not migrant": ("Non-migrant", "Non-migrant students"),
         }
     ),
 }
@@ -557,14 +693,186 @@ def normalize_group(label: str, dimension: str | None = None) -> str:
     'Hispanic/Latino'
     >>> normalize_group("Black/ African American")
     'Black'
-    >>> normalize_group("Foster youth", "foster_care")
-    'Foster youth'
+    >>> normalize_group("Foster Youth", "foster_care")
+    'Foster care'
+    >>> normalize_group(" Military connected ", "military")
+    'Military connected'
     """
     key = _norm_label(label)
     if dimension is not None:
         return _GROUP_ALIASES.get(dimension, {}).get(key, str(label).strip())
     found = {vocab[key] for vocab in _GROUP_ALIASES.values() if key in vocab}
     return found.pop() if len(found) == 1 else str(label).strip()
+
+
+def is_total_label(label: str) -> bool:
+    """Whether a group label means every student ("Total", "All Students", "Districtwide").
+
+    Examples
+    --------
+    >>> is_total_label("Districtwide"), is_total_label("White")
+    (True, False)
+    """
+    return _norm_label(label) in _GROUP_ALIASES["all"]
+
+
+def infer_dimension(label: str) -> str | None:
+    """The dimension a group label implies, or None when no vocabulary or several know it.
+
+    Labels that every vocabulary shares (``Unknown``, ``Missing``) imply no dimension.
+
+    Examples
+    --------
+    >>> infer_dimension("Socioeconomically Disadvantaged")
+    'income'
+    >>> infer_dimension("Total")
+    'all'
+    >>> infer_dimension("Unknown") is None
+    True
+    """
+    key = _norm_label(label)
+    found = [dim for dim, vocab in _GROUP_ALIASES.items() if key in vocab]
+    return found[0] if len(found) == 1 else None
+
+
+def did_you_mean(value: str, choices: Iterable[str], *, n: int = 3) -> str:
+    """A ``"; did you mean 'X'?"`` hint for an unknown label or id ("" when nothing is close).
+
+    Matching ignores case and spacing; choices are listed as they are spelled.
+
+    Examples
+    --------
+    >>> did_you_mean("Hispanc", ["Hispanic/Latino", "White"])
+    "; did you mean 'Hispanic/Latino'?"
+    >>> did_you_mean("hs_graduaton", ["hs_graduation", "employment"])
+    "; did you mean 'hs_graduation'?"
+    """
+    spelled = {}
+    for choice in choices:
+        spelled.setdefault(_norm_label(choice), str(choice))
+    key = _norm_label(value)
+    close = difflib.get_close_matches(key, list(spelled), n=n, cutoff=0.6)
+    # A label that starts another ("hispanic" of "hispanic/latino") is close too.
+    close += [k for k in spelled if k.startswith(key) and k not in close and len(key) >= 3]
+    if not close:
+        return ""
+    names = " or ".join(repr(spelled[k]) for k in close[:n])
+    return f"; did you mean {names}?"
+
+
+# --- suppression markers ------------------------------------------------------------------
+
+#: What state and federal files print in place of a withheld count or rate, compared in
+#: lower case with spaces removed. ``n<10``, ``<5`` and other "fewer than k" marks are
+#: recognised for any k (see :func:`is_suppression_marker`); ``LT50`` and ``<5%`` are
+#: range codes, not markers. EDFacts ``.`` ("no students")
+#: is not a marker: readers leave such rows out.
+SUPPRESSION_MARKERS: frozenset[str] = frozenset(
+    {
+        "*",
+        "**",
+        "***",
+        "s",
+        "ns",
+        "n/s",
+        "ps",
+        "ds",
+        "--",
+        "---",
+        "n/a",
+        "dnr",
+        "supp",
+        "suppressed",
+        "masked",
+        "redacted",
+        "‡",
+        "†",
+        "<",
+        "≤",
+        "toofew",
+        "toofewstudents",
+        "crossgroup",
+    }
+)
+_FEWER_THAN = re.compile(r"^(?:n)?(?:<|<=|≤)\d+$")
+
+
+def _marker_key(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    return re.sub(r"\s+", "", value).lower()
+
+
+def is_suppression_marker(values: object) -> object:
+    """Whether values are suppression markers (``*``, ``s``, ``NS``, ``N<10``, ``<5``, ``PS``...).
+
+    Parameters
+    ----------
+    values : scalar or array-like
+        Cells as read from a file. Numbers, blanks and missing values are not markers.
+
+    Returns
+    -------
+    bool or numpy.ndarray of bool
+        A bool for a scalar, else one bool per value (computed once per distinct value).
+
+    Notes
+    -----
+    One vocabulary (:data:`SUPPRESSION_MARKERS`, plus "fewer than k" marks such as ``N<10``
+    and ``<5``) serves every reader and the run and control charts, so a withheld
+    point is counted as withheld, never silently missing. Marks with a percent sign
+    (``<5%``) are range codes, not markers.
+
+    Examples
+    --------
+    >>> is_suppression_marker(["*", "N<10", "12", None, " ns ", "<5", "<5%"]).tolist()
+    [True, True, False, False, True, True, False]
+    >>> is_suppression_marker("PS")
+    True
+    """
+    import numpy as np
+
+    if isinstance(values, str) or values is None or not hasattr(values, "__len__"):
+        key = _marker_key(values)
+        return bool(key is not None and (key in SUPPRESSION_MARKERS or _FEWER_THAN.match(key)))
+    array = np.asarray(list(values) if not hasattr(values, "dtype") else values, dtype=object)
+    if array.size == 0:
+        return np.zeros(0, dtype=bool)
+    codes, uniques = pd.factorize(pd.Series(array.ravel(), dtype=object))
+    flags = np.array([bool(is_suppression_marker(u)) for u in uniques] + [False], dtype=bool)
+    return flags[np.where(codes < 0, len(uniques), codes)].reshape(array.shape)
+
+
+# --- partnership slugs --------------------------------------------------------------------
+
+
+def slugify(name: object) -> str:
+    """The partnership slug of a name as a source spells it: safe as a file name.
+
+    Accents are dropped, apostrophes removed, ``&`` and every other run of characters that
+    are not letters, digits or ``_`` become one ``-``; the result matches ``[a-z0-9][a-z0-9_-]*``
+    and a slug maps to itself.
+
+    Raises
+    ------
+    ValueError
+        If the name holds no letter or digit.
+
+    Examples
+    --------
+    >>> slugify("CHICAGO MATH & SCIENCE HS")
+    'chicago-math-science-hs'
+    >>> slugify("O'Bryant School Math/Science (Boston) @ Roxbury")
+    'obryant-school-math-science-boston-roxbury'
+    >>> slugify("tacoma_wa")
+    'tacoma_wa'
+    """
+    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"['\u2019`]", "", text.lower())
+    text = re.sub(r"[^a-z0-9_]+", "-", text).strip("-_")
+    if not text:
+        raise ValueError(f"{name!r} holds no letter or digit to make a partnership slug from")
+    return text
 
 
 def empty_outcome_table(*, time: Literal["year", "period"] = "year") -> pd.DataFrame:

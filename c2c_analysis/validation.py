@@ -29,13 +29,20 @@ from c2c_analysis.schema import (
     INDICATORS,
     OUTCOMES,
     RELATED_OUTCOMES,
+    SUPPRESSION_MARKERS,
+    did_you_mean,
+    infer_dimension,
+    is_suppression_marker,
+    is_total_label,
     normalize_dimension,
     normalize_group,
+    slugify,
 )
 
 __all__ = [
     "C2CDataWarning",
     "DataValidationError",
+    "validate_inputs",
     "validate_outcomes",
 ]
 
@@ -46,13 +53,13 @@ MIN_YEAR = 1950
 MAX_COUNT = 100_000_000  # more students than any country's cohort: a unit or parsing error
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_NA_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", ".", "-", "--", "\u2014", "\u2013"})
-# Marks that state and federal files print in place of a withheld count or rate. Reading one
-# sets `suppressed`; format-specific codes (EDFacts bands, OSPI marks) belong to their readers.
-_SUPPRESSION_MARKS = frozenset(
-    {"*", "**", "***", "ps", "s", "n<10", "<10", "suppressed", "supp", "n/s", "dnr", "ns"}
-)
+# Blank cells. "--" and "n/a" are suppression markers (schema.SUPPRESSION_MARKERS), not blanks.
+_NA_TOKENS = frozenset({"", "na", "nan", "null", "none", ".", "-", "\u2014", "\u2013"})
+# Kept for code that imported it; the vocabulary lives in schema.SUPPRESSION_MARKERS.
+_SUPPRESSION_MARKS = SUPPRESSION_MARKERS
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+# "1.500" as a count: most likely 1500 written with a European thousands separator.
+_DOT_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+$")
 _SCHOOL_YEAR = re.compile(r"^(\d{4})\s*[-/\u2013]\s*(\d{2}|\d{4})$")
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "suppressed"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", ""})
@@ -61,19 +68,29 @@ _FALSE = frozenset({"false", "f", "no", "n", "0", ""})
 _COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "partnership": ("partnership_id", "partnership_slug", "community", "site"),
     "outcome": ("outcome_id", "indicator", "indicator_id", "measure"),
-    "year": ("school_year", "schoolyear", "class_of", "classof", "cohort_year", "academic_year"),
+    "year": ("school_year", "schoolyear", "class_of", "classof", "academic_year"),
     "period": ("month", "date", "period_start"),
     "dimension": ("group_type", "student_group_type", "studentgrouptype", "subgroup_type"),
     "group": ("student_group", "studentgroup", "subgroup", "group_name"),
     "numerator": ("num", "count", "successes", "n_met", "number_met", "met"),
-    "denominator": ("denom", "n", "cohort", "cohort_size", "n_students", "trials", "total"),
+    "denominator": ("denom", "n", "cohort_size", "n_students", "trials", "total"),
     "rate": ("percent", "pct", "percentage", "proportion", "rate_pct", "percent_met", "pct_met"),
     "rate_low": ("rate_lower", "lower", "low"),
     "rate_high": ("rate_upper", "upper", "high"),
     "suppressed": ("suppression", "is_suppressed", "suppress", "suppressed_flag"),
     "source": ("citation", "source_file"),
 }
-_KNOWN = (*COLUMNS, "period")
+# Headers that real files use for more than one thing: never mapped without being told.
+# "Cohort" holds a cohort's size in some files and its kind ("4 year June") in others;
+# "Cohort Year" is the entry year in some files and the class-of year in others.
+_AMBIGUOUS: dict[str, str] = {
+    "cohort": "the cohort's size (denominator), its year, or its kind (e.g. '4 year June')",
+    "cohort_year": "the year the cohort entered 9th grade, or its class-of year",
+    "entry_year": "the year the cohort entered 9th grade (a class-of year is entry + 4)",
+    "cohort_entry_year": "the year the cohort entered 9th grade (a class-of year is entry + 4)",
+}
+_YEAR_LIKE = re.compile(r"year|^class_?of$|^sy$|^yr$")
+_KNOWN = (*COLUMNS, "period", "partnership_name", "unit")
 
 
 class C2CDataWarning(UserWarning):
@@ -112,9 +129,11 @@ class DataValidationError(ValueError):
         where = f"{self.source}: " if self.source else ""
         count = len(self.problems)
         head = f"{where}{count} problem{'s' if count != 1 else ''} found"
-        lines = [
-            head + (f" (first {_MAX_LISTED} listed; see .problems)" if count > _MAX_LISTED else "")
-        ]
+        more = (
+            f" (first {_MAX_LISTED} listed; all are in .problems, and "
+            "`c2c validate FILE --problems problems.csv` writes them to a file)"
+        )
+        lines = [head + (more if count > _MAX_LISTED else "")]
         for item in self.problems.head(_MAX_LISTED).itertuples(index=False):
             place = []
             if item.row is not None and item.row == item.row and item.row != "":
@@ -125,6 +144,19 @@ class DataValidationError(ValueError):
             lines.append(f"  - {', '.join(place) or 'file'}: {item.problem}{value}")
         lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
+
+    def write_problems(self, path: str | Any) -> int:
+        """Write every problem to a CSV file: ``line, column, value, problem``.
+
+        ``line`` is the file line (the header is line 1) or the row label of a frame; it is
+        empty for problems of a whole column or file. Returns the number of problems written.
+        """
+        table = self.problems.rename(columns={"row": "line"})
+        # A spreadsheet would run a value such as "=cmd()" as a formula.
+        risky = table["value"].astype(str).str.match(r"^(=|@|[+-][^0-9.])")
+        table.loc[risky, "value"] = "'" + table.loc[risky, "value"].astype(str)
+        table.to_csv(path, index=False)
+        return len(table)
 
 
 # --- column names -------------------------------------------------------------------------
@@ -143,16 +175,31 @@ _ALIAS_TO_CANONICAL = {
 
 def _resolve_columns(
     columns: Sequence[Hashable], column_map: Mapping[str, str] | None, *, aliases: bool = True
-) -> tuple[dict[int, str], list[dict[str, Any]], bool]:
+) -> tuple[dict[int, str], list[dict[str, Any]], bool, list[str]]:
     """Map a file's headers, by position, to canonical names.
 
     Returns the renaming (position -> canonical name, only for recognised columns), the
-    problems found, and whether the rate column's header says it is in percent
-    ("Percent Met", "rate (%)").
+    problems found, whether the rate column's header says it is in percent ("Percent Met",
+    "rate (%)"), and a note for every alias applied. An alias is applied only when it is
+    the one candidate for its column: ambiguous headers (``Cohort``, ``Cohort Year``) and
+    several year-like headers are problems that name the candidates.
     """
     problems: list[dict[str, Any]] = []
     renaming: dict[int, str] = {}
+    notes: list[str] = []
     names = [str(c) for c in columns]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    for name in repeated:
+        where = [str(i + 1) for i, n in enumerate(names) if n == name]
+        problems.append(
+            _problem(
+                None,
+                name,
+                None,
+                f"the header appears {len(where)} times (columns {', '.join(where)}); "
+                "rename or drop the copies",
+            )
+        )
     for theirs, ours in dict(column_map or {}).items():
         positions = [i for i, c in enumerate(columns) if c == theirs]
         if not positions:
@@ -169,30 +216,90 @@ def _resolve_columns(
             )
         else:
             renaming[positions[0]] = ours
+    mapped_targets = set(renaming.values())
+    candidates: dict[str, list[tuple[int, str]]] = {}  # target -> [(position, how)]
+    ambiguous: list[int] = []
     for position, column in enumerate(columns):
-        if position in renaming:
+        if position in renaming or names[position] in repeated:
             continue
-        if aliases:
-            canonical = _ALIAS_TO_CANONICAL.get(_column_key(column))
-        else:  # our own readers: exact names only, so their extra columns stay as they are
-            canonical = column if column in _KNOWN else None
-        if canonical is None:
+        if not aliases:  # our own readers: exact names only, so their extra columns stay
+            if column in _KNOWN:
+                candidates.setdefault(str(column), []).append((position, "exact"))
             continue
-        first = next((p for p, v in renaming.items() if v == canonical), None)
-        if first is None:
-            renaming[position] = canonical
-        else:
-            problems.append(
-                _problem(
-                    None,
-                    column,
-                    None,
-                    f"columns {names[first]!r} and {names[position]!r} both give {canonical!r}",
-                )
+        key = _column_key(column)
+        canonical = _ALIAS_TO_CANONICAL.get(key)
+        if canonical is not None:
+            how = "exact" if str(column) == canonical else "alias"
+            candidates.setdefault(canonical, []).append((position, how))
+        elif key in _AMBIGUOUS or _YEAR_LIKE.search(key):
+            if _YEAR_LIKE.search(key):
+                candidates.setdefault("year", []).append((position, "ambiguous"))
+            else:
+                ambiguous.append(position)
+    for target, found in candidates.items():
+        if target in mapped_targets:
+            continue
+        clear = [(p, how) for p, how in found if how != "ambiguous"]
+        if len(found) == 1 and clear:
+            position, how = clear[0]
+            renaming[position] = target
+            if how == "alias":
+                notes.append(f"column {names[position]!r} read as {target!r}")
+            continue
+        if len(clear) == 1 and target != "year":
+            renaming[clear[0][0]] = target
+            continue
+        if not clear and target == "year" and "period" in candidates:
+            continue  # a monthly file with other year-like columns
+        listed = ", ".join(repr(names[p]) for p, _ in found)
+        if len(clear) >= 2:
+            problem = f"columns {listed} all give {target!r}"
+            problem = (
+                f"columns {names[clear[0][0]]!r} and {names[clear[1][0]]!r} both give {target!r}"
+                if len(found) == 2
+                else problem
             )
+        else:
+            problem = (
+                f"{'several columns could be' if len(found) > 1 else 'a column could be'} "
+                f"{target!r}: {listed}"
+            )
+            meaning = next(
+                (
+                    _AMBIGUOUS[_column_key(names[p])]
+                    for p, _ in found
+                    if _column_key(names[p]) in _AMBIGUOUS
+                ),
+                None,
+            )
+            if meaning:
+                problem += f" ({meaning})"
+        problems.append(
+            _problem(
+                None,
+                names[found[0][0]],
+                None,
+                f"{problem}; say which with a mapping, e.g. a recipe's "
+                f"columns: {{{names[found[0][0]]!r}: {target}}} or column_map",
+            )
+        )
+    taken = set(renaming.values())
+    for position in ambiguous:
+        if "denominator" in taken:
+            continue  # the file says elsewhere what "Cohort" would have been
+        problems.append(
+            _problem(
+                None,
+                names[position],
+                None,
+                f"the header is ambiguous: it could be {_AMBIGUOUS[_column_key(names[position])]}; "
+                f"say which with a mapping, e.g. a recipe's columns: {{{names[position]!r}: "
+                "denominator}, or drop: [...] to leave it out",
+            )
+        )
     rate_header = next((names[p] for p, v in renaming.items() if v == "rate"), "")
     percent_hint = "%" in rate_header or bool(re.search(r"pct|percent", rate_header, re.I))
-    return renaming, problems, percent_hint
+    return renaming, problems, percent_hint, notes
 
 
 # --- value parsers ------------------------------------------------------------------------
@@ -220,7 +327,7 @@ def _parse_number(raw: object) -> tuple[float, str]:
     if not isinstance(raw, str):
         return math.nan, "is not a number"
     text = raw.strip()
-    if text.lower() in _SUPPRESSION_MARKS:
+    if is_suppression_marker(text):
         return math.nan, "suppressed"
     percent = text.endswith("%")
     if percent:
@@ -258,14 +365,14 @@ def _parse_year(raw: object) -> tuple[float, str]:
 
 
 def _parse_bool(raw: object) -> tuple[float, str]:
-    if _is_missing(raw) and not (isinstance(raw, str) and raw.strip() in (".", "-", "--")):
+    if _is_missing(raw) and not (isinstance(raw, str) and raw.strip() in (".", "-")):
         return 0.0, "ok"
     if isinstance(raw, bool | np.bool_):
         return float(raw), "ok"
     if isinstance(raw, numbers.Real) and float(raw) in (0.0, 1.0):
         return float(raw), "ok"
     text = str(raw).strip().lower()
-    if text in _TRUE or text in _SUPPRESSION_MARKS:
+    if text in _TRUE or is_suppression_marker(text):
         return 1.0, "ok"
     if text in _FALSE:
         return 0.0, "ok"
@@ -445,10 +552,12 @@ def _validate(
     rows: Sequence[Hashable] | None = None,
     column_map: Mapping[str, str] | None = None,
     aliases: bool = True,
+    reading: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Validate ``data``; ``rows`` are the labels to report (file line numbers for files).
-    ``aliases=False`` matches canonical column names exactly (for our readers' output)."""
-    renaming, column_problems, percent_hint = _resolve_columns(
+    ``aliases=False`` matches canonical column names exactly (for our readers' output);
+    ``reading`` are notes from reading the file, reported with the others."""
+    renaming, column_problems, percent_hint, alias_notes = _resolve_columns(
         list(data.columns), column_map, aliases=aliases
     )
     frame = pd.DataFrame(
@@ -459,12 +568,14 @@ def _validate(
     found = _Collector(frame, row_labels)
     found.items.extend(column_problems)
     notes: list[str] = []
-    concerns: list[str] = []
+    concerns: list[str] = [*reading, *alias_notes]
 
     if len(data) == 0:
         found.whole(None, "the table has no data rows")
     time = "period" if "period" in frame else "year"
-    required = ["partnership", "outcome", time, "dimension", "group"]
+    required = ["partnership", "outcome", time, "group"]
+    if "group" not in frame:
+        required.append("dimension")
     for column in required:
         if column not in frame:
             close = difflib.get_close_matches(
@@ -498,26 +609,15 @@ def _validate(
         found.add(missing, column, "is missing")
         bad_key |= missing
         out[column] = text
+    partnership_name = None
     if "partnership" in out:
-        slug = _map_unique(out["partnership"], lambda t: re.sub(r"[\s.]+", "_", t.lower()))
-        invalid = _map_unique(slug, lambda t: t != "" and not _SLUG.match(t)).astype(bool)
-        found.add(
-            invalid, "partnership", "is not a valid partnership slug (use a-z, 0-9, '_' and '-')"
-        )
-        changed = (slug != out["partnership"]) & ~invalid
-        if changed.any():
-            pairs = sorted(
-                {
-                    f"{a!r} -> {b!r}"
-                    for a, b in zip(out["partnership"][changed], slug[changed], strict=True)
-                }
-            )
-            concerns.append(f"partnership names changed into slugs: {', '.join(pairs[:5])}")
-        out["partnership"] = slug
+        partnership_name = _partnership_slugs(out, found, concerns)
     if "dimension" in out:
         out["dimension"] = _map_unique(
             out["dimension"], lambda d: normalize_dimension(d) if d else ""
         )
+    if "group" in out and "dimension" not in out:
+        out["dimension"] = _infer_dimensions(out["group"], found, concerns, bad_key)
     if "group" in out:
         dims = out.get("dimension", np.full(n, None, dtype=object))
         d_codes, d_values = pd.factorize(pd.Series(dims, dtype=object), use_na_sentinel=False)
@@ -534,11 +634,26 @@ def _validate(
             )
             found.add(wrong, "group", f"dimension 'all' needs group {ALL_STUDENTS!r}")
             bad_key |= wrong
+            total = _map_unique(out["group"], lambda g: bool(g) and is_total_label(g)).astype(bool)
+            inside = total & (out["dimension"] != "all") & (out["dimension"] != "")
+            found.add(
+                inside,
+                "group",
+                "is a total row inside a dimension: give it dimension 'all' (group "
+                f"{ALL_STUDENTS!r}) or leave it out with a recipe filter",
+            )
+            bad_key |= inside
+            _unknown_labels(out["dimension"], out["group"], concerns)
     if "outcome" in out:
         known = {*OUTCOMES, *INDICATORS, *RELATED_OUTCOMES}
         unknown = sorted(set(out["outcome"]) - known - {""})
         if unknown:
-            shown = ", ".join(repr(u) for u in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+            shown = ", ".join(
+                repr(u)
+                + did_you_mean(u, known, n=1).replace("; did you mean", " (did you mean")
+                + (")" if did_you_mean(u, known, n=1) else "")
+                for u in unknown[:10]
+            ) + (" ..." if len(unknown) > 10 else "")
             concerns.append(f"outcome ids not in the catalogue (kept as custom outcomes): {shown}")
 
     # time ---------------------------------------------------------------------------------
@@ -570,11 +685,28 @@ def _validate(
         found.add(status == "percent", column, "is a percentage, expected a count of students")
         ok = status == "ok"
         found.add(ok & (values < 0), column, "is negative (expected a count of students)")
-        fractional = ok & (values >= 0) & (values != np.floor(values))
+        dotted = (
+            ok
+            & _map_unique(
+                frame[column].to_numpy(dtype=object),
+                lambda v: isinstance(v, str) and bool(_DOT_THOUSANDS.match(v.strip())),
+            ).astype(bool)
+            if n
+            else np.zeros(0, dtype=bool)
+        )
+        found.add(
+            dotted,
+            column,
+            "may use '.' as a thousands separator (1.500 = 1500?): set thousands: '.' and "
+            "decimal: ',' in a recipe, or write counts without separators",
+        )
+        fractional = ok & ~dotted & (values >= 0) & (values != np.floor(values))
         found.add(fractional, column, "is fractional (expected a whole number of students)")
         huge = ok & (values > MAX_COUNT)
         found.add(huge, column, f"is implausibly large (more than {MAX_COUNT:,} students)")
-        invalid = errors | (status == "percent") | (ok & ((values < 0) | fractional | huge))
+        invalid = (
+            errors | (status == "percent") | (ok & ((values < 0) | fractional | huge | dotted))
+        )
         out[column] = np.where(ok & ~invalid, values, np.nan)
 
     rate_columns = [c for c in ("rate", "rate_low", "rate_high") if c in frame]
@@ -681,14 +813,119 @@ def _validate(
     )
     if no_value.any():
         shown = ", ".join(str(r) for r in row_labels[no_value][:5])
+        groups = _count_groups(out.get("group"), no_value)
+        value_columns = ", ".join(c for c in ("numerator", "denominator", "rate") if c in frame)
         concerns.append(
-            f"{int(no_value.sum())} row(s) have no value and are not marked suppressed "
+            f"{int(no_value.sum())} row(s) have no value in {value_columns or 'any value column'} "
+            f"and are not marked suppressed: {groups} "
             f"(rows {shown}" + (" ...)" if no_value.sum() > 5 else ")")
         )
     for message in notes + concerns:
         where = f"{source}: " if source else ""
         warnings.warn(where + message, C2CDataWarning, stacklevel=3)
+    if partnership_name is not None and "partnership_name" not in frame:
+        extra = extra.copy()
+        extra.insert(0, "partnership_name", partnership_name)
     return _assemble(out, extra, data.index, time=time, source=source)
+
+
+def _count_groups(groups: np.ndarray | None, mask: np.ndarray, *, limit: int = 8) -> str:
+    """'Homeless 12, Foster care 3': the groups of the masked rows, most frequent first."""
+    if groups is None:
+        return "groups unknown"
+    counts = pd.Series(groups[mask], dtype=object).value_counts()
+    shown = ", ".join(f"{g or '(no group)'} {c}" for g, c in counts.head(limit).items())
+    return shown + (f" and {len(counts) - limit} more groups" if len(counts) > limit else "")
+
+
+def _partnership_slugs(
+    out: dict[str, Any], found: _Collector, concerns: list[str]
+) -> np.ndarray | None:
+    """Slugs in place of the names in ``out['partnership']``; the names as given where any
+    changed (for ``partnership_name``). Two names giving one slug are an error naming both."""
+    names = out["partnership"]
+
+    def slug_of(text: str) -> str:
+        if not text:
+            return ""
+        try:
+            return slugify(text)
+        except ValueError:
+            return "<no slug>"
+
+    slug = _map_unique(names, slug_of)
+    invalid = slug == "<no slug>"
+    found.add(invalid, "partnership", "holds no letter or digit to make a partnership slug from")
+    slug = np.where(invalid, "", slug)
+    pairs = pd.DataFrame({"name": names, "slug": slug}).drop_duplicates()
+    pairs = pairs[pairs["slug"] != ""]
+    pairs["same"] = pairs["name"].map(lambda t: re.sub(r"\s+", " ", t).casefold())
+    pairs = pairs.drop_duplicates(["slug", "same"])
+    for value, clash in pairs[pairs["slug"].duplicated(keep=False)].groupby("slug"):
+        listed = " and ".join(repr(t) for t in clash["name"])
+        mask = np.isin(names, clash["name"].to_numpy())
+        found.add(
+            mask,
+            "partnership",
+            f"the names {listed} give one partnership slug {value!r}: spell them alike, or "
+            "map each to its own slug",
+        )
+    changed = (slug != names) & (slug != "")
+    out["partnership"] = slug
+    if not changed.any():
+        return None
+    shown = sorted({f"{a!r} -> {b!r}" for a, b in zip(names[changed], slug[changed], strict=True)})
+    concerns.append(
+        f"partnership names changed into slugs (kept in partnership_name): {', '.join(shown[:5])}"
+        + (" ..." if len(shown) > 5 else "")
+    )
+    return names
+
+
+def _infer_dimensions(
+    groups: np.ndarray, found: _Collector, concerns: list[str], bad_key: np.ndarray
+) -> np.ndarray:
+    """The dimension each group label implies, for files without a dimension column."""
+    dims = _map_unique(groups, lambda g: infer_dimension(g) if g else "")
+    unknown = np.array([d is None for d in dims], dtype=bool)
+    from c2c_analysis.schema import _GROUP_ALIASES
+
+    known = [label for vocab in _GROUP_ALIASES.values() for label in set(vocab.values())]
+    texts = _map_unique(
+        groups,
+        lambda g: (
+            "the file has no dimension column and this label does not say which "
+            f"dimension it belongs to{did_you_mean(g, known)}; add a dimension column or a "
+            "recipe constant (dimension: ...)"
+        ),
+    )
+    found.add(unknown, "group", texts)
+    bad_key |= unknown
+    dims = np.where(unknown, "", dims).astype(object)
+    inferred = sorted({d for d in dims if d})
+    if inferred:
+        concerns.append(
+            "the file has no dimension column: dimensions inferred from the group labels "
+            f"({', '.join(inferred)})"
+        )
+    return dims
+
+
+def _unknown_labels(dimensions: np.ndarray, groups: np.ndarray, concerns: list[str]) -> None:
+    """Warn, with suggestions, about labels a standard dimension's vocabulary does not know."""
+    from c2c_analysis.schema import _GROUP_ALIASES, GROUPS
+
+    pairs = pd.DataFrame({"d": dimensions, "g": groups}).drop_duplicates()
+    unknown = []
+    for d, g in pairs.itertuples(index=False):
+        if d in GROUPS and g and g not in set(_GROUP_ALIASES[d].values()):
+            unknown.append(f"{g!r} in {d}{did_you_mean(g, GROUPS[d], n=1).replace(';', '')}")
+    if unknown:
+        concerns.append(
+            "group labels not in the dimension's vocabulary (kept as given): "
+            + ", ".join(unknown[:10])
+            + (" ..." if len(unknown) > 10 else "")
+        )
 
 
 def _explain(mask: np.ndarray, a: np.ndarray, b: np.ndarray, template: str) -> np.ndarray:
@@ -700,7 +937,7 @@ def _explain(mask: np.ndarray, a: np.ndarray, b: np.ndarray, template: str) -> n
 
 def _map_unique(values: np.ndarray, func: Callable[[str], object]) -> np.ndarray:
     """``func`` of every value, computed once per distinct value."""
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
     return (
         np.array([func(v) for v in uniques], dtype=object)[codes]
         if len(values)
@@ -760,3 +997,115 @@ def _assemble(
         name = column if column not in result.columns else f"{column}_original"
         result[name] = extra[column].to_numpy()
     return result
+
+
+def validate_inputs(
+    data_path: str | Any | None,
+    *,
+    portfolio_path: str | Any | None = None,
+    partnerships: Sequence[str] | None = None,
+    recipe: Any = None,
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Check a report's inputs before any notebook starts, with the readers' clear errors.
+
+    Parameters
+    ----------
+    data_path : path or None
+        The outcome file (None: the bundled sample), read with
+        :func:`~c2c_analysis.read_outcomes` (and ``recipe`` when given).
+    portfolio_path : path, optional
+        A strategy portfolio (:func:`~c2c_analysis.read_portfolio`): its partnership,
+        outcomes, dimensions and groups must be in the data. Labels are normalised as the
+        data's are (``Hispanic`` is ``Hispanic/Latino``).
+    partnerships : sequence of str, optional
+        Partnerships a report or batch names: each must be a slug present in the data.
+    recipe : recipe, optional
+        How to read ``data_path`` (see :func:`~c2c_analysis.io.load_recipe`).
+
+    Returns
+    -------
+    (DataFrame, tuple of str)
+        The validated table and the reading notes (the data warnings raised while reading).
+
+    Raises
+    ------
+    DataValidationError
+        Everything found, with "did you mean" suggestions for unknown partnerships, outcomes
+        and groups.
+    FileNotFoundError
+        If a file does not exist.
+
+    Examples
+    --------
+    >>> table, notes = validate_inputs(None, partnerships=["tacoma"])
+    >>> validate_inputs(None, partnerships=["tacomma"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    c2c_analysis.validation.DataValidationError: partnerships: 1 problem found
+      - column 'partnership': not in the data; did you mean 'tacoma'? (value 'tacomma')
+    """
+    from c2c_analysis.io.outcomes import read_outcomes
+
+    if data_path is None:
+        from c2c_analysis.datasets import sample_path
+
+        data_path = sample_path("outcomes")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", C2CDataWarning)
+        table = read_outcomes(data_path, recipe=recipe)
+    notes = tuple(str(w.message) for w in caught if issubclass(w.category, C2CDataWarning))
+    known = sorted(set(table["partnership"]))
+    problems = []
+    for name in partnerships or ():
+        if name not in known:
+            hint = did_you_mean(str(name), known) or (
+                f"; the data hold {', '.join(map(repr, known[:8]))}" if known else ""
+            )
+            problems.append(_problem(None, "partnership", name, f"not in the data{hint}"))
+    if problems:
+        raise DataValidationError(problems, source="partnerships")
+    if portfolio_path is not None:
+        _check_portfolio(table, portfolio_path)
+    return table, notes
+
+
+def _check_portfolio(table: pd.DataFrame, portfolio_path: Any) -> None:
+    from c2c_analysis.portfolio import read_portfolio
+
+    portfolio = read_portfolio(portfolio_path)
+    problems = []
+    rows = table[table["partnership"] == portfolio.partnership]
+    if rows.empty:
+        hint = did_you_mean(portfolio.partnership, sorted(set(table["partnership"])))
+        problems.append(
+            _problem(None, "partnership", portfolio.partnership, f"not in the data{hint}")
+        )
+    for strategy in portfolio.strategies:
+        outcomes = sorted(set(rows["outcome"]))
+        if strategy.outcome not in outcomes:
+            problems.append(
+                _problem(
+                    strategy.id,
+                    "outcome",
+                    strategy.outcome,
+                    f"outcome not in the data for {portfolio.partnership}"
+                    + did_you_mean(strategy.outcome, outcomes),
+                )
+            )
+            continue
+        dimension = normalize_dimension(strategy.dimension)
+        series = rows[(rows["outcome"] == strategy.outcome) & (rows["dimension"] == dimension)]
+        groups = sorted(set(series["group"]))
+        for label in strategy.groups:
+            if normalize_group(label, dimension) not in groups:
+                problems.append(
+                    _problem(
+                        strategy.id,
+                        "groups",
+                        label,
+                        f"group not in the data (dimension {dimension})"
+                        + did_you_mean(label, groups or sorted(set(rows["group"]))),
+                    )
+                )
+    if problems:
+        raise DataValidationError(problems, source=portfolio.source or "portfolio")

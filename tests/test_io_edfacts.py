@@ -67,7 +67,7 @@ def test_wide_lea_file_becomes_canonical_rows(tmp_path):
     path = tmp_path / "acgr-lea-sy2014-15.csv"
     path.write_text(WIDE)
     table = read_edfacts_acgr(path).set_index(["partnership", "group"])
-    tacoma = table.loc["tacoma_school_district"]
+    tacoma = table.loc["tacoma-school-district"]
     assert tacoma.loc["All students", "rate"] == 0.83
     assert tacoma.loc["All students", "denominator"] == 2027
     assert (tacoma.loc["Black", "rate_low"], tacoma.loc["Black", "rate_high"]) == (0.80, 0.84)
@@ -92,14 +92,14 @@ def test_ids_read_as_numbers_from_a_workbook_are_padded(tmp_path):
     frame.to_excel(path, index=False)
     table = read_edfacts_acgr(path)
     assert set(table["nces_schid"]) == {"530870001234", "053004200567"}
-    assert set(table["partnership"]) == {"lincoln_high", "othello_high"}
+    assert set(table["partnership"]) == {"lincoln-high", "othello-high"}
 
 
 def test_date_mangled_band_from_a_spreadsheet(tmp_path):
     path = tmp_path / "acgr.csv"
     path.write_text(WIDE)
     row = read_edfacts_acgr(path).query(
-        "partnership == 'othello_school_district' and dimension == 'race_ethnicity'"
+        "partnership == 'othello-school-district' and dimension == 'race_ethnicity'"
     )
     assert row.set_index("group").loc[
         "American Indian/Alaska Native", ["rate_low", "rate_high"]

@@ -46,7 +46,7 @@ def test_district_rows_become_canonical_with_groups_mapped(ospi_file):
     four = table[table["outcome"] == "hs_graduation"].set_index("group")
     assert four.loc["All students", ["numerator", "denominator"]].tolist() == [1674, 2027]
     assert four.loc["Black", "rate"] == pytest.approx(0.8097)
-    assert set(four["partnership"]) == {"tacoma_school_district"}
+    assert set(four["partnership"]) == {"tacoma-school-district"}
     assert four.loc["Black", "district_code"] == "27010"
 
 
@@ -71,7 +71,7 @@ def test_extended_cohorts_are_their_own_outcome_and_class_year(ospi_file):
 def test_school_level(ospi_file):
     with pytest.warns(C2CDataWarning, match="7 district"):
         table = read_ospi_graduation(ospi_file, level="school")
-    assert table["partnership"].tolist() == ["lincoln_high_school"]
+    assert table["partnership"].tolist() == ["lincoln-high-school"]
 
 
 def test_drifting_column_names_are_absorbed(tmp_path):

@@ -105,7 +105,7 @@ def test_other_dimension_labels_map_to_ours(label, dimension, ours):
 
 
 def test_unknown_group_is_kept_trimmed():
-    assert normalize_group(" Foster youth ", "foster_care") == "Foster youth"
+    assert normalize_group(" Military connected ", "military") == "Military connected"
 
 
 def test_label_known_to_two_vocabularies_differently_is_not_guessed_without_dimension():

@@ -217,8 +217,16 @@ def test_labels_and_slugs_are_normalized(valid_rows):
     assert table["group"].tolist() == ["All students", "Black", "White"]
 
 
-def test_unsafe_partnership_name_is_an_error(valid_rows):
-    problems = problems_of(valid_rows.assign(partnership="../etc"))
+def test_unsafe_partnership_name_becomes_a_safe_slug_and_keeps_its_name(valid_rows):
+    # Issue 14: slugs are derived from any name; the runner's path checks stay.
+    with pytest.warns(C2CDataWarning, match="slugs"):
+        table = validate_outcomes(valid_rows.assign(partnership="../etc"))
+    assert set(table["partnership"]) == {"etc"}
+    assert set(table["partnership_name"]) == {"../etc"}
+
+
+def test_partnership_name_without_letters_is_an_error(valid_rows):
+    problems = problems_of(valid_rows.assign(partnership="../"))
     assert problems["column"].unique().tolist() == ["partnership"]
 
 
@@ -283,9 +291,10 @@ def test_bad_period_is_named(valid_rows):
 
 def test_column_aliases_are_recognised(valid_rows):
     frame = valid_rows.rename(
-        columns={"year": "School Year", "group": "Student Group", "denominator": "Cohort"}
+        columns={"year": "School Year", "group": "Student Group", "denominator": "Cohort Size"}
     )
-    table = validate_outcomes(frame)
+    with pytest.warns(C2CDataWarning, match="'School Year' read as 'year'"):
+        table = validate_outcomes(frame)
     assert tuple(table.columns) == COLUMNS
 
 
@@ -301,7 +310,8 @@ def test_duplicate_column_names_do_not_crash(valid_rows):
         axis=1,
     )
     problems = problems_of(frame)
-    assert problems["problem"].str.contains("both give 'numerator'").any()
+    # Issue 14: a duplicated header is an error naming both positions, never numerator.1.
+    assert problems["problem"].str.contains("the header appears 2 times").any()
 
 
 def test_non_dataframe_input_is_a_type_error():

@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from c2c_analysis.io.outcomes import _read_csv, _read_excel
-from c2c_analysis.schema import _GROUP_ALIASES, COLUMNS, NOT_REPORTED, _norm_label
+from c2c_analysis.io.recipes import apply_recipe, load_recipe
+from c2c_analysis.schema import _GROUP_ALIASES, COLUMNS, NOT_REPORTED, _norm_label, slugify
 from c2c_analysis.validation import DataValidationError, _validate
 
 __all__ = ["EDFACTS_GROUPS", "parse_rate_code", "read_edfacts_acgr"]
@@ -202,15 +203,15 @@ def read_edfacts_acgr(
     ...     "MAM_COHORT_1415": ["39"], "MAM_RATE_1415": ["70-79"]})
     >>> table = read_edfacts_acgr(wide)
     >>> table[["partnership", "year", "denominator", "rate"]].values.tolist()[0]
-    ['tacoma_school_district', 2015, 2027, 0.83]
+    ['tacoma-school-district', 2015, 2027, 0.83]
     >>> table[["group", "rate_low", "rate_high", "rate_code"]].values.tolist()[1]
     ['American Indian/Alaska Native', 0.7, 0.79, '70-79']
     """
     frame, name = _load(source, sheet)
     columns = {c.strip().upper(): c for c in frame.columns if c != "__line__"}
     if any(_WIDE.match(c) for c in columns):
-        long, problems = _from_wide(frame, columns)
-    elif {"CATEGORY", "COHORT", "RATE"} <= set(columns):
+        return _read_wide(frame, partnership, name)
+    if {"CATEGORY", "COHORT", "RATE"} <= set(columns):
         long, problems = _from_category(frame, columns)
     elif {"SUBGROUP", "VALUE", "SCHOOL YEAR"} <= set(columns):
         long, problems = _from_data_express(frame, columns)
@@ -320,6 +321,42 @@ def _school_year(text: object) -> int | None:
     if end < start:
         end += 100
     return end if end == start + 1 else None
+
+
+def _read_wide(
+    frame: pd.DataFrame, partnership: str | Mapping[str, str] | None, name: str | None
+) -> pd.DataFrame:
+    """The wide files through the shipped recipe ``edfacts_acgr_wide``: melt by group code
+    and school year, "." cells (no students) left out with a note, rate codes read."""
+    import warnings
+
+    from c2c_analysis.validation import C2CDataWarning
+
+    upper = frame.rename(columns={c: c.strip().upper() for c in frame.columns if c != "__line__"})
+    lines = upper.pop("__line__")
+    recipe = load_recipe("edfacts_acgr_wide")
+    long, rows, notes = apply_recipe(upper, recipe, lines=lines, source=name)
+    for ours, width in (("nces_leaid", 7), ("nces_schid", 12)):
+        if ours in long:
+            long[ours] = long[ours].map(_id_text).str.zfill(width)
+    for ours in ("state", "lea_name", "school_name"):
+        if ours in long:
+            long[ours] = long[ours].map(_id_text)
+    long["numerator"] = np.nan
+    long["denominator"] = long["denominator"].map(_count)
+    long["partnership"] = _partnerships(long, partnership)
+    long["source"] = name or "EDFacts ACGR"
+    extra = [
+        c
+        for c in ("state", "nces_leaid", "lea_name", "nces_schid", "school_name", "rate_code")
+        if c in long
+    ]
+    where = f"{name}: " if name else ""
+    for note in notes:
+        warnings.warn(where + note, C2CDataWarning, stacklevel=3)
+    return _validate(
+        long[list(COLUMNS) + extra].reset_index(drop=True), source=name, rows=rows, aliases=False
+    )
 
 
 def _from_wide(frame: pd.DataFrame, columns: Mapping[str, str]) -> tuple[pd.DataFrame, list[dict]]:
@@ -518,7 +555,10 @@ def _from_data_express(
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or "unnamed"
+    try:
+        return slugify(text)
+    except ValueError:
+        return "unnamed"
 
 
 def _entity_slugs(
@@ -549,7 +589,7 @@ def _entity_slugs(
     pairs = pd.DataFrame({"slug": slugs, "id": ids}).drop_duplicates()
     clashing = set(pairs.loc[pairs["slug"].duplicated(keep=False), "slug"])
     return pd.Series(
-        [f"{s}_{i}" if s in clashing and i else s for s, i in zip(slugs, ids, strict=True)],
+        [f"{s}-{i}" if s in clashing and i else s for s, i in zip(slugs, ids, strict=True)],
         index=ids.index,
     )
 

@@ -147,7 +147,7 @@ def read_ospi_graduation(
     ...     "Graduate": ["285"], "GraduationRate": ["0.8097"], "Suppression": ["No DAT"]})
     >>> table = read_ospi_graduation(raw)
     >>> table[["partnership", "year", "group", "numerator", "denominator"]].values.tolist()
-    [['tacoma_school_district', 2015, 'Black', 285, 352]]
+    [['tacoma-school-district', 2015, 'Black', 285, 352]]
     """
     if level not in ("district", "school", "state"):
         raise ValueError(f"level must be 'district', 'school' or 'state', not {level!r}")

@@ -6,12 +6,16 @@ import codecs
 import csv
 import io
 import os
+import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from c2c_analysis.io.recipes import Recipe, apply_recipe, load_recipe
 from c2c_analysis.validation import C2CDataWarning, DataValidationError, _validate
 
 __all__ = ["read_outcomes"]
@@ -26,6 +30,7 @@ def read_outcomes(
     *,
     column_map: Mapping[str, str] | None = None,
     sheet: str | int | None = None,
+    recipe: Recipe | Mapping[str, Any] | str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """Read an outcome table and return it validated and in canonical form.
 
@@ -33,13 +38,18 @@ def read_outcomes(
     ----------
     source : path or DataFrame
         A CSV file (comma, semicolon, tab or pipe separated; UTF-8 with or without BOM,
-        UTF-16 with BOM, or Windows-1252/latin-1), a Parquet file, an Excel workbook, or
-        a DataFrame. The file is only read, never changed.
+        UTF-16 with or without BOM, or Windows-1252/latin-1), a Parquet file, an Excel
+        workbook, or a DataFrame. The file is only read, never changed.
     column_map : mapping, optional
         ``{their column: canonical column}`` for headers the reader does not recognise
-        (it already knows common spellings such as ``School Year`` or ``Student Group``).
+        (it already knows unambiguous spellings such as ``School Year`` or ``Student
+        Group``, and lists every one it applied in the reading notes).
     sheet : str or int, optional
-        The Excel sheet to read (default: the first).
+        The Excel sheet to read (default: the recipe's, else the first).
+    recipe : recipe, optional
+        How a file that is not in the canonical layout becomes the canonical table: a dict,
+        a YAML file, or the name of a shipped recipe (:func:`~c2c_analysis.io.load_recipe`;
+        keys are documented in :mod:`c2c_analysis.io.recipes`).
 
     Returns
     -------
@@ -54,6 +64,14 @@ def read_outcomes(
     DataValidationError
         If the file is empty, unreadable or holds invalid data; the message names the file
         and, for each problem, the line (the header is line 1), the column and the value.
+        Where required columns are missing it also names the sheet read, the sheets
+        available, the columns found and any row that looks like a header.
+
+    Warns
+    -----
+    C2CDataWarning
+        The reading notes: aliases applied, encodings and separators detected, rows left
+        out by the recipe (with their groups), suppression markers read.
 
     Examples
     --------
@@ -63,8 +81,14 @@ def read_outcomes(
     >>> read_outcomes(pd.read_csv(io.StringIO(text)))["rate"].tolist()
     [0.825]
     """
+    plan = load_recipe(recipe) if recipe is not None else None
     if isinstance(source, pd.DataFrame):
-        return _validate(source, source=None, column_map=column_map)
+        if plan is None:
+            return _validate(source, source=None, column_map=column_map)
+        frame, lines, notes = apply_recipe(source.astype(object), plan)
+        return _validate(
+            frame, source=None, rows=lines, column_map=column_map, reading=notes, aliases=False
+        )
     path = Path(source)
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
@@ -72,14 +96,40 @@ def read_outcomes(
         raise IsADirectoryError(f"expected a file, got a directory: {path}")
     name = path.name
     suffix = path.suffix.lower()
+    context: list[str] = []
+    notes: list[str] = []
     if suffix in _PARQUET:
         frame = _read_parquet(path)
-        return _validate(frame, source=name, rows=_positions(frame, first=0), column_map=column_map)
-    if suffix in _EXCEL:
-        frame = _read_excel(path, sheet)
-        return _validate(frame, source=name, rows=frame.pop("__line__"), column_map=column_map)
-    frame = _read_csv(path)
-    return _validate(frame, source=name, rows=frame.pop("__line__"), column_map=column_map)
+        lines: Any = _positions(frame, first=0)
+    elif suffix in _EXCEL:
+        chosen = sheet if sheet is not None else (plan.sheet if plan else None)
+        frame = _read_excel(path, chosen, header_row=plan.header_row if plan else 1)
+        context = frame.attrs.get("context", [])
+        lines = frame.pop("__line__")
+    else:
+        frame = _read_csv(path, recipe=plan, notes=notes)
+        context = frame.attrs.get("context", [])
+        lines = frame.pop("__line__")
+    if plan is not None:
+        frame, lines, more = apply_recipe(frame, plan, lines=lines, source=name)
+        notes += more
+    try:
+        # With a recipe, only its mapping and exact canonical names count: no alias guessing.
+        return _validate(
+            frame,
+            source=name,
+            rows=lines,
+            column_map=column_map,
+            reading=notes,
+            aliases=plan is None,
+        )
+    except DataValidationError as error:
+        missing = error.problems["problem"].astype(str).str.startswith("required column is missing")
+        if not missing.any() or not context:
+            raise
+        raise DataValidationError(
+            error.problems, source=error.source, notes=[*error.notes, *context]
+        ) from None
 
 
 def _positions(frame: pd.DataFrame, *, first: int) -> list[int]:
@@ -92,19 +142,51 @@ def _fail(path: Path, problem: str) -> DataValidationError:
     )
 
 
-def _decode(path: Path) -> str:
-    """The file's text. UTF-8 (with or without BOM) and UTF-16 with BOM are read as such;
-    anything else that is text is Windows-1252, the usual encoding of exports from Excel on
-    Windows, or latin-1 for the few bytes cp1252 leaves undefined."""
+def _utf16_without_bom(data: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' when every other byte of the start is NUL (ASCII text
+    written as UTF-16 without a byte-order mark), else None."""
+    head = data[:4096]
+    if len(head) < 4:
+        return None
+    head = head[: len(head) // 2 * 2]
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def _decode(path: Path, encoding: str | None = None, notes: list[str] | None = None) -> str:
+    """The file's text. UTF-8 (with or without BOM) and UTF-16 (with or without BOM) are
+    read as such; anything else that is text is Windows-1252, the usual encoding of exports
+    from Excel on Windows, or latin-1 for the few bytes cp1252 leaves undefined."""
     data = path.read_bytes()
+    if encoding is not None:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError as error:
+            raise _fail(path, f"the file is not {encoding} as the recipe says: {error}") from None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16")
     if b"\x00" in data[:4096]:
-        raise _fail(
-            path,
-            "the file is not text (it holds NUL bytes): "
-            "is it a workbook or a compressed file with the wrong name?",
+        guess = _utf16_without_bom(data)
+        if guess is not None:
+            try:
+                text = data.decode(guess)
+            except UnicodeDecodeError:
+                text = None
+            if text is not None:
+                if notes is not None:
+                    notes.append(f"read as {guess.upper()} (a UTF-16 file without byte-order mark)")
+                return text
+        kind = (
+            "not text: it starts with PK, as an Excel workbook or zip archive does "
+            "(give a workbook its .xlsx name)"
+            if data.startswith(b"PK")
+            else "not text (it holds NUL bytes) nor UTF-16: set the recipe's encoding if it is text"
         )
+        raise _fail(path, f"the file is {kind}")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -121,57 +203,189 @@ def _decode(path: Path) -> str:
     )  # pragma: no cover (latin-1 decodes any bytes)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+_EU_NUMBER = re.compile(r"^-?\d{1,3}(\.\d{3})*,\d+$|^-?\d+,\d+$")
+_EU_THOUSANDS = re.compile(r"^-?\d{1,3}(\.\d{3})+$")
+_DOT_DECIMAL = re.compile(r"^-?\d+\.\d+$")
+
+
+def _european(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Numbers written 0,85 and 1.500 (semicolon-separated files): read with ',' as the
+    decimal and '.' as the thousands separator when no cell contradicts it."""
+    sample = frame.head(5000).to_numpy(dtype=object).ravel()
+    cells = pd.Series(sample[[isinstance(v, str) for v in sample]], dtype=object).str.strip()
+    comma = cells.str.match(_EU_NUMBER).sum()
+    dotted = cells.str.match(_DOT_DECIMAL) & ~cells.str.match(_EU_THOUSANDS)
+    if not comma or dotted.any():
+        return frame
+    out = frame.copy()
+    for column in out.columns:
+        if column == "__line__":
+            continue
+        text = out[column].astype(str).str.strip()
+        hit = text.str.match(_EU_NUMBER) | text.str.match(_EU_THOUSANDS)
+        if hit.any():
+            out.loc[hit, column] = (
+                text[hit].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+            )
+    notes.append(
+        "numbers read with ',' as the decimal separator and '.' for thousands (0,85 and "
+        "1.500); set decimal: '.' in a recipe if that is wrong"
+    )
+    return out
+
+
+def _read_csv(
+    path: Path, *, recipe: Recipe | None = None, notes: list[str] | None = None
+) -> pd.DataFrame:
+    notes = [] if notes is None else notes
+    header_row = recipe.header_row if recipe else 1
     if path.suffix.lower() in {".gz", ".bz2", ".zip", ".xz"}:
         # Compressed text: pandas decompresses; line numbers still hold.
         try:
-            text = pd.read_csv(path, dtype=str, keep_default_na=False, header=None).to_csv(
-                index=False, header=False
-            )
+            text = pd.read_csv(
+                path,
+                dtype=str,
+                keep_default_na=False,
+                header=None,
+                encoding=recipe.encoding if recipe and recipe.encoding else None,
+            ).to_csv(index=False, header=False)
         except (UnicodeDecodeError, ValueError, OSError) as error:
             raise _fail(path, f"the file could not be read: {error}") from None
     else:
-        text = _decode(path)
+        text = _decode(path, recipe.encoding if recipe else None, notes)
     if not text.strip():
         raise _fail(path, "the file is empty")
+    if recipe is not None and recipe.delimiter:
+        delimiter = recipe.delimiter.replace("\\t", "\t")
+    else:
+        body = "\n".join(text.splitlines()[header_row - 1 : header_row + 200])
+        try:
+            delimiter = csv.Sniffer().sniff(body[:20000], delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
     try:
-        dialect = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
-    try:
-        frame = pd.read_csv(
+        raw = pd.read_csv(
             io.StringIO(text),
             sep=delimiter,
             dtype=str,
             keep_default_na=False,
             skip_blank_lines=False,
+            header=None,
+            skiprows=header_row - 1,
         )
     except pd.errors.ParserError as error:
         raise _fail(path, f"the file is not a well-formed table: {error}") from None
     except pd.errors.EmptyDataError:
         raise _fail(path, "the file is empty") from None
-    # Line numbers as an editor shows them: the header is line 1. Rows that are blank in
-    # every column are layout, not data, and are the only rows left out.
-    frame["__line__"] = range(2, len(frame) + 2)
-    blank = frame.drop(columns="__line__").apply(lambda col: col.str.strip() == "").all(axis=1)
-    return frame.loc[~blank].reset_index(drop=True)
+    headers = [str(v).strip() for v in raw.iloc[0]]
+    frame = raw.iloc[1:].reset_index(drop=True)
+    frame.columns = headers
+    # Line numbers as an editor shows them: the header is line `header_row`. Rows that are
+    # blank in every column are layout, not data, and are the only rows left out.
+    frame["__line__"] = range(header_row + 1, len(frame) + header_row + 1)
+    values = frame.drop(columns="__line__")
+    blank = np.ones(len(frame), dtype=bool)
+    for position in range(values.shape[1]):
+        blank &= (values.iloc[:, position].str.strip() == "").to_numpy()
+    frame = frame.loc[~blank].reset_index(drop=True)
+    if delimiter == ";" and (recipe is None or (recipe.decimal == "." and not recipe.thousands)):
+        frame = _european(frame, notes)
+    frame.attrs["context"] = _context(raw.head(30), header_row, sheet=None, sheets=None)
+    return frame
 
 
-def _read_excel(path: Path, sheet: str | int | None) -> pd.DataFrame:
+def _context(
+    raw: pd.DataFrame, header_row: int, *, sheet: object, sheets: list[str] | None
+) -> list[str]:
+    """What a reader of a 'required column is missing' error needs: the sheet read, the
+    sheets available, the columns found and any row that looks like a header."""
+    from c2c_analysis.validation import _ALIAS_TO_CANONICAL, _column_key
+
+    notes = []
+    if sheets is not None:
+        notes.append(f"read sheet {sheet!r}; the workbook's sheets: {', '.join(map(repr, sheets))}")
+    found = (
+        [str(v) for v in raw.iloc[0] if v is not None and str(v).strip() and v == v]
+        if len(raw)
+        else []
+    )
+    notes.append(
+        f"columns found (header row {header_row}): "
+        + (", ".join(map(repr, found[:15])) + (" ..." if len(found) > 15 else "") or "none")
+    )
+    for offset in range(1, len(raw)):
+        cells = [str(v) for v in raw.iloc[offset] if v is not None and v == v]
+        known = [c for c in cells if _column_key(c) in _ALIAS_TO_CANONICAL]
+        if len(known) >= 3:
+            notes.append(
+                f"row {header_row + offset} looks like a header ({', '.join(known[:6])}): "
+                f"read it with a recipe's header_row: {header_row + offset}"
+            )
+            break
+    return notes
+
+
+def _read_excel(path: Path, sheet: str | int | None, *, header_row: int = 1) -> pd.DataFrame:
     try:
-        frame = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object)
+        book = pd.ExcelFile(path)
     except (ValueError, KeyError, OSError, ImportError) as error:
         raise _fail(path, f"the workbook could not be read: {error}") from None
     except Exception as error:  # openpyxl and zipfile raise their own types for corrupt files
         raise _fail(
             path, f"the workbook could not be read: {type(error).__name__}: {error}"
         ) from None
-    frame["__line__"] = range(2, len(frame) + 2)
+    sheets = [str(s) for s in book.sheet_names]
+    chosen = 0 if sheet is None else sheet
+    if isinstance(chosen, str) and chosen not in sheets:
+        raise _fail(
+            path,
+            f"the workbook has no sheet {chosen!r}; its sheets: {', '.join(map(repr, sheets))}",
+        )
+    if isinstance(chosen, int) and not 0 <= chosen < len(sheets):
+        raise _fail(
+            path, f"the workbook has {len(sheets)} sheet(s): {', '.join(map(repr, sheets))}"
+        )
+    name = chosen if isinstance(chosen, str) else sheets[chosen]
+    try:
+        raw = book.parse(name, header=None, dtype=object, skiprows=header_row - 1)
+    except Exception as error:
+        raise _fail(
+            path, f"sheet {name!r} could not be read: {type(error).__name__}: {error}"
+        ) from None
+    context = _context(raw.head(30), header_row, sheet=name, sheets=sheets)
+    if len(raw) == 0:
+        raise DataValidationError(
+            [{"row": None, "column": None, "value": "", "problem": f"sheet {name!r} is empty"}],
+            source=path.name,
+            notes=context,
+        )
+    headers = []
+    for i, value in enumerate(raw.iloc[0]):
+        text = "" if value is None or value != value else str(value).strip()
+        headers.append(text or f"Unnamed: {i}")
+    frame = raw.iloc[1:].reset_index(drop=True)
+    frame.columns = headers
+    # Columns with neither a header nor data are the sheet's margins.
+    empty = [h for h in headers if h.startswith("Unnamed: ") and frame[h].isna().all()]
+    frame = frame.drop(columns=empty)
+    frame["__line__"] = range(header_row + 1, len(frame) + header_row + 1)
     blank = frame.drop(columns="__line__").isna().all(axis=1)
     if len(frame) == 0 or blank.all():
-        raise _fail(path, "the sheet has no data rows")
-    return frame.loc[~blank].reset_index(drop=True)
+        raise DataValidationError(
+            [
+                {
+                    "row": None,
+                    "column": None,
+                    "value": "",
+                    "problem": f"sheet {name!r} has no data rows",
+                }
+            ],
+            source=path.name,
+            notes=context,
+        )
+    frame = frame.loc[~blank].reset_index(drop=True)
+    frame.attrs["context"] = context
+    return frame
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
