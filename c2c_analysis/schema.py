@@ -396,6 +396,7 @@ _DIMENSION_ALIASES = {
     "english_learner": "english_learner",
     "english_learners": "english_learner",
     "ell_status": "english_learner",
+    "ell status": "english_learner",
     "english language learners": "english_learner",
     "ell": "english_learner",
     "el": "english_learner",

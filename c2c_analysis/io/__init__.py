@@ -5,10 +5,15 @@ from __future__ import annotations
 from c2c_analysis.io.edfacts import parse_rate_code, read_edfacts_acgr
 from c2c_analysis.io.ospi import read_ospi_graduation
 from c2c_analysis.io.outcomes import read_outcomes
+from c2c_analysis.io.recipes import Recipe, apply_recipe, list_recipes, load_recipe
 from c2c_analysis.io.students import aggregate_students
 
 __all__ = [
+    "Recipe",
     "aggregate_students",
+    "apply_recipe",
+    "list_recipes",
+    "load_recipe",
     "parse_rate_code",
     "read_edfacts_acgr",
     "read_ospi_graduation",

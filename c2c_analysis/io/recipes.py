@@ -657,7 +657,7 @@ def _values(
         if column == "rate" and recipe.rate_codes:
             continue  # rate codes carry their own marks (PS) and ranges (LT50)
         low = text.str.lower()
-        hit = low.isin(markers).to_numpy() if markers else np.zeros(len(data), dtype=bool)
+        hit = low.isin(markers).to_numpy(copy=True) if markers else np.zeros(len(data), bool)
         hit |= np.asarray(is_suppression_marker(text.to_numpy(dtype=object)), dtype=bool)
         if recipe.no_students:
             # a lone "no students" cell beside a count: no value, not a withheld one
