@@ -1,7 +1,8 @@
 """The ``c2c`` command: validate outcome files and run the sample report.
 
     c2c --version
-    c2c validate FILE [--column-map THEIRS=OURS ...] [--sheet NAME]
+    c2c validate FILE [--column-map THEIRS=OURS ...] [--sheet NAME] [--recipe R]
+                 [--problems FILE]
     c2c demo                     validate the bundled sample and summarize each partnership
     c2c samples                  list the bundled sample data sets
     c2c report PARTNERSHIP [--data FILE] [--portfolio FILE] [--out DIR] [--min-n N]
@@ -9,7 +10,8 @@
     c2c batch [--data FILE] [--portfolio FILE] [--partnerships ...] [--workers N] [--out DIR]
               [--min-n N] [--skip-unchanged]
 
-Exit codes: 0 success, 1 invalid data or a failed report, 2 usage errors and missing files.
+Exit codes: 0 success, 1 invalid data or a failed report, 2 a usage error (an unknown or
+unusable option, a missing file, an --out that is a file or cannot be written); see c2c --help.
 """
 
 from __future__ import annotations
@@ -30,8 +32,47 @@ from c2c_analysis.validation import C2CDataWarning, DataValidationError
 __all__ = ["main"]
 
 
+_EXIT_CODES = """exit codes:
+  0  success: every report succeeded (or was skipped, unchanged)
+  1  invalid data, or a report failed (its status.json and last_failure.json say why)
+  2  a usage error: an unknown or unusable option, a missing file, an --out that is a
+     file or cannot be written (one line on standard error, nothing run)"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors on one line (exit code 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="c2c", description="Cradle-to-career outcome analysis.")
+    parser = _Parser(
+        prog="c2c",
+        description="Cradle-to-career outcome analysis.",
+        epilog=_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"c2c_analysis {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     validate = commands.add_parser(
@@ -46,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
         help="map a column of the file to a canonical column, e.g. 'Cohort Count=denominator'",
     )
     validate.add_argument("--sheet", help="Excel sheet to read (default: the first)")
+    validate.add_argument("--recipe", help="reading recipe: a YAML file or a shipped recipe's name")
+    validate.add_argument("--problems", metavar="FILE", help="write every problem to FILE (CSV)")
     commands.add_parser(
         "demo", help="validate the bundled sample data and summarize each partnership"
     )
@@ -54,7 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("partnership")
     batch = commands.add_parser("batch", help="run the report for many partnerships")
     batch.add_argument("--partnerships", nargs="+", help="default: every partnership in the data")
-    batch.add_argument("--workers", type=int, default=2)
+    batch.add_argument(
+        "--workers", type=_positive_int, default=2, help="reports run at once (default: 2)"
+    )
     batch.add_argument(
         "--skip-unchanged", action="store_true", help="skip reports whose inputs did not change"
     )
@@ -65,12 +110,19 @@ def _parser() -> argparse.ArgumentParser:
         )
         sub.add_argument("--out", default="reports", help="output folder (default: reports)")
         sub.add_argument(
-            "--min-n", type=int, default=10, help="smallest count of students published"
+            "--min-n", type=_positive_int, default=10, help="smallest count of students published"
         )
         sub.add_argument(
             "--notebook", default="partnership_report", help="template name or .ipynb path"
         )
-        sub.add_argument("--timeout", type=float, default=600, help="seconds allowed per cell")
+        sub.add_argument("--timeout", type=_seconds, default=600, help="seconds allowed per cell")
+        sub.add_argument(
+            "--wait",
+            type=_seconds,
+            default=None,
+            metavar="S",
+            help="seconds to wait while another c2c run writes to --out (default: until it ends)",
+        )
     return parser
 
 
@@ -95,7 +147,10 @@ def _validate(args: argparse.Namespace) -> int:
         warnings.simplefilter("always", C2CDataWarning)
         try:
             table = read_outcomes(
-                args.file, column_map=_column_map(args.column_map), sheet=args.sheet
+                args.file,
+                column_map=_column_map(args.column_map),
+                sheet=args.sheet,
+                recipe=args.recipe,
             )
         except FileNotFoundError as error:
             print(f"c2c: {error}", file=sys.stderr)
@@ -103,6 +158,9 @@ def _validate(args: argparse.Namespace) -> int:
         except DataValidationError as error:
             _show_warnings(caught)
             print(f"{args.file}: INVALID\n{error}")
+            if args.problems:
+                count = error.write_problems(args.problems)
+                print(f"{count} problem(s) written to {args.problems}")
             return 1
     _show_warnings(caught)
     partnerships = table["partnership"].nunique()
@@ -112,7 +170,10 @@ def _validate(args: argparse.Namespace) -> int:
         f"{table['outcome'].nunique()} outcome(s), "
         f"{time} {table[time].min()} to {table[time].max()}, "
         f"{int(table['suppressed'].sum())} suppressed"
+        + (f" (canonical rows read through recipe {args.recipe})" if args.recipe else "")
     )
+    if args.problems:  # an empty problems file tells a script there were none
+        DataValidationError([]).write_problems(args.problems)
     return 0
 
 
@@ -150,11 +211,38 @@ def _demo() -> int:
     return 0
 
 
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def _report_errors(run) -> tuple[int, object]:
+    """Run a report command; a usage error, a busy or failing folder is one line on stderr."""
+    from c2c_analysis.report import OutputFolderBusy
+
+    try:
+        return 0, run()
+    except DataValidationError as error:
+        print(f"c2c: invalid data: {error}", file=sys.stderr)
+        return 1, None
+    except (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as error:
+        print(f"c2c: {_one_line(error)}", file=sys.stderr)
+        return 2, None
+    except OutputFolderBusy as error:
+        print(f"c2c: {_one_line(error)}", file=sys.stderr)
+        return 1, None
+    except OSError as error:  # a full disk, a read-only folder: said once, no traceback
+        from c2c_analysis.report.folders import describe_os_error
+
+        print(f"c2c: {describe_os_error(error, 'the run')}", file=sys.stderr)
+        return 1, None
+
+
 def _report(args: argparse.Namespace) -> int:
     from c2c_analysis.report import run_report
 
-    try:
-        record = run_report(
+    code, record = _report_errors(
+        lambda: run_report(
             args.partnership,
             data=args.data,
             portfolio=args.portfolio,
@@ -162,16 +250,19 @@ def _report(args: argparse.Namespace) -> int:
             out_dir=args.out,
             timeout=args.timeout,
             min_n=args.min_n,
+            lock_timeout=args.wait,
         )
-    except (ValueError, FileNotFoundError) as error:
-        print(f"c2c: {error}", file=sys.stderr)
-        return 2
+    )
+    if record is None:
+        return code
     _print_record(record)
     return 0 if record.status == "succeeded" else 1
 
 
 def _print_record(record) -> None:
-    if record.status == "succeeded":
+    if record.skipped:
+        print(f"{record.partnership}: skipped (unchanged since its last report) -> {record.output}")
+    elif record.status == "succeeded":
         print(f"{record.partnership}: succeeded in {record.seconds:.1f} s -> {record.output}")
     else:
         where = f" (cell {record.failed_cell})" if record.failed_cell is not None else ""
@@ -179,27 +270,40 @@ def _print_record(record) -> None:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from c2c_analysis.report import run_batch
+    from c2c_analysis.report import ReportFolderWarning, run_batch
 
-    records = run_batch(
-        args.partnerships,
-        data=args.data,
-        portfolio=args.portfolio,
-        workers=args.workers,
-        out_dir=args.out,
-        notebook=args.notebook,
-        timeout=args.timeout,
-        min_n=args.min_n,
-        skip_unchanged=args.skip_unchanged,
-        progress=True,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ReportFolderWarning)
+        code, records = _report_errors(
+            lambda: run_batch(
+                args.partnerships,
+                data=args.data,
+                portfolio=args.portfolio,
+                workers=args.workers,
+                out_dir=args.out,
+                notebook=args.notebook,
+                timeout=args.timeout,
+                min_n=args.min_n,
+                skip_unchanged=args.skip_unchanged,
+                progress=True,
+                lock_timeout=args.wait,
+            )
+        )
+    if records is None:
+        return code
     for record in records:
         _print_record(record)
     failed = sum(r.status != "succeeded" for r in records)
+    skipped = sum(r.skipped for r in records)
     print(
-        f"{len(records) - failed} of {len(records)} reports succeeded; index: {args.out}/index.html"
+        f"{len(records) - failed} of {len(records)} reports succeeded"
+        + (f" ({skipped} skipped, unchanged)" if skipped else "")
+        + f"; index: {args.out}/index.html"
     )
-    return 1 if failed else 0
+    problems = [w for w in caught if issubclass(w.category, ReportFolderWarning)]
+    for problem in problems:
+        print(f"c2c: {problem.message}", file=sys.stderr)
+    return 1 if failed or problems else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -211,6 +315,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and closed early
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:
+        print("c2c: interrupted", file=sys.stderr)
+        return 130
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
