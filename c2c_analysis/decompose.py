@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from c2c_analysis._rows import resolve_rows
 from c2c_analysis._util import json_safe
 from c2c_analysis.validation import DataValidationError
 
@@ -107,8 +108,10 @@ def decompose_rate_change(
     Parameters
     ----------
     data : DataFrame
-        Group rows of one dimension (rows of the ``all`` dimension are ignored), for one or
-        more series.
+        Group rows of one dimension, for one or more series, and optionally the All
+        students rows (dimension ``all``) of the same partnerships and outcomes: they are
+        not decomposed, but let withheld groups be pooled (see Notes). Counts, or published
+        rates or ranges with their cohort counts (the count derived as rate × cohort).
     start, end : period, "first" or "last"
         The two periods compared; ``start="first"`` and ``end="last"`` take each series' own
         first and last period (as in :func:`~c2c_analysis.gaps.gap_change`), so one call
@@ -132,8 +135,11 @@ def decompose_rate_change(
     Notes
     -----
     A group present in only one period has share 0 in the other, and its one known rate is
-    used for both (its rate effect is then 0). A series with withheld counts has no
-    complete overall rate: its summary row is empty and says why in ``note``.
+    used for both (its rate effect is then 0). Where groups are withheld in a period and
+    the All students row is given, they are pooled into one ``"Withheld groups"`` line: All
+    students minus the published groups, which the published table already shows. Where
+    that is impossible (no All students row, or groups that do not add up to it) the
+    summary row is empty and ``note`` says why in words.
 
     References
     ----------
@@ -157,16 +163,26 @@ def decompose_rate_change(
     )
     from c2c_analysis.gaps import _periods
 
+    resolved = resolve_rows(data, numerator=numerator, denominator=denominator)
+    # Composition needs each group's cohort and rate: counts, or a published rate or range
+    # times its cohort (derived); a group without both is withheld.
+    data = data.assign(
+        _num=(resolved["rate"] * resolved["cohort"]).to_numpy(),
+        _den=resolved["cohort"].to_numpy(),
+        _basis=resolved["basis"].to_numpy(),
+    )
+    overall = _overall_rows(data, keys, time, group)
     frame = data[data["dimension"] != "all"] if "dimension" in data else data
     frame = _periods(frame, keys, time, start, end)
-    num = pd.to_numeric(frame[numerator], errors="coerce")
-    den = pd.to_numeric(frame[denominator], errors="coerce")
-    frame = frame.assign(_num=num.astype(float), _den=den.astype(float))
     tables, summaries = [], []
     for values, rows in frame.groupby(keys, sort=False) if keys else [((), frame)]:
         values = values if isinstance(values, tuple) else (values,)
         series_start, series_end = rows["start"].iloc[0], rows["end"].iloc[0]
         periods = {"start": series_start, "end": series_end}
+        rows = rows[rows[time].isin([series_start, series_end])]
+        rows, pooled_note = _pool_withheld(
+            rows, overall, dict(zip(keys, values, strict=True)), time, group
+        )
         withheld = rows[rows["_num"].isna() | rows["_den"].isna()]
         if len(withheld):
             shown = ", ".join(
@@ -181,10 +197,18 @@ def decompose_rate_change(
                     "total_change": np.nan,
                     "composition_effect": np.nan,
                     "rate_effect": np.nan,
-                    "note": f"counts withheld ({shown}): the overall rate cannot be decomposed",
+                    "note": f"Not decomposed: the counts of {shown} are withheld"
+                    + (f" and {pooled_note}" if pooled_note else "")
+                    + ", so the overall rate's parts cannot be told apart.",
                 }
             )
             continue
+        derived = int(rows["_basis"].isin(["rate", "range"]).sum())
+        notes = [pooled_note] if pooled_note else []
+        if derived:
+            notes.append(
+                f"{derived} group row(s) derived from published rates or ranges and cohorts"
+            )
         wide = rows.pivot_table(
             index=group, columns=time, values=["_num", "_den"], aggfunc="sum", fill_value=0.0
         )
@@ -222,7 +246,7 @@ def decompose_rate_change(
                 "total_change": big2 - big1,
                 "composition_effect": float(table["composition_effect"].sum()),
                 "rate_effect": float(table["rate_effect"].sum()),
-                "note": "",
+                "note": "; ".join(notes),
             }
         )
     if not summaries:
@@ -242,6 +266,62 @@ def decompose_rate_change(
         table=table,
         summary=pd.DataFrame(summaries),
         settings={"start": json_safe(start), "end": json_safe(end), "method": "kitagawa"},
+    )
+
+
+WITHHELD_GROUPS = "Withheld groups"
+
+
+def _overall_rows(data: pd.DataFrame, keys: list[str], time: str, group: str) -> pd.DataFrame:
+    """The All students rows (counts or derived), keyed without the dimension."""
+    if "dimension" not in data.columns:
+        return pd.DataFrame()
+    rows = data[(data["dimension"] == "all") & data["_num"].notna() & data["_den"].notna()]
+    return rows[[k for k in keys if k != "dimension"] + [time, "_num", "_den"]]
+
+
+def _pool_withheld(
+    rows: pd.DataFrame, overall: pd.DataFrame, series: dict, time: str, group: str
+) -> tuple[pd.DataFrame, str]:
+    """Replace a period's withheld groups by one "Withheld groups" line: All students minus
+    the published groups (nothing the published table does not already show). Returns the
+    rows and a note; rows are unchanged where that is impossible, and the note says why."""
+    missing = rows["_num"].isna() | rows["_den"].isna()
+    if not missing.any():
+        return rows, ""
+    if overall.empty:
+        return rows, "there is no All students row to derive them from"
+    match = np.ones(len(overall), dtype=bool)
+    for key, value in series.items():
+        if key in overall.columns:
+            match &= (overall[key] == value).to_numpy()
+    totals = overall[match].groupby(time)[["_num", "_den"]].sum()
+    pooled, problems = [], []
+    for period, part in rows[missing].groupby(time, sort=False):
+        if period not in totals.index:
+            problems.append(f"All students {period} is not published")
+            continue
+        shown = rows[(rows[time] == period) & ~missing]
+        num = totals.loc[period, "_num"] - shown["_num"].sum()
+        den = totals.loc[period, "_den"] - shown["_den"].sum()
+        if not (den > 0 and -0.5 <= num <= den + 0.5):
+            problems.append(
+                f"All students {period} minus the published groups leaves no students "
+                "(the groups do not add up to All students)"
+            )
+            continue
+        line = part.iloc[[0]].copy()
+        line[group] = WITHHELD_GROUPS
+        line["_num"], line["_den"], line["_basis"] = min(max(num, 0.0), den), den, "pooled"
+        pooled.append(line)
+    if problems:
+        return rows, "; ".join(problems)
+    groups = ", ".join(sorted(map(str, rows.loc[missing, group].unique())))
+    out = pd.concat([rows[~missing], *pooled], ignore_index=True)
+    return (
+        out,
+        f"withheld groups ({groups}) pooled as {WITHHELD_GROUPS!r} "
+        "(All students minus the published groups)",
     )
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from c2c_analysis._rows import resolve_rows
 from c2c_analysis.schema import ALL_STUDENTS, better_direction
 from c2c_analysis.validation import C2CDataWarning, DataValidationError
 
@@ -245,13 +246,25 @@ def _require(data: pd.DataFrame, columns: Sequence[str]) -> None:
         )
 
 
-def _rates(data: pd.DataFrame, numerator: str, denominator: str) -> tuple[np.ndarray, np.ndarray]:
-    num = pd.to_numeric(data[numerator], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    den = pd.to_numeric(data[denominator], errors="coerce").to_numpy(
-        dtype="float64", na_value=np.nan
+def _rates(
+    data: pd.DataFrame, numerator: str, denominator: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's rate, cohort, effective number of students and how it is known (one
+    resolution for every analysis: :func:`c2c_analysis._rows.resolve_rows`)."""
+    resolved = resolve_rows(data, numerator=numerator, denominator=denominator)
+    return (
+        resolved["rate"].to_numpy(),
+        resolved["cohort"].to_numpy(),
+        resolved["n_effective"].to_numpy(),
+        resolved["basis"].to_numpy(dtype=object),
     )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / den, np.nan), den
+
+
+def _require_values(data: pd.DataFrame, time: str, group: str, numerator: str, denominator: str):
+    """Counts, or a published rate or range, must be there to compare."""
+    _require(data, (time, group))
+    if not ({numerator, denominator} <= set(data.columns) or {"rate", "rate_low"} & set(data)):
+        _require(data, (numerator, denominator))
 
 
 def _by_reference(
@@ -314,8 +327,8 @@ def _reference_rows(
     denominator: str,
 ) -> pd.DataFrame:
     """One reference row per (keys, time): keys, time, reference, reference_rate, reference_n."""
-    rate, n = _rates(data, numerator, denominator)
-    frame = data[[*keys, time, group]].assign(_rate=rate, _n=n)
+    rate, n, n_eff, basis = _rates(data, numerator, denominator)
+    frame = data[[*keys, time, group]].assign(_rate=rate, _n=n, _n_eff=n_eff, _basis=basis)
     if reference == "all":
         chosen = _all_students_rows(frame, keys, time, group)
     elif reference == "best":
@@ -323,9 +336,25 @@ def _reference_rows(
     else:
         chosen = frame[frame[group] == reference]
     chosen = chosen.rename(
-        columns={group: "reference", "_rate": "reference_rate", "_n": "reference_n"}
+        columns={
+            group: "reference",
+            "_rate": "reference_rate",
+            "_n": "reference_n",
+            "_n_eff": "_reference_n_eff",
+            "_basis": "reference_basis",
+        }
     )
-    return chosen[[*keys, time, "reference", "reference_rate", "reference_n"]]
+    return chosen[
+        [
+            *keys,
+            time,
+            "reference",
+            "reference_rate",
+            "reference_n",
+            "_reference_n_eff",
+            "reference_basis",
+        ]
+    ]
 
 
 def _all_students_rows(frame: pd.DataFrame, keys: list[str], time: str, group: str) -> pd.DataFrame:
@@ -436,7 +465,7 @@ def gaps(
     >>> out["gap_pp"].round(1).tolist()
     [14.9, 3.1]
     """
-    _require(data, (time, group, numerator, denominator))
+    _require_values(data, time, group, numerator, denominator)
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, not {level!r}")
     keys = _keys(data, time, group)
@@ -448,18 +477,20 @@ def gaps(
         ],
         ignore_index=True,
     )
-    rate, n = _rates(data, numerator, denominator)
-    frame = data[[*keys, time, group]].assign(rate=rate, n=n)
+    rate, n, n_eff, basis = _rates(data, numerator, denominator)
+    frame = data[[*keys, time, group]].assign(rate=rate, n=n, _n_eff=n_eff, basis=basis)
     if "dimension" in frame:
         frame = frame[frame["dimension"] != "all"]
     out = frame.merge(refs, on=[*keys, time], how="inner")
     out = out[out[group] != out["reference"]].reset_index(drop=True)
     sign = _orientation(out)
+    # The interval weighs each side by its effective number of students: a rounded or
+    # range-coded rate tells less than its cohort's count would, so its gap is less sure.
     p, q, n1, n2 = (
         out["rate"].to_numpy(),
         out["reference_rate"].to_numpy(),
-        out["n"].to_numpy(),
-        out["reference_n"].to_numpy(),
+        out["_n_eff"].to_numpy(),
+        out["_reference_n_eff"].to_numpy(),
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         low, high = _newcombe(q, n2, p, n1, level)  # interval of reference - group
@@ -470,10 +501,32 @@ def gaps(
             "gap_ci_upper_pp": np.maximum(lo_pp, hi_pp),
             **_scale_free(p, q),
         }
-    out = out.assign(**columns)
+    out = out.assign(**columns, note=_basis_notes(out["basis"], out["reference_basis"]))
     return out[
-        [*keys, time, group, "reference", "rate", "reference_rate", "n", "reference_n", *columns]
-    ]
+        [
+            *keys, time, group, "reference", "rate", "reference_rate", "n", "reference_n",
+            *columns, "basis", "reference_basis", "note",
+        ]
+    ]  # fmt: skip
+
+
+_BASIS_WORDS = {
+    "rate": "a published rounded rate",
+    "range": "the middle of a published range",
+    "rate_only": "a published rate without a cohort count (no interval)",
+    "withheld": "no value (withheld)",
+}
+
+
+def _basis_notes(basis: pd.Series, reference_basis: pd.Series) -> np.ndarray:
+    """Per gap, a note where either side is not exact counts (its interval is wider)."""
+    notes = np.full(len(basis), "", dtype=object)
+    for side, values in (("group", basis), ("reference", reference_basis)):
+        values = values.to_numpy(dtype=object)
+        for kind, words in _BASIS_WORDS.items():
+            hit = values == kind
+            notes[hit] = notes[hit] + np.where(notes[hit] == "", "", "; ") + f"{side}: {words}"
+    return notes
 
 
 def _periods(
@@ -559,12 +612,13 @@ def gap_change(
     >>> row["category"], round(float(row["gap_change_pp"]), 1)
     ('narrowing_both_improving', -11.9)
     """
-    _require(data, (time, group, numerator, denominator))
+    _require_values(data, time, group, numerator, denominator)
     if not (isinstance(start, str) or isinstance(end, str)) and start == end:
         raise ValueError(f"start and end are the same period ({start!r})")
     keys = _keys(data, time, group)
-    rate, n = _rates(data, numerator, denominator)
-    frame = data[[*keys, time, group]].assign(_rate=rate, _n=n)
+    # Sizes are effective numbers of students: rounded or range-coded rates widen the se.
+    rate, _, n_eff, basis = _rates(data, numerator, denominator)
+    frame = data[[*keys, time, group]].assign(_rate=rate, _n=n_eff, _basis=basis)
     pairs = []
     for label, part in _by_reference(frame, reference):
         has_dimension = "dimension" in part.columns
@@ -586,8 +640,13 @@ def gap_change(
         else:
             refs = members[members[group] == label]
         refs = refs.rename(
-            columns={group: "reference", "_rate": "reference_rate", "_n": "reference_n"}
-        )[[*keys, time, "reference", "reference_rate", "reference_n"]]
+            columns={
+                group: "reference",
+                "_rate": "reference_rate",
+                "_n": "reference_n",
+                "_basis": "reference_basis",
+            }
+        )[[*keys, time, "reference", "reference_rate", "reference_n", "reference_basis"]]
         matched = members.merge(refs, on=[*keys, time], how="inner")
         pairs.append(matched[matched[group] != matched["reference"]])
     pairs = pd.concat(pairs, ignore_index=True)
@@ -647,6 +706,19 @@ def gap_change(
         np.where(reference_ahead, good["rate_start"], good["reference_rate_start"]),
         np.where(reference_ahead, good["rate_end"], good["reference_rate_end"]),
         tol_pp,
+    )
+    notes = [
+        _basis_notes(merged[f"_basis_{side}"], merged[f"reference_basis_{side}"])
+        for side in ("start", "end")
+    ]
+    columns["note"] = np.array(
+        [
+            "; ".join(
+                f"{side}: {text}" for side, text in zip(("start", "end"), pair, strict=True) if text
+            )
+            for pair in zip(*notes, strict=True)
+        ],
+        dtype=object,
     )
     out = out.assign(**columns)
     return out.reset_index(drop=True)

@@ -23,6 +23,7 @@ import pandas as pd
 import statsmodels.api as sm
 import yaml
 
+from c2c_analysis._rows import resolve_rows
 from c2c_analysis._util import json_safe
 from c2c_analysis.schema import (
     ALL_STUDENTS,
@@ -277,10 +278,12 @@ def interrupted_time_series(
     weights = None
     offset_values = None
     if family == "binomial":
-        num = pd.to_numeric(frame[numerator], errors="coerce").to_numpy(dtype=float)
-        den = pd.to_numeric(frame[denominator], errors="coerce").to_numpy(dtype=float)
-        usable = np.isfinite(num) & np.isfinite(den) & (den > 0)
-        response = np.where(usable, num / np.where(den > 0, den, 1), np.nan)
+        # Counts, or published rates and ranges as effective counts (their rounding or
+        # width gives them less weight than their cohort's count would).
+        resolved = resolve_rows(frame, numerator=numerator, denominator=denominator)
+        den = resolved["n_effective"].to_numpy()
+        usable = np.isfinite(den) & (den > 0)
+        response = np.where(usable, resolved["rate"].to_numpy(), np.nan)
         weights = den
         model_family = sm.families.Binomial()
     elif family == "poisson":

@@ -726,9 +726,10 @@ def _prepare(
 
         from c2c_analysis.validation import C2CDataWarning
 
+        rows = ", ".join(map(str, data.index[no_x][:5])) + (", ..." if no_x.sum() > 5 else "")
         warnings.warn(
             f"{int(no_x.sum())} rows without a value of {x!r} were left out of the chart "
-            f"(rows {', '.join(map(str, data.index[no_x][:5]))}{', ...' if no_x.sum() > 5 else ''})",
+            f"(rows {rows})",
             C2CDataWarning,
             stacklevel=3,
         )

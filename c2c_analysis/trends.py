@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
+from c2c_analysis._rows import resolve_rows
 from c2c_analysis._util import group_codes
 from c2c_analysis.schema import KEY_COLUMNS, better_direction
 from c2c_analysis.validation import C2CDataWarning, DataValidationError
@@ -88,8 +89,12 @@ def rates(
     -------
     DataFrame
         A copy of ``data`` with ``rate`` (numerator / denominator where both are known,
-        otherwise the ``rate`` given, if any), ``ci_lower`` and ``ci_upper`` (NaN where
-        there are no counts or the denominator is 0).
+        otherwise the published ``rate``, otherwise the middle of ``rate_low``-``rate_high``),
+        ``ci_lower`` and ``ci_upper`` (NaN where there is no cohort count or it is 0),
+        ``n_effective`` (the binomial size the interval uses: the cohort for exact counts,
+        fewer students for a rounded or range-coded rate, whose rounding or width widens the
+        interval) and ``basis`` (``counts``, ``rate``, ``range``, ``rate_only`` or
+        ``withheld``).
 
     Notes
     -----
@@ -111,10 +116,12 @@ def rates(
     _check_level(level)
     if method not in _CI_METHODS:
         raise ValueError(f"method must be one of {', '.join(_CI_METHODS)}, not {method!r}")
-    _require(data, [numerator, denominator])
+    if not {numerator, denominator, "rate"} & set(data.columns):
+        _require(data, [numerator, denominator])
     out = data.copy()
-    num = _as_float(out[numerator])
-    den = _as_float(out[denominator])
+    resolved = resolve_rows(out, numerator=numerator, denominator=denominator)
+    num = resolved["successes"].to_numpy()
+    den = resolved["n_effective"].to_numpy()
     usable = np.isfinite(num) & np.isfinite(den) & (den > 0)
     lower = np.full(len(out), np.nan)
     upper = np.full(len(out), np.nan)
@@ -123,11 +130,11 @@ def rates(
             num[usable], den[usable], alpha=1 - level, method=_CI_METHODS[method]
         )
         lower[usable], upper[usable] = low, high
-    given = _as_float(out["rate"]) if "rate" in out else np.full(len(out), np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["rate"] = np.where(usable, num / den, given)
+    out["rate"] = resolved["rate"].to_numpy()
     out["ci_lower"] = lower
     out["ci_upper"] = upper
+    out["n_effective"] = den
+    out["basis"] = resolved["basis"].to_numpy()
     return out
 
 
@@ -304,6 +311,12 @@ def trend(
     return result
 
 
+def _derived_counts(frame: pd.DataFrame, codes: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """Per series, how many of the rows used were derived from published rates or ranges."""
+    basis = frame["_basis"].to_numpy()
+    return {kind: np.bincount(codes[basis == kind], minlength=n) for kind in ("rate", "range")}
+
+
 # --- baseline projection ------------------------------------------------------------------
 
 
@@ -447,7 +460,7 @@ def project_baseline(
         centre, lower, upper = (1 / (1 + np.exp(-v)) for v in (centre, lower, upper))
 
     actual = grid["_rate"].to_numpy()
-    cohort = grid["_den"].to_numpy()
+    cohort = grid["_cohort"].to_numpy()
     out = grid[[*keys, time]].copy()
     out["actual"] = actual
     out["projected"] = centre
@@ -627,37 +640,35 @@ def _prepare(
 ) -> pd.DataFrame:
     """A sorted copy (series, then time) with ``_num``, ``_den``, ``_rate`` and ``_use``.
 
-    Rates come from the counts where known, else from ``rate``, else (range-coded rows)
-    from the midpoint of ``rate_low``-``rate_high`` with a warning. ``_use`` marks rows with
-    a usable value (counts, for the binomial fit) and a period.
+    Each row is resolved once (:func:`c2c_analysis._rows.resolve_rows`): exact counts, or a
+    published rate or range with its cohort count as effective counts (``_num`` successes of
+    ``_den`` effective students, so rounding and ranges widen the intervals), or a rate
+    alone. ``_use`` marks rows with a usable value (effective counts, for the binomial fit)
+    and a period; ``_basis`` says how each row is known.
     """
     _require(data, [time])
-    if need_counts:
+    if need_counts and not {numerator, denominator, "rate"} & set(data.columns):
         _require(data, [numerator, denominator])
     frame = data.copy()
     frame["_t"] = _period_number(frame[time], time)
-    num = _as_float(frame[numerator]) if numerator in frame else np.full(len(frame), np.nan)
-    den = _as_float(frame[denominator]) if denominator in frame else np.full(len(frame), np.nan)
-    counted = np.isfinite(num) & np.isfinite(den) & (den > 0)
-    given = _as_float(frame["rate"]) if "rate" in frame else np.full(len(frame), np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(counted, num / den, given)
-    if {"rate_low", "rate_high"} <= set(frame.columns):
-        low, high = _as_float(frame["rate_low"]), _as_float(frame["rate_high"])
-        ranged = ~np.isfinite(rate) & np.isfinite(low) & np.isfinite(high)
-        if ranged.any():
-            warnings.warn(
-                f"{int(ranged.sum())} range-coded row(s) (rate_low-rate_high, no exact rate) "
-                "are used at the midpoint of their range",
-                C2CDataWarning,
-                stacklevel=3,
-            )
-            rate = np.where(ranged, (low + high) / 2, rate)
-    frame["_num"] = np.where(counted, num, np.nan)
-    frame["_den"] = np.where(counted, den, np.nan)
-    frame["_rate"] = rate
+    resolved = resolve_rows(frame, numerator=numerator, denominator=denominator)
+    ranged = resolved["from_range"].to_numpy()
+    if ranged.any():
+        warnings.warn(
+            f"{int(ranged.sum())} range-coded row(s) (rate_low-rate_high, no exact rate) are "
+            "used at the midpoint of their range, with the range's width in their uncertainty",
+            C2CDataWarning,
+            stacklevel=3,
+        )
+    weighted = resolved["n_effective"].notna().to_numpy()
+    frame["_num"] = resolved["successes"].to_numpy()
+    frame["_den"] = resolved["n_effective"].to_numpy()
+    frame["_rate"] = resolved["rate"].to_numpy()
+    frame["_basis"] = resolved["basis"].to_numpy()
+    frame["_cohort"] = resolved["cohort"].to_numpy()
+    rate = frame["_rate"].to_numpy()
     timed = np.isfinite(frame["_t"].to_numpy())
-    frame["_use"] = (counted if need_counts else np.isfinite(rate)) & timed
+    frame["_use"] = (weighted if need_counts else np.isfinite(rate)) & timed
     frame = frame[timed].sort_values([*keys, time], kind="stable").reset_index(drop=True)
     duplicated = frame.duplicated([*keys, time])
     if duplicated.any():
@@ -844,6 +855,7 @@ def _period_number(values: pd.Series, time: str) -> np.ndarray:
 
 def _notes(result, frame, codes, fit, dropped, *, monthly: bool) -> list[str]:
     periods = frame.groupby(codes)["_t"].agg(list) if len(frame) else pd.Series(dtype=object)
+    derived = _derived_counts(frame, codes, len(result))
     boundary = fit.get("boundary", np.zeros(len(result), dtype=bool))
     unconverged = fit.get("unconverged", np.zeros(len(result), dtype=bool))
     texts = []
@@ -868,10 +880,20 @@ def _notes(result, frame, codes, fit, dropped, *, monthly: bool) -> list[str]:
                 )
             elif absent:
                 parts.append("missing periods: " + ", ".join(str(a) for a in absent))
+        if derived["rate"][i]:
+            parts.append(
+                f"{int(derived['rate'][i])} row(s) derived from a published rate and cohort "
+                "(its rounding is in the interval)"
+            )
+        if derived["range"][i]:
+            parts.append(
+                f"{int(derived['range'][i])} row(s) derived from a published range at its "
+                "midpoint (its width is in the interval)"
+            )
         if dropped[i]:
             parts.append(
                 f"{int(dropped[i])} row(s) without a usable value left out "
-                "(suppressed, no counts, or range-coded)"
+                "(withheld, or a rate without a cohort count)"
             )
         texts.append("; ".join(parts))
     return texts

@@ -77,7 +77,29 @@ def test_series_with_withheld_counts_say_so():
         .loc["north_valley"]
     )
     assert np.isnan(row["total_change"])
-    assert "counts withheld" in row["note"]
+    assert "are withheld and there is no All students row" in row["note"]
+
+
+def test_withheld_groups_are_pooled_from_all_students_minus_the_published_groups():
+    # Issue 13: with the All students rows given, north_valley's withheld 2012 groups become
+    # one line, All students minus the published groups, and the change is decomposed.
+    data = load_sample("outcomes").query(
+        "partnership == 'north_valley' and outcome == 'hs_graduation' "
+        "and dimension in ['race_ethnicity', 'all'] and year in [2012, 2015]"
+    )
+    result = decompose_rate_change(data, start=2012, end=2015)
+    row = result.summary.iloc[0]
+    assert "pooled as 'Withheld groups'" in row["note"]
+    overall = data[data["dimension"] == "all"].set_index("year")
+    # The decomposition adds back up to All students' own change (Kitagawa's identity).
+    expected = (overall["numerator"] / overall["denominator"]).diff().iloc[-1]
+    assert row["total_change"] == pytest.approx(expected)
+    assert row["composition_effect"] + row["rate_effect"] == pytest.approx(expected)
+    pooled = result.table.set_index("group").loc["Withheld groups"]
+    published = data[(data["dimension"] != "all") & (data["year"] == 2012)]
+    assert pooled["share_start"] == pytest.approx(
+        1 - published["denominator"].sum() / overall.loc[2012, "denominator"]
+    )
 
 
 # --- Das Gupta: examples of Das Gupta (1993), data as given in the DasGuptR package README ------
