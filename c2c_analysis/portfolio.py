@@ -225,9 +225,10 @@ def interrupted_time_series(
         raise ValueError("seasonality needs period= (e.g. 12 for monthly data)")
     needed = [time]
     if family == "binomial":
-        needed += [c for c in (numerator, denominator)]
         if numerator is None or denominator is None:
             raise ValueError("family='binomial' needs numerator= and denominator=")
+        # A published rate with its cohort count stands in for a numerator (see _rows).
+        needed += [denominator] if "rate" in data.columns else [numerator, denominator]
     else:
         if y is None:
             raise ValueError(f"family={family!r} needs y=")
@@ -521,8 +522,33 @@ class Portfolio:
                         "need periods before it and from it on",
                     }
                 )
+            problems.extend(_comparison_problems(s, in_dimension, data))
         if problems:
             raise DataValidationError(problems, source=self.source or "portfolio")
+
+
+def _comparison_problems(s: Strategy, in_dimension: pd.DataFrame, data: pd.DataFrame) -> list:
+    """A comparison names a group of the strategy's dimension or another partnership."""
+    if not s.comparison or s.comparison in set(in_dimension["group"]):
+        return []
+    partnerships = set(data["partnership"]) if "partnership" in data else set()
+    if s.comparison in partnerships:
+        return []
+    import difflib
+
+    close = difflib.get_close_matches(
+        s.comparison, sorted(set(in_dimension["group"]) | partnerships), n=3
+    )
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return [
+        {
+            "row": s.id,
+            "column": "comparison",
+            "value": s.comparison,
+            "problem": f"neither a group of dimension {s.dimension} nor a partnership in the "
+            f"data{hint}",
+        }
+    ]
 
 
 _REQUIRED_FIELDS = ("id", "name", "outcome", "start")
@@ -812,8 +838,13 @@ def evaluate_portfolio(
         ``dispersion_floored`` (True where that estimate was below 1 and the p-value used
         1), ``gap_vs_projection_pp`` (actual gap to the reference minus the projected gap at the
         last period, signed so that negative means the gap narrowed beyond its projection),
-        ``overlaps`` (other strategies on the same outcome and groups whose periods overlap:
-        their effects cannot be told apart from aggregate data), ``verdict`` and ``note``.
+        ``comparison`` (the reference of the gap: the strategy's comparison group, another
+        partnership, or All students), ``comparative_level_change_pp`` and
+        ``comparative_p_value`` (where the comparison names another partnership: the level
+        change beyond that partnership's same group, from the comparative interrupted time
+        series), ``overlaps`` (other strategies on the same outcome and groups whose
+        periods overlap: their effects cannot be told apart from aggregate data),
+        ``verdict`` and ``note`` (also why a gap or comparison could not be computed).
 
     Notes
     -----
@@ -855,15 +886,25 @@ def evaluate_portfolio(
             )
         ]
         reference = strategy.comparison or ALL_STUDENTS
+        other = _comparison_partnership(strategy, rows, data)
         if strategy.end is not None:  # judge the strategy at its end, not after it
             series_all = series_all[series_all["year"] <= strategy.end]
         for group in strategy.groups:
             series = series_all[
                 (series_all["dimension"] == strategy.dimension) & (series_all["group"] == group)
             ]
-            ref_rows = series_all[series_all["group"] == reference]
-            if reference != ALL_STUDENTS:
-                ref_rows = ref_rows[ref_rows["dimension"] == strategy.dimension]
+            if other is not None:  # the same group in the comparison partnership
+                ref_rows = other[
+                    (other["outcome"] == strategy.outcome)
+                    & (other["dimension"] == strategy.dimension)
+                    & (other["group"] == group)
+                ]
+                if strategy.end is not None:
+                    ref_rows = ref_rows[ref_rows["year"] <= strategy.end]
+            else:
+                ref_rows = series_all[series_all["group"] == reference]
+                if reference != ALL_STUDENTS:
+                    ref_rows = ref_rows[ref_rows["dimension"] == strategy.dimension]
             cases.append((strategy, group, series, ref_rows, overlaps))
     # Every baseline projection first, many series per call (one call per series spent
     # most of the scorecard's time in pandas overhead); then each row is scored.
@@ -872,10 +913,11 @@ def evaluate_portfolio(
         base, keep = _baseline_window(series, strategy, baseline), _projection_columns(series)
         windows.append(base)
         requests[(i, "series")] = (series[keep], base)
-        if len(ref_rows) and group != (strategy.comparison or ALL_STUDENTS):
+        compared = _is_other_partnership(ref_rows, series)
+        if len(ref_rows) and (compared or group != (strategy.comparison or ALL_STUDENTS)):
             requests[(i, "reference")] = (ref_rows[keep], base)
     projected = _batched_projections(requests, method=method, level=level)
-    for i, (strategy, group, series, _, overlaps) in enumerate(cases):
+    for i, (strategy, group, series, ref_rows, overlaps) in enumerate(cases):
         record = _score(
             series,
             strategy,
@@ -887,6 +929,8 @@ def evaluate_portfolio(
             projected[(i, "series")],
             projected.get((i, "reference")),
             dispersion_floor=dispersion_floor,
+            comparison_rows=ref_rows if _is_other_partnership(ref_rows, series) else None,
+            reference=strategy.comparison or ALL_STUDENTS,
         )
         record["overlaps"] = ", ".join(overlaps)
         if overlaps:
@@ -908,6 +952,24 @@ def evaluate_portfolio(
             "baseline": list(baseline) if baseline else None,
             "dispersion_floor": dispersion_floor,
         },
+    )
+
+
+def _comparison_partnership(
+    strategy: Strategy, rows: pd.DataFrame, data: pd.DataFrame
+) -> pd.DataFrame | None:
+    """The rows of the partnership a strategy's ``comparison`` names, or None when it names
+    a group (or nothing)."""
+    name = strategy.comparison
+    if not name or name in set(rows.loc[rows["dimension"] == strategy.dimension, "group"]):
+        return None
+    other = data[data["partnership"] == name]
+    return other if len(other) else None
+
+
+def _is_other_partnership(ref_rows: pd.DataFrame, series: pd.DataFrame) -> bool:
+    return bool(len(ref_rows) and len(series)) and bool(
+        (ref_rows["partnership"] != series["partnership"].iloc[0]).all()
     )
 
 
@@ -998,9 +1060,13 @@ def _score(
     ref_projection,
     *,
     dispersion_floor: bool = True,
+    comparison_rows: pd.DataFrame | None = None,
+    reference: str = ALL_STUDENTS,
 ) -> dict[str, Any]:
     """One scorecard row from the series' baseline ``projection`` (or the error that
-    prevented it) and the comparison group's (``None`` when there is none)."""
+    prevented it) and the comparison group's (``None`` when there is none); with
+    ``comparison_rows`` (the same group in another partnership) also the comparative
+    interrupted time series."""
     record: dict[str, Any] = {
         "strategy": strategy.id,
         "outcome": strategy.outcome,
@@ -1023,6 +1089,9 @@ def _score(
         "dispersion": np.nan,
         "dispersion_floored": False,
         "gap_vs_projection_pp": np.nan,
+        "comparison": reference,
+        "comparative_level_change_pp": np.nan,
+        "comparative_p_value": np.nan,
         "verdict": "insufficient_data",
         "note": "",
     }
@@ -1049,11 +1118,7 @@ def _score(
     record["difference_students"] = last["difference_students"]
     if method == "linear" and not 0 <= summary["projected"] <= 1:
         record["note"] = "the linear projection leaves 0-100%: use method='logit'"
-    counts = (
-        series[["numerator", "denominator"]].notna().all(axis=1).all()
-        if {"numerator", "denominator"} <= set(series)
-        else False
-    )
+    counts = _has_counts(series)
     try:
         if counts:
             its = interrupted_time_series(
@@ -1084,11 +1149,55 @@ def _score(
             record["slope_change_pp"] = terms.loc["slope_change", "effect_pp"]
     except (DataValidationError, ValueError, np.linalg.LinAlgError) as error:
         record["note"] = f"segmented regression not estimable: {error}".splitlines()[0]
+    notes = [record["note"]] if record["note"] else []
+    if comparison_rows is not None:
+        notes.append(
+            _comparative(record, series, comparison_rows, strategy, level, dispersion_floor)
+        )
     if isinstance(ref_projection, pd.DataFrame):  # the comparison group's own baseline
         ref_last = ref_projection[ref_projection["year"] == summary["last_period"]]
-        if len(ref_last):
+        if len(ref_last) and np.isfinite(ref_last["actual"].iloc[0]):
             sign = -1.0 if better_direction(strategy.outcome) == "lower" else 1.0
             actual_gap = sign * (ref_last["actual"].iloc[0] - last["actual"])
             projected_gap = sign * (ref_last["projected"].iloc[0] - last["projected"])
             record["gap_vs_projection_pp"] = 100 * (actual_gap - projected_gap)
+        else:
+            notes.append(f"no gap to {reference}: it has no value in {summary['last_period']}")
+    elif isinstance(ref_projection, DataValidationError):
+        problem = ref_projection.problems["problem"].iloc[0]
+        notes.append(f"no gap to {reference}: its baseline cannot be projected ({problem})")
+    elif group != reference:
+        notes.append(f"no gap to {reference}: no rows of it for this outcome")
+    record["note"] = "; ".join(n for n in notes if n)
     return record
+
+
+def _has_counts(series: pd.DataFrame) -> bool:
+    """Every row has counts, or a published rate or range with its cohort count."""
+    return bool(len(series)) and bool(resolve_rows(series)["n_effective"].notna().all())
+
+
+def _comparative(record, series, other, strategy, level, dispersion_floor) -> str:
+    """The comparative interrupted time series against the same group in another
+    partnership (difference in differences of the level change); returns a note."""
+    name = str(other["partnership"].iloc[0])
+    both = pd.concat(
+        [series.assign(_comparison=False), other.assign(_comparison=True)], ignore_index=True
+    )
+    if _has_counts(series) and _has_counts(other):
+        kwargs = {"numerator": "numerator", "denominator": "denominator"}
+        kwargs["dispersion_floor"] = dispersion_floor
+    else:
+        both = both.dropna(subset=["rate"])
+        kwargs = {"y": "rate", "family": "gaussian"}
+    try:
+        its = interrupted_time_series(
+            both, time="year", start=strategy.start, comparison="_comparison", level=level,
+            **kwargs,
+        )  # fmt: skip
+    except (DataValidationError, ValueError, np.linalg.LinAlgError) as error:
+        return f"not compared with {name}: {error}".splitlines()[0]
+    terms = its.table.set_index("term")
+    record["comparative_level_change_pp"] = terms.loc["level_change", "effect_pp"]
+    record["comparative_p_value"] = terms.loc["level_change", "p_value"]
+    return f"compared with {name}'s {record['group']} (comparative interrupted time series)"

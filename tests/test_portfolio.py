@@ -546,3 +546,44 @@ def test_scorecard_plot_and_row_chart(scorecard):
     assert len(ax.patches) == 5
     ax = scorecard.plot_row("equity-coaching", "Black")
     assert [line.get_label() for line in ax.lines] == ["baseline", "forecast", "actual"]
+
+
+def test_a_comparison_naming_another_partnership_runs_the_comparative_its():
+    # Issue 13 item 7: read_portfolio's docstring allows "a group, or another partnership".
+    from c2c_analysis.portfolio import Portfolio, Strategy
+
+    data = load_sample("outcomes")
+    strategy = Strategy(
+        id="coaching", name="Coaching", outcome="hs_graduation", dimension="all",
+        groups=("All students",), start=2013, comparison="harbor_city",
+    )  # fmt: skip
+    table = evaluate_portfolio(data, Portfolio(partnership="tacoma", strategies=(strategy,))).table
+    row = table.iloc[0]
+    assert row["comparison"] == "harbor_city"
+    assert np.isfinite(row["comparative_level_change_pp"])
+    assert np.isfinite(row["gap_vs_projection_pp"])
+    assert "compared with harbor_city" in row["note"]
+    # The estimate is the treated-beyond-comparison level change of the stacked model.
+    rows = data.query("outcome == 'hs_graduation' and dimension == 'all'")
+    both = rows[rows["partnership"].isin(["tacoma", "harbor_city"])].assign(
+        _comparison=lambda d: d["partnership"] == "harbor_city"
+    )
+    its = interrupted_time_series(
+        both, time="year", start=2013, numerator="numerator", denominator="denominator",
+        comparison="_comparison",
+    )  # fmt: skip
+    expected = its.table.set_index("term").loc["level_change", "effect_pp"]
+    assert row["comparative_level_change_pp"] == pytest.approx(expected)
+
+
+def test_a_comparison_that_names_nothing_in_the_data_is_an_error_with_a_suggestion():
+    from c2c_analysis.portfolio import Portfolio, Strategy
+
+    strategy = Strategy(
+        id="coaching", name="Coaching", outcome="hs_graduation", dimension="all",
+        groups=("All students",), start=2013, comparison="harbour_city",
+    )  # fmt: skip
+    with pytest.raises(DataValidationError, match="did you mean 'harbor_city'"):
+        evaluate_portfolio(
+            load_sample("outcomes"), Portfolio(partnership="tacoma", strategies=(strategy,))
+        )
