@@ -65,11 +65,14 @@ class SPCResult:
     ----------
     table : DataFrame
         One row per subgroup: ``x, y, n, part, center, lower, upper, sigma_signal,
-        runs_signal, included, in_signal_run`` (``lower``/``upper`` are NaN on run charts;
+        runs_signal, included, withheld, in_signal_run`` (``withheld``: every row of the
+        point carried a suppression marker such as ``*``, ``NS`` or ``N<10``; such points
+        have no value and are counted, never silently missing; ``lower``/``upper`` are NaN on
+        run charts;
         ``y`` is the plotted value; ``runs_signal`` is the phase's runs signal, repeated on
         its points; with ``rules="nhs"`` also ``nhs_rule`` and ``nhs_class``).
     summary : DataFrame
-        One row per phase: ``part, n_points, n_useful, longest_run, longest_run_max,
+        One row per phase: ``part, n_points, n_withheld, n_useful, longest_run, longest_run_max,
         n_crossings, n_crossings_min, runs_signal, n_sigma_signals`` (and the IHI or NHS
         rule columns for those rules).
     """
@@ -265,6 +268,11 @@ def _engine(
     n_phases = len(first_row)
     y = frame["y"].to_numpy(dtype=float)
     n = frame["n"].to_numpy(dtype=float)
+    withheld = (
+        frame["withheld"].to_numpy(dtype=bool)
+        if "withheld" in frame
+        else np.zeros(len(y), dtype=bool)
+    )
     included = frame["included"].to_numpy(dtype=bool) & np.isfinite(y)
     base = included & frame["baseline"].to_numpy(dtype=bool)
     # Phases without baseline points (a freeze before the phase began) use all their points.
@@ -398,6 +406,7 @@ def _engine(
             "_sid": frame["_sid"].to_numpy()[first_row],
             "part": frame["_part"].to_numpy()[first_row],
             "n_points": np.bincount(pid, minlength=n_phases),
+            "n_withheld": np.bincount(pid[withheld], minlength=n_phases),
             "n_useful": n_useful,
             "longest_run": longest.astype(int),
             "longest_run_max": longest_max,
@@ -473,6 +482,7 @@ def _engine(
             "sigma_signal": sigma_signal,
             "runs_signal": signal[pid],
             "included": frame["included"].to_numpy(dtype=bool),
+            "withheld": withheld,
             "in_signal_run": point_in_long_run,
         }
     )
@@ -691,6 +701,38 @@ def _baseline(out: pd.DataFrame, x: str, freeze: Any, by: Sequence[str]) -> np.n
         ) from None
 
 
+def _withheld(data: pd.DataFrame, column: str) -> pd.Series:
+    """Cells that carry a suppression marker (``*``, ``s``, ``NS``, ``N<10``, ``PS``...)."""
+    from c2c_analysis.schema import is_suppression_marker
+
+    values = data[column]
+    if pd.api.types.is_numeric_dtype(values):
+        return pd.Series(False, index=data.index)
+    return pd.Series(is_suppression_marker(values.to_numpy(dtype=object)), index=data.index)
+
+
+def _values(data: pd.DataFrame, column: str) -> pd.Series:
+    """Numbers; suppression markers become missing (and are counted as withheld), any other
+    text is an error naming its rows."""
+    values = data[column]
+    numbers = pd.to_numeric(values, errors="coerce")
+    if pd.api.types.is_numeric_dtype(values):
+        return numbers
+    bad = numbers.isna() & values.notna() & ~_withheld(data, column)
+    bad &= values.astype(str).str.strip().ne("")
+    if bad.any():
+        from c2c_analysis.validation import DataValidationError
+
+        raise DataValidationError(
+            [
+                {"row": row, "column": column, "value": str(values.loc[row]),
+                 "problem": "not a number, nor a suppression marker (*, s, NS, N<10, PS, ...)"}
+                for row in values.index[bad.to_numpy()][:50]
+            ]
+        )  # fmt: skip
+    return numbers
+
+
 def _prepare(
     data: pd.DataFrame,
     *,
@@ -734,11 +776,13 @@ def _prepare(
             stacklevel=3,
         )
         data = data.loc[~no_x]
-    cols = {"_y": pd.to_numeric(data[y], errors="coerce")}
+    cols = {"_y": _values(data, y), "_withheld": _withheld(data, y)}
     if n:
+        cols["_withheld"] = cols["_withheld"] | _withheld(data, n)
+        cols["_y"] = cols["_y"].where(~cols["_withheld"])
         _check_rates_as_counts(cols["_y"], y=y, n=n, chart=chart)
         # A row whose numerator is missing (withheld) adds nothing to its denominator either.
-        cols["_n"] = pd.to_numeric(data[n], errors="coerce").where(cols["_y"].notna())
+        cols["_n"] = _values(data, n).where(cols["_y"].notna())
     frame = data[keys + ([part] if isinstance(part, str) else [])].assign(**cols)
     grouped = frame.groupby(keys, sort=True, observed=True, dropna=False)
     if chart in ("xbar", "s"):
@@ -760,6 +804,7 @@ def _prepare(
         else:
             out = getattr(grouped["_y"], agg)().reset_index().rename(columns={"_y": "y"})
         out["n"] = np.nan
+    out["withheld"] = grouped["_withheld"].all().to_numpy()
     if "s" not in out:
         out["s"] = np.nan
         out["m"] = 1.0

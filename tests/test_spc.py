@@ -712,3 +712,29 @@ def test_spc_table_passes_improvement_and_target_through():
     )  # fmt: skip
     assert summary["variation"].tolist() == ["special_cause_concern"] * 2
     assert summary["assurance"].tolist() == ["consistently_failing"] * 2
+
+
+def test_suppression_markers_are_withheld_points_counted_in_the_summary():
+    # Issue 14: NS, s and * are withheld values, not silently missing ones.
+    data = pd.DataFrame({"x": range(1, 9), "y": ["5", "NS", "6", "s", "7", "*", "8", "9"]})
+    result = run_chart(data, y="y", x="x")
+    assert result.table["withheld"].tolist() == [
+        False,
+        True,
+        False,
+        True,
+        False,
+        True,
+        False,
+        False,
+    ]
+    assert result.summary["n_withheld"].iloc[0] == 3
+    assert result.summary["n_useful"].iloc[0] <= 5
+
+
+def test_text_that_is_neither_a_number_nor_a_marker_is_an_error_naming_the_row():
+    from c2c_analysis.validation import DataValidationError
+
+    data = pd.DataFrame({"x": [1, 2, 3], "y": ["5", "five", "6"]})
+    with pytest.raises(DataValidationError, match="five"):
+        run_chart(data, y="y", x="x")
