@@ -14,10 +14,28 @@ import pandas as pd
 import pytest
 
 from c2c_analysis.report import NOTEBOOKS, notebook_path, run_batch, run_report, small_cells
+from c2c_analysis.report.folders import private_folder
 
 HERE = Path(__file__).parent
 SLEEPY = HERE / "data" / "sleepy.ipynb"
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _private_folder(tmp_path_factory):
+    """Private records and inputs go to a folder of this test module, not the user's."""
+    before = os.environ.get("C2C_PRIVATE_DIR")
+    os.environ["C2C_PRIVATE_DIR"] = str(tmp_path_factory.mktemp("private"))
+    yield
+    if before is None:
+        os.environ.pop("C2C_PRIVATE_DIR", None)
+    else:
+        os.environ["C2C_PRIVATE_DIR"] = before
+
+
+def _private_record(folder: Path) -> dict:
+    path = private_folder(folder.parent, "records") / f"{folder.name}.json"
+    return json.loads(path.read_text())
 
 
 def _is_figure(output) -> bool:
@@ -137,15 +155,37 @@ def test_index_links_every_report_with_its_status(batch):
 
 
 def test_provenance_records_versions_inputs_parameters_and_time(batch):
+    import hashlib
+
     out, _ = batch
-    provenance = json.loads((out / "tacoma" / "provenance.json").read_text())
+    folder = out / "tacoma"
+    provenance = json.loads((folder / "provenance.json").read_text())
     assert provenance["versions"]["c2c_analysis"]
-    assert len(provenance["inputs_sha256"]["notebook"]) == 64
+    assert provenance["inputs"]["notebook"] == "partnership_report.ipynb"
     assert provenance["parameters"]["partnership"] == "tacoma"
     assert provenance["utc_time"].endswith("+00:00")
+    assert provenance["run_id"] == json.loads((folder / "status.json").read_text())["run_id"]
+    # Checksums of what is published beside it, computed here again.
+    published = provenance["published_sha256"]
     assert (
-        provenance["run_id"] == json.loads((out / "tacoma" / "status.json").read_text())["run_id"]
+        published["report.html"]
+        == hashlib.sha256((folder / "report.html").read_bytes()).hexdigest()
     )
+    assert "tables/overview.csv" in published
+
+
+def test_provenance_publishes_no_checksum_of_an_input(batch):
+    # Issue 15: the SHA-256 of the unsuppressed per-partnership rows confirmed guesses at
+    # withheld cells; inputs' checksums are kept in a private record outside the folder.
+    out, _ = batch
+    folder = out / "tacoma"
+    text = (folder / "provenance.json").read_text()
+    private = _private_record(folder)
+    assert set(private["inputs_sha256"]) >= {"notebook", "data_path", "source_path"}
+    for digest in private["inputs_sha256"].values():
+        assert digest not in text
+    assert private["fingerprint"] not in text  # published keyed with a local secret
+    assert json.loads(text)["fingerprint"] != private["fingerprint"]
 
 
 def _count_tables(folder: Path):
@@ -218,9 +258,11 @@ def test_a_batch_reads_the_data_once_and_each_report_notes_how_it_was_read(tmp_p
         notes = json.loads((folder / "results.json").read_text())["data_notes"]
         assert any("read as cp1252" in note for note in notes), notes
         provenance = json.loads((folder / "provenance.json").read_text())
-        assert provenance["inputs_sha256"]["source_path"] == digest
+        assert _private_record(folder)["inputs_sha256"]["source_path"] == digest
         assert "outcomes.csv" in provenance["data_from"]
-    assert not list(out.glob(".inputs*"))  # the per-partnership rows are removed
+    # The per-partnership rows were never inside the output folder, and are removed.
+    assert not list(out.glob(".inputs*"))
+    assert not list((Path(os.environ["C2C_PRIVATE_DIR"]) / "inputs").glob("*/*.parquet"))
 
 
 def test_skip_unchanged_reruns_only_the_partnership_whose_rows_changed(tmp_path):
@@ -295,7 +337,12 @@ def test_the_engine_writes_the_notebook_at_start_and_end_and_after_a_failure(tmp
     assert bad.status == "failed"
     assert bad.failed_cell == 2
     assert len(writes) == 3
-    executed = nbformat.read(Path(bad.output) / "sleepy.ipynb", as_version=4)
+    # A failed run publishes only its status; its notebook is kept privately.
+    assert sorted(p.name for p in Path(bad.output).iterdir()) == [
+        "last_failure.json",
+        "status.json",
+    ]
+    executed = nbformat.read(bad.failed_run, as_version=4)
     (sleep,) = [c for c in executed.cells if "time.sleep" in c.source]
     assert [o["output_type"] for o in sleep.outputs] == ["error"]  # saved with its error
 

@@ -4,15 +4,33 @@ from __future__ import annotations
 
 import os
 
-from c2c_analysis.report.outputs import ReportWriter, small_cells
-from c2c_analysis.report.runner import NOTEBOOKS, RunRecord, notebook_path, run_batch, run_report
+from c2c_analysis.report.escape import escape_html, escape_markdown, markdown, markdown_list
+from c2c_analysis.report.outputs import ReportWriter, formula_safe_table, small_cells
+from c2c_analysis.report.runner import (
+    NOTEBOOKS,
+    OutputFolderBusy,
+    OutputFolderError,
+    ReportFolderWarning,
+    RunRecord,
+    notebook_path,
+    run_batch,
+    run_report,
+)
 
 __all__ = [
     "NOTEBOOKS",
+    "OutputFolderBusy",
+    "OutputFolderError",
+    "ReportFolderWarning",
     "ReportWriter",
     "RunRecord",
+    "escape_html",
+    "escape_markdown",
+    "formula_safe_table",
     "load_partnership",
     "load_portfolio",
+    "markdown",
+    "markdown_list",
     "notebook_path",
     "run_batch",
     "run_report",

@@ -4,6 +4,12 @@ Notebooks call :class:`ReportWriter`; the runner collects what it wrote. Every t
 final check that no count column holds fewer than ``min_n`` students (the notebook works on
 data already passed through :func:`~c2c_analysis.privacy.suppress`, so this is a guard, not
 the suppression itself). Files are written under a temporary name and moved into place.
+
+Tables are formula-safe: a text cell (or column name) that starts with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return is written with a leading apostrophe, in the CSV and in
+the workbook alike, so no spreadsheet reads it as a formula (OWASP's rule against CSV
+injection); numbers stay numbers. ``tables/README.txt``, the tables' data dictionary, says
+so beside them.
 """
 
 from __future__ import annotations
@@ -11,18 +17,82 @@ from __future__ import annotations
 import json
 import os
 import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from c2c_analysis._util import json_safe
+from c2c_analysis.report.escape import FORMULA_PREFIXES, formula_safe
 
-__all__ = ["COUNT_COLUMN", "ReportWriter", "small_cells"]
+__all__ = ["COUNT_COLUMN", "FORMULA_NOTE", "ReportWriter", "formula_safe_table", "small_cells"]
 
 #: Columns that hold counts of students, checked against ``min_n`` before publishing.
 COUNT_COLUMN = re.compile(r"^(denominator|n|reference_n|cohort|n_students)$|_denominator$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+#: What the data dictionary (``tables/README.txt``) says about formula safety.
+FORMULA_NOTE = (
+    "Text cells and column names that begin with =, +, -, @, a tab or a carriage return are "
+    "written with a leading apostrophe (') in both the CSV and the Excel file, so that no "
+    "spreadsheet runs them as formulas (OWASP's rule against CSV injection); remove the "
+    "apostrophe to get the text as the source spelled it. Numbers are written as numbers."
+)
+
+
+def _unsafe(value: Any) -> bool:
+    return isinstance(value, str) and (value.startswith(FORMULA_PREFIXES) or "\r" in value)
+
+
+def _cell(value: Any) -> Any:
+    value = formula_safe(value)
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
+def formula_safe_table(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every text cell and column name made formula-safe.
+
+    See :func:`~c2c_analysis.report.escape.formula_safe`; numeric, boolean and date columns
+    are left as they are, and the input is not changed. Carriage returns inside text become
+    line feeds: the CSV quotes a cell with a line feed, but a bare carriage return would end
+    its row in a spreadsheet and start a new, unchecked one.
+
+    Examples
+    --------
+    >>> formula_safe_table(pd.DataFrame({"group": ["=1+1", "Black"], "n": [-3, 12]}))
+      group   n
+    0  '=1+1  -3
+    1  Black  12
+    """
+    columns = table.columns
+    if isinstance(columns, pd.MultiIndex):
+        safe_columns = columns.map(lambda key: tuple(_cell(part) for part in key))
+    else:
+        safe_columns = pd.Index([_cell(c) for c in columns], dtype=object)
+    frame = None
+    for position in range(len(columns)):
+        values = table.iloc[:, position]
+        dtype = values.dtype
+        if (
+            pd.api.types.is_numeric_dtype(dtype)
+            or pd.api.types.is_bool_dtype(dtype)
+            or pd.api.types.is_datetime64_any_dtype(dtype)
+            or isinstance(dtype, pd.PeriodDtype | pd.IntervalDtype)
+        ):
+            continue
+        text = values.astype(str) if isinstance(dtype, pd.CategoricalDtype) else values
+        flagged = text.map(_unsafe, na_action="ignore")
+        if not flagged.fillna(False).astype(bool).any():
+            continue
+        if frame is None:
+            frame = table.copy()
+        frame.isetitem(position, text.map(_cell, na_action="ignore"))
+    if frame is None and safe_columns.equals(columns):
+        return table
+    frame = table.copy() if frame is None else frame
+    frame.columns = safe_columns
+    return frame
 
 
 def small_cells(table: pd.DataFrame, min_n: int) -> pd.DataFrame:
@@ -50,6 +120,7 @@ class ReportWriter:
         self.output_dir = Path(output_dir) if output_dir else None
         self.min_n = int(min_n)
         self.results: dict[str, Any] = {}
+        self._tables: dict[str, list[str]] = {}
         if self.output_dir is not None:
             (self.output_dir / "tables").mkdir(parents=True, exist_ok=True)
 
@@ -65,11 +136,29 @@ class ReportWriter:
             )
         if self.output_dir is not None:
             folder = self.output_dir / "tables"
+            safe = formula_safe_table(table)
             _atomic(
-                folder / f"{name}.csv", lambda p: table.to_csv(p, index=False, lineterminator="\n")
+                folder / f"{name}.csv", lambda p: safe.to_csv(p, index=False, lineterminator="\n")
             )
-            _atomic(folder / f"{name}.xlsx", lambda p: _excel(table, p))
+            _atomic(folder / f"{name}.xlsx", lambda p: _excel(safe, p))
+            self._tables[name] = [str(c) for c in safe.columns]
+            _atomic(folder / "README.txt", lambda p: Path(p).write_text(self._dictionary()))
         return table
+
+    def _dictionary(self) -> str:
+        lines = [
+            "Published tables",
+            "",
+            "Each table is written twice: <name>.csv (UTF-8, comma-separated, one header row)",
+            "and <name>.xlsx (one sheet, 'table'). Rates are proportions from 0 to 1; columns",
+            "whose name ends in _pp are percentage points.",
+            "",
+            *textwrap.wrap(FORMULA_NOTE, 88),
+            "",
+        ]
+        for name, columns in sorted(self._tables.items()):
+            lines += [f"{name}: " + ", ".join(" ".join(c.split()) for c in columns)]
+        return "\n".join(lines) + "\n"
 
     def record(self, name: str, value: Any) -> Any:
         """Record a result (JSON-safe) in ``results.json``; the runner reads it back."""
@@ -84,10 +173,26 @@ class ReportWriter:
 
 
 def _excel(table: pd.DataFrame, path: Path) -> None:
+    """Write ``table`` (already formula-safe) as a workbook: openpyxl refuses control
+    characters in cells, so they are replaced by U+FFFD, and time zones are dropped."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     frame = table.copy()
-    for column in frame.columns:
-        if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
-            frame[column] = frame[column].dt.tz_localize(None)
+    for position in range(frame.shape[1]):
+        values = frame.iloc[:, position]
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            frame.isetitem(position, values.dt.tz_localize(None))
+        elif not pd.api.types.is_numeric_dtype(values.dtype):
+            frame.isetitem(
+                position,
+                values.map(
+                    lambda v: ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str) else v,
+                    na_action="ignore",
+                ),
+            )
+    frame.columns = frame.columns.map(
+        lambda c: ILLEGAL_CHARACTERS_RE.sub("\ufffd", c) if isinstance(c, str) else c
+    )
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         frame.to_excel(writer, index=False, sheet_name="table")
 
