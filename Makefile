@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test browser lint sample-data clean
+.PHONY: demo test docs lab browser lint sample-data clean
 
 demo: $(VENV)/.installed-run
 	$(BIN)/c2c demo
@@ -23,6 +23,15 @@ browser:
 	    echo "chromium could not be installed; the browser test will skip"; \
 	  else echo "chromium is not installed; the browser test will skip"; fi; }
 
+# The documentation site: docs/_build/html (index.html). The notebook gallery is executed on
+# the bundled sample and cached in docs/_build/.jupyter_cache until a notebook changes.
+docs: $(VENV)/.installed-docs
+	$(BIN)/sphinx-build -b html docs docs/_build/html -j auto -W --keep-going
+
+# JupyterLab in the project's environment, opened on the notebook templates.
+lab: $(VENV)/.installed-lab
+	$(BIN)/jupyter lab notebooks/
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -40,7 +49,15 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed-run $(VENV)/.installed-docs
+
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $@ $(VENV)/.installed-run
+
+$(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.installed-run
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .hypothesis .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .hypothesis .ruff_cache docs/_build

@@ -1,4 +1,4 @@
-"""The ``c2c`` command: validate outcome files and run the sample report.
+"""The ``c2c`` command: validate outcome files and run the sample report::
 
     c2c --version
     c2c validate FILE [--column-map THEIRS=OURS ...] [--sheet NAME] [--recipe R]
