@@ -514,79 +514,103 @@ def baseline_summary(projection: pd.DataFrame, *, time: str = "year") -> pd.Data
     if missing:
         raise ValueError(f"not a project_baseline result: missing {', '.join(missing)}")
     keys = projection_keys(projection, time)
-    rows = []
-    grouped = projection.groupby(keys, sort=False, dropna=False) if keys else [((), projection)]
-    for key, frame in grouped:
-        key = key if isinstance(key, tuple) else (key,)
-        frame = frame.sort_values(time)
-        base = frame[frame["in_baseline"]]
-        after = frame[
-            ~frame["in_baseline"] & frame["actual"].notna() & (frame[time] > base[time].max())
-        ]
-        higher = (frame["better"].iloc[0] if len(frame) else "higher") == "higher"
-        better = (
-            (after["actual"] > after["pi_upper"])
-            if higher
-            else (after["actual"] < after["pi_lower"])
-        )
-        worse = (
-            (after["actual"] < after["pi_lower"])
-            if higher
-            else (after["actual"] > after["pi_upper"])
-        )
-        row = dict(zip(keys, key, strict=True))
-        row.update(baseline_first=base[time].min(), baseline_last=base[time].max())
-        if after.empty:
-            row.update(
-                last_period=np.nan,
-                actual=np.nan,
-                projected=np.nan,
-                pi_lower=np.nan,
-                pi_upper=np.nan,
-                difference_pp=np.nan,
-                periods_after=0,
-                periods_better=0,
-                periods_worse=0,
-                turned=False,
-                turned_since=np.nan,
-                verdict="no_data_after_baseline",
-            )
-            rows.append(row)
-            continue
-        last = after.iloc[-1]
-        turned = bool(better.iloc[-1])
-        since = np.nan
-        if turned:
-            run = better.to_numpy()[::-1]
-            length = int(np.argmin(run)) if not run.all() else len(run)
-            since = after[time].iloc[len(run) - length]
-        ahead = (
-            (last["actual"] > last["projected"]) if higher else (last["actual"] < last["projected"])
-        )
-        if turned:
-            verdict = "turned_the_curve"
-        elif bool(worse.iloc[-1]):
-            verdict = "below_baseline"
-        elif ahead:
-            verdict = "above_baseline_within_noise"
-        else:
-            verdict = "on_baseline"
-        row.update(
-            last_period=last[time],
-            actual=last["actual"],
-            projected=last["projected"],
-            pi_lower=last["pi_lower"],
-            pi_upper=last["pi_upper"],
-            difference_pp=100 * (last["actual"] - last["projected"]),
-            periods_after=len(after),
-            periods_better=int(better.sum()),
-            periods_worse=int(worse.sum()),
-            turned=turned,
-            turned_since=since,
-            verdict=verdict,
-        )
-        rows.append(row)
-    return pd.DataFrame(rows)
+    n = len(projection)
+    if keys:
+        codes, _ = group_codes(*(projection[k].to_numpy() for k in keys))
+    else:
+        codes = np.zeros(n, dtype=np.int64)
+    n_series = int(codes.max()) + 1 if n else (0 if keys else 1)
+    # Series in the order they first appear (codes count up from there), periods in order.
+    order = (
+        pd.DataFrame({"_code": codes, "_t": projection[time].to_numpy()})
+        .sort_values(["_code", "_t"], kind="stable")
+        .index.to_numpy()
+    )
+    frame = projection.iloc[order].reset_index(drop=True)
+    codes = codes[order]
+    in_base = frame["in_baseline"].to_numpy(dtype=bool)
+    actual = frame["actual"].to_numpy(dtype=float)
+    projected = frame["projected"].to_numpy(dtype=float)
+    lower = frame["pi_lower"].to_numpy(dtype=float)
+    upper = frame["pi_upper"].to_numpy(dtype=float)
+    everything = np.ones(n, dtype=bool)
+
+    series_first, _ = _ends_where(codes, everything, n_series)
+    base_first, base_last = _ends_where(codes, in_base, n_series)
+    # After the baseline: later than its last period (rows are in period order).
+    row = np.arange(n)
+    after = ~in_base & np.isfinite(actual) & (base_last[codes] >= 0) & (row > base_last[codes])
+    higher = np.ones(n_series, dtype=bool)
+    present = series_first >= 0
+    higher[present] = frame["better"].to_numpy(dtype=object)[series_first[present]] == "higher"
+    up = higher[codes]
+    with np.errstate(invalid="ignore"):
+        beyond_up, beyond_down = actual > upper, actual < lower
+    better = after & np.where(up, beyond_up, beyond_down)
+    worse = after & np.where(up, beyond_down, beyond_up)
+    first_after, last = _ends_where(codes, after, n_series)
+    some = last >= 0
+    at = np.maximum(last, 0)
+
+    def at_last(values: np.ndarray) -> np.ndarray:
+        return np.where(some, values[at], np.nan) if n else np.full(n_series, np.nan)
+
+    last_actual, last_projected = at_last(actual), at_last(projected)
+    turned = some & (better[at] if n else False)
+    below = some & (worse[at] if n else False)
+    # The final unbroken run of better periods begins right after the last post-baseline
+    # period that was not better, or at the first post-baseline period if every one was.
+    _, last_not_better = _ends_where(codes, after & ~better, n_series)
+    next_after = np.full(n + 1, -1)
+    after_rows = np.flatnonzero(after)
+    next_after[after_rows[:-1]] = after_rows[1:]
+    run_start = np.where(last_not_better >= 0, next_after[last_not_better], first_after)
+    with np.errstate(invalid="ignore"):
+        ahead = np.where(higher, last_actual > last_projected, last_actual < last_projected)
+    verdict = np.select(
+        [~some, turned, below, ahead],
+        ["no_data_after_baseline", "turned_the_curve", "below_baseline",
+         "above_baseline_within_noise"],
+        "on_baseline",
+    ).astype(object)  # fmt: skip
+
+    labels = frame[time]
+    if keys:
+        out = frame[keys].iloc[series_first].reset_index(drop=True)
+    else:
+        out = pd.DataFrame(index=range(n_series))
+    out["baseline_first"] = _labels_at(labels, base_first)
+    out["baseline_last"] = _labels_at(labels, base_last)
+    out["last_period"] = _labels_at(labels, last)
+    out["actual"] = last_actual
+    out["projected"] = last_projected
+    out["pi_lower"] = at_last(lower)
+    out["pi_upper"] = at_last(upper)
+    out["difference_pp"] = 100 * (last_actual - last_projected)
+    out["periods_after"] = np.bincount(codes[after], minlength=n_series)
+    out["periods_better"] = np.bincount(codes[better], minlength=n_series)
+    out["periods_worse"] = np.bincount(codes[worse], minlength=n_series)
+    out["turned"] = turned
+    out["turned_since"] = _labels_at(labels, np.where(turned, run_start, -1))
+    out["verdict"] = verdict
+    return out
+
+
+def _ends_where(codes: np.ndarray, mask: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row index of each series' first and last row where ``mask`` holds; -1 where none."""
+    first, last = _ends(codes[mask], n)
+    rows = np.flatnonzero(mask)
+    return (np.where(first >= 0, rows[np.maximum(first, 0)], -1) if len(rows) else first,
+            np.where(last >= 0, rows[np.maximum(last, 0)], -1) if len(rows) else last)  # fmt: skip
+
+
+def _labels_at(labels: pd.Series, idx: np.ndarray) -> pd.Series:
+    """``labels`` at row ``idx`` of every series, NaN (NaT for dates) where ``idx`` is -1:
+    whole numbers stay integers where every series has one."""
+    if not len(labels):
+        return pd.Series(np.full(len(idx), np.nan))
+    values = labels.iloc[np.maximum(idx, 0)].reset_index(drop=True)
+    return values.where(pd.Series(idx >= 0)) if (idx < 0).any() else values
 
 
 # --- shared machinery ---------------------------------------------------------------------
@@ -853,50 +877,127 @@ def _period_number(values: pd.Series, time: str) -> np.ndarray:
     )
 
 
-def _notes(result, frame, codes, fit, dropped, *, monthly: bool) -> list[str]:
-    periods = frame.groupby(codes)["_t"].agg(list) if len(frame) else pd.Series(dtype=object)
-    derived = _derived_counts(frame, codes, len(result))
-    boundary = fit.get("boundary", np.zeros(len(result), dtype=bool))
-    unconverged = fit.get("unconverged", np.zeros(len(result), dtype=bool))
-    texts = []
-    for i in range(len(result)):
-        parts = []
-        n = int(result["n_periods"].iloc[i])
-        if n < 3:
-            parts.append(f"too few periods ({n}) for a trend; at least 3 are needed")
-        elif n < SHORT_SERIES:
-            parts.append(f"short series ({n} periods): read the interval, not the p-value")
-        if n >= 3 and boundary[i]:
-            parts.append("every rate is 0% or 100%: no trend on the logit scale")
-        if unconverged[i]:
-            parts.append("the binomial fit did not converge (rates separate over time)")
-        seen = periods.get(i, [])
-        if len(seen) >= 2 and all(float(v).is_integer() for v in seen):
-            absent = sorted(set(range(int(seen[0]), int(seen[-1]) + 1)) - {int(v) for v in seen})
-            if absent and monthly:
-                shown = [f"{a // 12}-{a % 12 + 1:02d}" for a in absent]
-                parts.append(
-                    f"missing months: {', '.join(shown[:12])}" + (" ..." if len(shown) > 12 else "")
-                )
-            elif absent:
-                parts.append("missing periods: " + ", ".join(str(a) for a in absent))
-        if derived["rate"][i]:
-            parts.append(
-                f"{int(derived['rate'][i])} row(s) derived from a published rate and cohort "
-                "(its rounding is in the interval)"
-            )
-        if derived["range"][i]:
-            parts.append(
-                f"{int(derived['range'][i])} row(s) derived from a published range at its "
-                "midpoint (its width is in the interval)"
-            )
-        if dropped[i]:
-            parts.append(
-                f"{int(dropped[i])} row(s) without a usable value left out "
-                "(withheld, or a rate without a cohort count)"
-            )
-        texts.append("; ".join(parts))
-    return texts
+def _notes(result, frame, codes, fit, dropped, *, monthly: bool) -> np.ndarray:
+    n_series = len(result)
+    count = result["n_periods"].to_numpy()
+    derived = _derived_counts(frame, codes, n_series)
+    boundary = fit.get("boundary", np.zeros(n_series, dtype=bool))
+    unconverged = fit.get("unconverged", np.zeros(n_series, dtype=bool))
+    return _join_notes(
+        n_series,
+        [
+            (count < 3, _texts("too few periods (", count, ") for a trend; at least 3 are needed")),
+            (
+                (count >= 3) & (count < SHORT_SERIES),
+                _texts("short series (", count, " periods): read the interval, not the p-value"),
+            ),
+            ((count >= 3) & boundary, "every rate is 0% or 100%: no trend on the logit scale"),
+            (unconverged, "the binomial fit did not converge (rates separate over time)"),
+            _missing_periods(frame["_t"].to_numpy(), codes, n_series, monthly=monthly),
+            (
+                derived["rate"] > 0,
+                _texts(
+                    "",
+                    derived["rate"],
+                    " row(s) derived from a published rate and cohort "
+                    "(its rounding is in the interval)",
+                ),
+            ),
+            (
+                derived["range"] > 0,
+                _texts(
+                    "",
+                    derived["range"],
+                    " row(s) derived from a published range at its "
+                    "midpoint (its width is in the interval)",
+                ),
+            ),
+            (
+                dropped > 0,
+                _texts(
+                    "",
+                    dropped,
+                    " row(s) without a usable value left out "
+                    "(withheld, or a rate without a cohort count)",
+                ),
+            ),
+        ],
+    )
+
+
+def _missing_periods(t, codes, n_series, *, monthly: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per series whose periods are whole numbers (years, or months for dates): the note
+    naming the whole periods missing between its first and last (rows sorted by time)."""
+    whole = np.mod(t, 1) == 0
+    fractional = np.bincount(codes[~whole], minlength=n_series) > 0
+    same = codes[1:] == codes[:-1]
+    step = np.diff(t) if len(t) else np.zeros(0)
+    gap = same & (step > 1) & ~fractional[codes[1:]]
+    # Each gap between consecutive periods t₀ < t₁ lacks t₀ + 1, ..., t₁ - 1.
+    sizes = (step[gap] - 1).astype(np.int64)
+    owner = np.repeat(codes[1:][gap], sizes)
+    offset = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    absent = (np.repeat(t[:-1][gap], sizes) + 1 + offset).astype(np.int64)
+    has = np.bincount(owner, minlength=n_series) > 0
+    if not has.any():
+        return has, ""
+    if monthly:
+        rank = _rank_within(owner)
+        shown = rank < 12
+        labels = _texts("", absent[shown] // 12, "-") + np.char.zfill(
+            (absent[shown] % 12 + 1).astype(str), 2
+        ).astype(object)
+        more = np.bincount(owner, minlength=n_series) > 12
+        text = "missing months: " + _segment_join(owner[shown], labels, n_series)
+        text = np.where(more, text + " ...", text)
+    else:
+        text = "missing periods: " + _segment_join(owner, absent.astype(str), n_series)
+    return has, text
+
+
+def _rank_within(codes: np.ndarray) -> np.ndarray:
+    """Position of each element within its run of equal (sorted) codes: 0, 1, 2, ..."""
+    if not len(codes):
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    lengths = np.diff(np.r_[starts, len(codes)])
+    return np.arange(len(codes)) - np.repeat(starts, lengths)
+
+
+def _texts(before: str, numbers: np.ndarray, after: str) -> np.ndarray:
+    """``f"{before}{number}{after}"`` for every whole number (an object array)."""
+    return before + np.asarray(numbers).astype(np.int64).astype(str).astype(object) + after
+
+
+def _segment_join(codes: np.ndarray, texts: np.ndarray, n: int, sep: str = ", ") -> np.ndarray:
+    """Per code 0..n-1, its ``texts`` joined by ``sep`` in the order given ("" for none)."""
+    out = np.full(n, "", dtype=object)
+    if not len(codes):
+        return out
+    order = np.argsort(codes, kind="stable")
+    codes = np.asarray(codes)[order]
+    pieces = np.asarray(texts, dtype=object)[order].copy()
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    follows = np.ones(len(codes), dtype=bool)
+    follows[starts] = False
+    pieces[follows] = sep + pieces[follows]
+    out[codes[starts]] = np.add.reduceat(pieces, starts)
+    return out
+
+
+def _join_notes(n: int, parts) -> np.ndarray:
+    """Per row, the texts of ``parts`` whose mask holds there, joined by "; " in order.
+
+    ``parts`` are ``(mask, text)`` pairs; ``text`` is one string or an array of ``n``."""
+    notes = np.full(n, "", dtype=object)
+    for mask, text in parts:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            continue
+        chosen = np.broadcast_to(np.asarray(text, dtype=object), (n,))[mask]
+        current = notes[mask]
+        notes[mask] = np.where(current == "", chosen, current + "; " + chosen)
+    return notes
 
 
 def _projection_grid(frame, keys, codes, groups, time, first, end) -> pd.DataFrame:

@@ -4,6 +4,7 @@ hand-derived formulas and against statsmodels fitted one series at a time."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -495,3 +496,156 @@ def test_monthly_baseline_shows_tacomas_strategy_turning_chronic_absence():
     assert summary.loc["tacoma", "periods_better"] >= 13
     assert summary.loc["riverton", "periods_better"] == 0
     assert summary.loc["tacoma", "difference_pp"] < 0
+
+
+# --- many series at once equal one series at a time (issue 18) -------------------------------
+
+
+def _reference_baseline_summary(projection: pd.DataFrame, time: str = "year") -> pd.DataFrame:
+    """The per-series loop baseline_summary was before it was vectorised (kept here only as
+    the definition the vectorised version must reproduce)."""
+    from c2c_analysis.trends import projection_keys
+
+    keys = projection_keys(projection, time)
+    rows = []
+    for key, frame in projection.groupby(keys, sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        frame = frame.sort_values(time)
+        base = frame[frame["in_baseline"]]
+        after = frame[
+            ~frame["in_baseline"] & frame["actual"].notna() & (frame[time] > base[time].max())
+        ]
+        higher = frame["better"].iloc[0] == "higher"
+        up, down = after["actual"] > after["pi_upper"], after["actual"] < after["pi_lower"]
+        better, worse = (up, down) if higher else (down, up)
+        row = dict(zip(keys, key, strict=True))
+        row.update(baseline_first=base[time].min(), baseline_last=base[time].max())
+        if after.empty:
+            row.update(
+                last_period=np.nan, actual=np.nan, projected=np.nan, pi_lower=np.nan,
+                pi_upper=np.nan, difference_pp=np.nan, periods_after=0, periods_better=0,
+                periods_worse=0, turned=False, turned_since=np.nan,
+                verdict="no_data_after_baseline",
+            )  # fmt: skip
+            rows.append(row)
+            continue
+        last = after.iloc[-1]
+        turned = bool(better.iloc[-1])
+        since = np.nan
+        if turned:
+            run = better.to_numpy()[::-1]
+            length = int(np.argmin(run)) if not run.all() else len(run)
+            since = after[time].iloc[len(run) - length]
+        ahead = last["actual"] > last["projected"] if higher else last["actual"] < last["projected"]
+        if turned:
+            verdict = "turned_the_curve"
+        elif bool(worse.iloc[-1]):
+            verdict = "below_baseline"
+        else:
+            verdict = "above_baseline_within_noise" if ahead else "on_baseline"
+        row.update(
+            last_period=last[time], actual=last["actual"], projected=last["projected"],
+            pi_lower=last["pi_lower"], pi_upper=last["pi_upper"],
+            difference_pp=100 * (last["actual"] - last["projected"]), periods_after=len(after),
+            periods_better=int(better.sum()), periods_worse=int(worse.sum()), turned=turned,
+            turned_since=since, verdict=verdict,
+        )  # fmt: skip
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def jumpy(rng) -> pd.DataFrame:
+    """300 series of 2010-2019 (a third where lower is better), some jumping after 2014,
+    some with withheld post-baseline years, and rows in shuffled order."""
+    k = 300
+    frame = pd.DataFrame(
+        {
+            "partnership": np.repeat([f"p{i % 7}" for i in range(k)], 10),
+            "outcome": np.repeat(
+                np.where(np.arange(k) % 3 == 0, "chronic_absence", "hs_graduation"), 10
+            ),
+            "group": np.repeat([f"g{i:03d}" for i in range(k)], 10),
+            "year": np.tile(np.arange(2010, 2020), k),
+        }
+    )
+    shift = np.repeat(rng.choice([-0.15, 0.0, 0.15], k), 10) * (frame["year"] > 2014)
+    p = np.clip(np.repeat(rng.uniform(0.3, 0.7, k), 10) + shift, 0.01, 0.99)
+    frame["denominator"] = rng.integers(50, 400, len(frame))
+    frame["numerator"] = rng.binomial(frame["denominator"], p).astype(float)
+    withheld = (frame["year"] > 2014) & (rng.random(len(frame)) < 0.2)
+    frame.loc[withheld, "numerator"] = np.nan
+    frame.loc[frame["group"] == "g000", "numerator"] = np.where(
+        frame.loc[frame["group"] == "g000", "year"] > 2014, np.nan, 50
+    )
+    return frame.sample(frac=1, random_state=3).reset_index(drop=True)
+
+
+def test_baseline_summary_of_many_series_equals_the_per_series_loop(jumpy):
+    projection = project_baseline(jumpy, baseline=(2010, 2014), through=2020)
+    expected = _reference_baseline_summary(projection)
+    result = baseline_summary(projection)
+    pd.testing.assert_frame_equal(result, expected)
+    # The fixture reaches every verdict, so every branch of the loop is compared.
+    assert set(result["verdict"]) == {
+        "turned_the_curve", "below_baseline", "above_baseline_within_noise", "on_baseline",
+        "no_data_after_baseline",
+    }  # fmt: skip
+
+
+def test_baseline_summary_keeps_dates_as_dates_where_no_series_turned():
+    from c2c_analysis import load_sample
+
+    data = load_sample("indicators").query("outcome == 'chronic_absence' and dimension == 'all'")
+    out = project_baseline(data, baseline=(pd.Timestamp("2014-09-01"), pd.Timestamp("2016-12-01")))
+    result = baseline_summary(out, time="period")
+    expected = _reference_baseline_summary(out, time="period")
+    # The loop gave a float column of NaN for turned_since when no series had turned, and
+    # dates when one had; the vectorised summary always gives dates (NaT where none).
+    assert result["turned_since"].dtype == result["last_period"].dtype
+    assert result["turned_since"].isna().all()
+    assert expected["turned_since"].isna().all()
+    pd.testing.assert_frame_equal(
+        result.drop(columns="turned_since"), expected.drop(columns="turned_since")
+    )
+
+
+def _one_at_a_time(data: pd.DataFrame, by: list[str], **kwargs) -> pd.DataFrame:
+    return pd.concat(
+        [trend(part, by=by, **kwargs) for _, part in data.groupby(by, sort=False)],
+        ignore_index=True,
+    )
+
+
+@pytest.mark.parametrize("method", ["binomial", "ols", "logit"])
+def test_trend_notes_of_many_series_equal_one_call_per_series(rng, method):
+    frames = []
+    for i in range(60):
+        years = np.sort(
+            rng.choice(np.arange(2005, 2020), size=int(rng.integers(1, 12)), replace=False)
+        )
+        n = rng.integers(5, 300, len(years)).astype(float)
+        x = rng.binomial(n.astype(int), rng.uniform(0, 1)).astype(float)
+        frame = series(years, x, n, group=f"g{i:02d}")
+        frame["rate"] = np.nan
+        published = rng.random(len(frame)) < 0.2
+        frame.loc[published, "rate"] = np.round(x[published] / n[published], 2)
+        frame.loc[published, "numerator"] = np.nan
+        frame.loc[rng.random(len(frame)) < 0.15, ["numerator", "rate"]] = np.nan
+        frames.append(frame)
+    data = pd.concat(frames, ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        together = trend(data, by=["group"], method=method)
+        alone = _one_at_a_time(data, ["group"], method=method)
+    assert together["note"].tolist() == alone["note"].tolist()
+    assert (together["note"] != "").sum() > 30  # many notes, of several kinds, compared
+
+
+def test_monthly_notes_list_twelve_missing_months_then_an_ellipsis():
+    months = pd.to_datetime(["2015-01-01", "2015-02-01", "2016-04-01", "2016-05-01"])
+    frame = pd.DataFrame({"period": months, "numerator": [5, 6, 7, 8], "denominator": [10] * 4})
+    note = trend(frame, method="ols").iloc[0]["note"]
+    # 2015-03 to 2016-03 are missing: 13 months, of which the first 12 are named.
+    named = ", ".join(f"2015-{m:02d}" for m in range(3, 13)) + ", 2016-01, 2016-02"
+    assert f"missing months: {named} ..." in note
