@@ -16,10 +16,11 @@ test: $(VENV)/.installed-test browser
 # The report test opens report.html in Debian's chromium (never a downloaded browser build).
 # Installed when missing and this user may (root with apt-get); otherwise that test skips.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get install -y -q chromium >/dev/null 2>&1 || \
-	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || \
+	    apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && \
+	      apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; } || \
 	    echo "chromium could not be installed; the browser test will skip"; \
 	  else echo "chromium is not installed; the browser test will skip"; fi; }
 
