@@ -1,45 +1,101 @@
-"""Small-cell suppression, applied before anything is published.
+"""Small-cell suppression of linked tables, at least cost, before anything is published.
 
-A count small enough to identify a child must never be published, and a withheld count must
-not be recoverable from the published ones. :func:`suppress` applies, in order:
+A count small enough to identify a child must never be published, and neither a withheld
+count nor the outcome of a withheld group may be recoverable from what is published.
+:func:`suppress` treats each partnership, outcome and period as a set of **linked tables**
+(see :mod:`c2c_analysis.audit`): a dimension whose groups partition All students adds the
+constraints "the groups sum to All", a dimension that does not (only Foster youth reported)
+adds none, and declared links between outcomes (:data:`~c2c_analysis.schema.OUTCOME_LINKS`)
+and between school units and their partnership join the tables they connect.
 
-1. **Primary suppression**: rows whose denominator is below ``min_n`` (default 10, the rule
-   most states use for graduation and assessment reports) lose their numerator,
-   denominator, rate and bounds.
-2. **Cell-size rule** (optional, ``min_cell``): rows where the numerator, or the students
-   who did *not* meet the outcome (denominator - numerator), number fewer than
-   ``min_cell``; publishing "0 of 14" or "14 of 14" tells every family the outcome.
-3. **Top/bottom coding** (optional, ``top_bottom``): rates within a threshold of 0% or 100%
-   are published only as a range (``rate_low``/``rate_high``, e.g. ``>95%`` as 0.95-1.0),
-   without the numerator.
-4. **Complementary suppression** (``complementary=True``): the groups of a dimension add up
-   to the All students row of the same partnership, outcome and period, so a dimension in
-   which exactly one numerator (or one denominator) is withheld gives it away. The
-   smallest published group of that dimension is withheld too, and so on until every
-   dimension has none or at least two withheld.
+1. **Primary suppression.** A row whose denominator is below ``min_n`` is withheld: its
+   numerator, denominator and rate (a denominator missing from the row is worked out from
+   numerator / rate, so "3 students, 50%" is a cohort of 6). A row whose numerator or
+   complement (students who did not meet the outcome) is below ``min_cell``, or whose rate
+   is within the ``top_bottom`` threshold of 0% or 100%, keeps its denominator and publishes
+   its rate only as a range (top/bottom coding: ``95%-100%``), wide enough to hold at least
+   ``spread + 1`` counts (no count is known to within one student).
+2. **Secondary suppression**, chosen at least cost by a mixed-integer program per linked set
+   (scipy's HiGHS ``milp``): no withheld value may be alone in a published sum, and the
+   withheld part of each published sum (a set that differencing isolates) must hold at
+   least ``min_n`` students and at least ``spread`` students who met and who did not meet
+   the outcome. The cost is the students whose outcome is withheld; a catch-all group
+   (``Not reported``) costs half, groups named in ``keep`` ten times as much, and All students
+   a thousand times, so the total goes only when nothing else protects.
+3. **Audit.** The attacker of :mod:`c2c_analysis.audit` computes each withheld value's
+   feasible range from the published cells and the links; a value determined to within
+   one student, or a set under ``min_n`` or all-or-none, adds a constraint to the program
+   (at least one more of the published values around it is withheld) and the program is
+   solved again, until nothing is exposed.
 
-Matching a state's rules: Washington OSPI withholds n < 10 and top/bottom codes by cohort
-size (``top_bottom={10: 0.10, 20: 0.05, 100: 0.02}``-style tables); EDFacts uses n < 10 (and
-publishes ranges for small cohorts); some states use n < 20 (``min_n=20``) or also withhold
-cells under 5 (``min_cell=5``). Totals published elsewhere (a county table, a previous
-report) are outside this function's view; suppress all tables of a release together.
+State practice followed by the defaults (``min_n=10``, ``min_cell=5``,
+``top_bottom=DEFAULT_TOP_BOTTOM``): a minimum group of 10 is the most common state rule (39
+states in 2010; NCES 2011-603) and the rule of Washington OSPI's report card and of
+EDFacts/ED Data Express for graduation rates; counts of 1-4 are masked in many states' files
+(the "fewer than 5" rule of NCES 2011-603's examples and of Texas TEA's masking); rates near
+0% and 100% are published as ranges that depend on the group's size (NCES 2011-603's
+recommended reporting rules; OSPI's "Top/Bottom Range" marks such as ``>95%``). The
+thresholds used here (:data:`DEFAULT_TOP_BOTTOM`: 10% for groups of 10-19, 5% for 20-99, 2%
+for 100-499, 1% from 500) follow that pattern; check them against your state's current rules.
+
+Totals published elsewhere (a county table, a previous report) are outside this function's
+view; suppress every table of a release together, and run
+:func:`~c2c_analysis.audit.audit_disclosure` on what you publish.
+
+References
+----------
+National Center for Education Statistics (2010). *Statistical Methods for Protecting
+Personally Identifiable Information in Aggregate Reporting* (SLDS Technical Brief 3, NCES
+2011-603). US Department of Education.
+
+Fischetti, M., & Salazar-Gonzalez, J.-J. (2000). Models and algorithms for optimizing cell
+suppression in tabular data with linear constraints. *JASA*, 95(451), 916-928.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
 
-from c2c_analysis._util import group_codes
-from c2c_analysis.schema import ALL_STUDENTS
+from c2c_analysis.audit import (
+    DEFAULT_SPREAD,
+    _attack,
+    _key_frame,
+    _Knowledge,
+    _rate_tolerance,
+    _structure,
+    _with_totals,
+)
+from c2c_analysis.schema import ALL_STUDENTS, NOT_REPORTED, OUTCOME_LINKS, OUTCOMES, PARTITIONS
 
-__all__ = ["SuppressionResult", "suppress"]
+__all__ = [
+    "DEFAULT_MIN_CELL",
+    "DEFAULT_MIN_N",
+    "DEFAULT_TOP_BOTTOM",
+    "SuppressionResult",
+    "suppress",
+    "suppression_notes",
+]
 
-_RECORD_COLUMNS = ("row", "rule", "detail")
+#: Smallest group published (most states; NCES 2011-603).
+DEFAULT_MIN_N = 10
+#: Smallest number of students who met, or did not meet, an outcome published exactly.
+DEFAULT_MIN_CELL = 5
+#: Top/bottom coding by group size: ``{smallest denominator: threshold}``.
+DEFAULT_TOP_BOTTOM: Mapping[int, float] = MappingProxyType(
+    {10: 0.10, 20: 0.05, 100: 0.02, 500: 0.01}
+)
+
+_RECORD_COLUMNS = ("row", "rule", "detail", "students")
+_CATCH_ALL = frozenset({NOT_REPORTED, "Unknown", "Other", "Missing"})
+_DEFAULT = object()
 
 
 @dataclass(frozen=True)
@@ -54,8 +110,12 @@ class SuppressionResult:
     record : DataFrame
         One row per withheld or coded cell: the key columns present, ``row`` (the input's
         index label), ``rule`` (``min_n``, ``min_cell``, ``top_coded``, ``bottom_coded``,
-        ``complementary``) and ``detail`` (the reason in words, without the withheld value).
+        ``complementary``, ``source``), ``detail`` (the reason in words, without the
+        withheld value) and ``students`` (the row's denominator, the students whose outcome
+        is withheld or coded; missing where the source withheld it).
     min_n : int
+    settings : dict
+        The parameters used, and ``linked_sets`` (sets solved), ``audit_rounds``.
     """
 
     table: pd.DataFrame
@@ -65,18 +125,36 @@ class SuppressionResult:
 
     @property
     def summary(self) -> pd.DataFrame:
-        """Cells withheld or coded per rule: ``rule, cells``."""
-        counts = self.record["rule"].value_counts().rename_axis("rule").reset_index(name="cells")
-        return counts
+        """Cells and students withheld or coded per rule: ``rule, cells, students``."""
+        if self.record.empty:
+            return pd.DataFrame({"rule": [], "cells": [], "students": []}).astype(
+                {"cells": int, "students": int}
+            )
+        grouped = self.record.groupby("rule", sort=False)
+        out = pd.DataFrame(
+            {
+                "cells": grouped.size(),
+                "students": grouped["students"].sum(min_count=0).astype(int),
+            }
+        )
+        return out.sort_values("cells", ascending=False, kind="stable").reset_index()
+
+    @property
+    def notes(self) -> list[str]:
+        """The withheld groups in sentences (:func:`suppression_notes`)."""
+        return suppression_notes(self)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe description: settings and counts per rule (never the withheld values)."""
+        summary = self.summary
         return {
             "settings": dict(self.settings),
             "cells_withheld": int(self.table["suppressed"].sum()),
             "by_rule": {
-                str(r): int(c)
-                for r, c in zip(self.summary["rule"], self.summary["cells"], strict=True)
+                str(r): int(c) for r, c in zip(summary["rule"], summary["cells"], strict=True)
+            },
+            "students_by_rule": {
+                str(r): int(s) for r, s in zip(summary["rule"], summary["students"], strict=True)
             },
         }
 
@@ -94,45 +172,77 @@ class SuppressionResult:
 def suppress(
     table: pd.DataFrame,
     *,
-    min_n: int = 10,
+    min_n: int = DEFAULT_MIN_N,
     complementary: bool = True,
-    top_bottom: float | Mapping[int, float] | None = None,
-    min_cell: int | None = None,
+    top_bottom: float | Mapping[int, float] | None = _DEFAULT,  # type: ignore[assignment]
+    min_cell: int | None = _DEFAULT,  # type: ignore[assignment]
     time: str | None = None,
+    links: Iterable[tuple[str, str]] | None = None,
+    partitions: Iterable[str] | None = None,
+    units_partition: bool | None = None,
+    keep: Sequence[str] = (),
+    spread: int = DEFAULT_SPREAD,
 ) -> SuppressionResult:
     """Withhold small cells, and the cells that would give them away, before publishing.
 
     Parameters
     ----------
     table : DataFrame
-        A canonical outcome table (``numerator``, ``denominator``, ``rate``, and for the
-        complementary rule ``partnership, outcome, dimension, group`` and the period). Not
-        modified.
+        A canonical outcome table (``numerator``, ``denominator``, ``rate``; for the linked
+        tables ``partnership, outcome, dimension, group``, the period and optionally
+        ``unit``). Not modified.
     min_n : int
         Rows with a denominator below this are withheld (default 10).
     complementary : bool
-        Apply complementary suppression within each dimension (default true).
-    top_bottom : float or mapping, optional
+        Choose secondary suppressions so that nothing withheld can be worked out (default
+        true). With false only the primary rules apply.
+    top_bottom : float, mapping or None
         Publish rates within this distance of 0 or 1 only as a range. A float applies to
-        every row (``0.05``: above 95% becomes 0.95-1.0, below 5% becomes 0-0.05); a
-        mapping ``{smallest denominator: threshold}`` picks the threshold by cohort size
-        (the entry with the largest key not above the row's denominator).
-    min_cell : int, optional
-        Also withhold rows whose numerator or complement (denominator - numerator) is
-        below this.
+        every row; a mapping ``{smallest denominator: threshold}`` picks the threshold by
+        cohort size. Default :data:`DEFAULT_TOP_BOTTOM`; None turns coding off.
+    min_cell : int or None
+        Rows whose numerator or complement is below this publish their rate as a range
+        (withheld when ``top_bottom`` is None). Default :data:`DEFAULT_MIN_CELL`; None
+        turns the rule off.
     time : str, optional
         The period column (default ``year``, or ``period`` when there is no ``year``).
+    links : iterable of (outcome, outcome), optional
+        Outcome pairs whose first denominator is the second's numerator (default
+        :data:`~c2c_analysis.schema.OUTCOME_LINKS`; ``()`` for none).
+    partitions : iterable of str, optional
+        Dimensions taken to partition All students where missing counts leave it open
+        (default :data:`~c2c_analysis.schema.PARTITIONS`). Complete counts decide by
+        themselves: the groups partition when their denominators add up to All's.
+    units_partition : bool, optional
+        Whether school units add up to their partnership where counts leave it open
+        (default: assumed).
+    keep : sequence of str
+        Groups to publish wherever protection allows (a report's focus groups): they are
+        chosen for secondary suppression only when a cheaper choice does not protect.
+    spread : int
+        A withheld count must stay uncertain over at least this many students (default 3:
+        never known to within one).
 
     Returns
     -------
     SuppressionResult
-        ``.table`` to publish, ``.record`` of every withheld or coded cell and why.
+        ``.table`` to publish, ``.record`` of every withheld or coded cell and why,
+        ``.summary`` of cells and students per rule, ``.notes`` in sentences.
+
+    Raises
+    ------
+    ValueError
+        If ``min_n`` is below 1, the count columns are missing, or a threshold is not
+        between 0 and 0.5.
 
     Notes
     -----
-    Rows without a denominator (rates published by a source without counts) cannot be
-    checked against ``min_n`` and are left as they are. Rows already marked suppressed
-    stay withheld and count as withheld for the complementary rule.
+    Rows already marked suppressed stay withheld and are protected like primary cells.
+    Rows that publish only a rate (no counts) are left as they are. Secondary
+    suppression of a numerator keeps the row's denominator when that protects; a
+    denominator is withheld only with its numerator. Each linked set is its own
+    mixed-integer program (a few dozen binary variables), so the work grows with the
+    number of partnerships and periods, not with their product.
 
     Examples
     --------
@@ -156,7 +266,15 @@ def suppress(
     missing = [c for c in ("numerator", "denominator") if c not in table.columns]
     if missing:
         raise ValueError(f"suppress needs the count columns; missing: {', '.join(missing)}")
-    out = table.copy()
+    if top_bottom is _DEFAULT:
+        top_bottom = DEFAULT_TOP_BOTTOM
+    if min_cell is _DEFAULT:
+        min_cell = DEFAULT_MIN_CELL
+    links = tuple(OUTCOME_LINKS if links is None else links)
+    partitions = frozenset(PARTITIONS if partitions is None else partitions)
+    period = _time_column(table, time)
+
+    out, placeholder, truth = _placeholders(table, links, period, min_n)
     for column in ("rate", "rate_low", "rate_high"):
         if column not in out:
             out[column] = np.nan
@@ -165,91 +283,153 @@ def suppress(
     )
     out["numerator"] = out["numerator"].astype("Int64")
     out["denominator"] = out["denominator"].astype("Int64")
+    n_rows = len(out)
     num = out["numerator"].to_numpy(dtype="float64", na_value=np.nan)
     den = out["denominator"].to_numpy(dtype="float64", na_value=np.nan)
-    rows = np.asarray(out.index)
-    records: list[tuple[Any, str, str]] = []
+    rate = out["rate"].to_numpy(dtype="float64", na_value=np.nan)
+    source_hidden = out["suppressed"].to_numpy().copy()
+    num[source_hidden] = np.nan
+    den[source_hidden] = np.nan
+    den[placeholder] = truth
 
-    hide_num = out["suppressed"].to_numpy().copy()  # numerator withheld
-    hide_den = hide_num.copy()  # denominator withheld (with the numerator)
+    # A missing denominator follows from numerator / rate.
+    derived = ~np.isfinite(den) & np.isfinite(num) & np.isfinite(rate) & (rate > 0)
+    den = np.where(derived, np.round(num / np.where(derived, rate, 1.0)), den)
+    rate_only = ~source_hidden & ~np.isfinite(num) & ~np.isfinite(den)
 
-    small = ~hide_den & (den < min_n)
-    records += [(rows[i], "min_n", f"denominator below {min_n}") for i in np.flatnonzero(small)]
+    hide_num = source_hidden | rate_only
+    hide_den = source_hidden | rate_only
+    rules = np.full(n_rows, "", dtype=object)
+    details = np.full(n_rows, "", dtype=object)
+    rules[source_hidden] = "source"
+    details[source_hidden] = "withheld by the source"
+    rules[placeholder] = "placeholder"
+    details[placeholder] = (
+        "listed as withheld: the source has no row for it, and its absence would tell its count"
+    )
+
+    small = ~hide_den & np.isfinite(den) & (den < min_n)
+    rules[small] = "min_n"
+    details[small] = np.where(
+        derived[small],
+        f"fewer than {min_n} students (the group's size follows from its count and rate)",
+        f"fewer than {min_n} students",
+    )
     hide_num |= small
     hide_den |= small
 
-    if min_cell is not None:
-        few = ~hide_den & ((num < min_cell) | (den - num < min_cell))
-        records += [
-            (rows[i], "min_cell", f"numerator or its complement below {min_cell}")
-            for i in np.flatnonzero(few)
-        ]
-        hide_num |= few
-        hide_den |= few
-
     low = out["rate_low"].to_numpy(dtype="float64", na_value=np.nan).copy()
     high = out["rate_high"].to_numpy(dtype="float64", na_value=np.nan).copy()
-    coded = np.zeros(len(out), dtype=bool)
+    coded = np.zeros(n_rows, dtype=bool)
+    open_rows = ~hide_num & np.isfinite(num)
+    comp = den - num
+    with np.errstate(invalid="ignore", divide="ignore"):
+        exact_rate = np.where(np.isfinite(den) & (den > 0), num / den, rate)
+    few_low = np.zeros(n_rows, dtype=bool)
+    few_high = np.zeros(n_rows, dtype=bool)
+    if min_cell is not None:
+        few_low = open_rows & (num < min_cell)
+        few_high = open_rows & np.isfinite(den) & (comp < min_cell)
+    thr = np.zeros(n_rows)
     if top_bottom is not None:
-        threshold = _thresholds(top_bottom, den)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rate = np.where(
-                np.isfinite(num) & (den > 0),
-                num / den,
-                out["rate"].to_numpy(dtype="float64", na_value=np.nan),
-            )
-        top = ~hide_num & np.isfinite(threshold) & (rate > 1 - threshold)
-        bottom = ~hide_num & np.isfinite(threshold) & (rate < threshold)
-        for mask, rule, bounds in (
-            (top, "top_coded", lambda t: (1 - t, 1.0)),
-            (bottom, "bottom_coded", lambda t: (0.0, t)),
-        ):
-            for i in np.flatnonzero(mask):
-                low[i], high[i] = bounds(threshold[i])
-                records.append((rows[i], rule, f"rate published as {low[i]:.0%}-{high[i]:.0%}"))
-        coded = top | bottom
-        hide_num |= coded
-
-    if complementary:
-        extra_num, extra_full = _complementary(out, hide_num, hide_den, den, time)
-        records += [
-            (
-                rows[i],
-                "complementary",
-                "numerator and rate withheld: they would follow from the total",
-            )
-            for i in extra_num
+        thr = np.nan_to_num(_thresholds(top_bottom, den), nan=0.0)
+    near_low = open_rows & (exact_rate < thr)
+    near_high = open_rows & (exact_rate > 1 - thr)
+    bottom = (few_low | near_low) & ~(few_high | near_high)
+    top = (few_high | near_high) & ~(few_low | near_low)
+    both = (few_low | near_low) & (few_high | near_high)
+    if top_bottom is None or not np.isfinite(den).any():
+        both |= bottom | top
+        bottom[:] = False
+        top[:] = False
+    both |= (bottom | top) & ~np.isfinite(den)
+    bottom &= np.isfinite(den)
+    top &= np.isfinite(den)
+    # The coded range holds every count below min_cell, the threshold's share of the cohort
+    # and at least spread + 1 counts, rounded out to whole percentages.
+    cell_floor = (min_cell - 1) if min_cell is not None else 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        span = np.maximum.reduce(
+            [np.floor(thr * den), np.full(n_rows, cell_floor), np.full(n_rows, spread)]
+        )
+        width = np.minimum(np.ceil(100 * span / den - 1e-9) / 100, 0.5)
+    low[bottom], high[bottom] = 0.0, width[bottom]
+    low[top], high[top] = 1 - width[top], 1.0
+    coded = bottom | top
+    for mask, rule in ((bottom, "bottom_coded"), (top, "top_coded")):
+        rules[mask] = np.where(
+            (few_low | few_high)[mask] & ~(near_low | near_high)[mask], "min_cell", rule
+        )
+        details[mask] = [
+            f"rate published as {lo:.0%}-{hi:.0%}"
+            for lo, hi in zip(low[mask], high[mask], strict=True)
         ]
-        records += [
-            (
-                rows[i],
-                "complementary",
-                "withheld: its counts would let a withheld cell be recomputed",
-            )
-            for i in extra_full
-        ]
-        hide_num[extra_num] = True
-        hide_num[extra_full] = True
-        hide_den[extra_full] = True
+    rules[both] = "min_cell"
+    details[both] = (
+        f"numerator and rate withheld: fewer than {min_cell} students met or did not meet it"
+        if min_cell is not None
+        else "numerator and rate withheld"
+    )
+    hide_num |= coded | both
 
+    primary_num = hide_num.copy()
+    primary_den = hide_den.copy()
+    rounds = 0
+    sets_solved = 0
+    if complementary and hide_num.any():
+        extra_num, extra_den, rounds, sets_solved = _secondary(
+            out,
+            num=num,
+            den=den,
+            hide_num=hide_num,
+            hide_den=hide_den,
+            rate_low=np.where(coded, low, np.nan),
+            rate_high=np.where(coded, high, np.nan),
+            rate_only=rate_only,
+            period=period,
+            min_n=min_n,
+            links=links,
+            partitions=partitions,
+            units_partition=units_partition,
+            keep=frozenset(keep),
+            spread=spread,
+        )
+        new_full = extra_den & ~primary_den
+        new_num = extra_num & ~primary_num
+        rules[new_num] = "complementary"
+        details[new_num & ~new_full] = (
+            "numerator and rate withheld: they would follow from the totals"
+        )
+        details[new_full] = "withheld: its counts would let a withheld cell be worked out"
+        # A coded row whose denominator must go loses its range too.
+        hide_num = extra_num | primary_num
+        hide_den = extra_den | primary_den
+
+    ranged = coded & ~hide_den
     out.loc[hide_num, "numerator"] = pd.NA
     out.loc[hide_den, "denominator"] = pd.NA
     out.loc[hide_num, "rate"] = np.nan
-    ranged = coded & ~hide_den
-    out["rate_low"] = np.where(ranged, low, np.where(hide_num, np.nan, low))
-    out["rate_high"] = np.where(ranged, high, np.where(hide_num, np.nan, high))
-    # Withheld: the rate is gone and no range stands in for it.
-    out["suppressed"] = hide_num & ~ranged
-    record = pd.DataFrame(records, columns=list(_RECORD_COLUMNS))
+    out["rate_low"] = np.where(ranged, low, np.where(hide_num, np.nan, out["rate_low"]))
+    out["rate_high"] = np.where(ranged, high, np.where(hide_num, np.nan, out["rate_high"]))
+    out["suppressed"] = hide_num & ~ranged & ~rate_only
+    listed = (rules != "") & (hide_num | coded) & ~rate_only
+    positions = np.flatnonzero(listed)
+    record = pd.DataFrame(
+        {
+            "row": np.asarray(out.index)[positions],
+            "rule": rules[positions],
+            "detail": details[positions],
+            "students": pd.array(
+                np.where(np.isfinite(den[positions]), den[positions], np.nan), dtype="Int64"
+            ),
+        }
+    )
     keys = [
         c
-        for c in ("partnership", "outcome", _time_column(out, time), "dimension", "group")
+        for c in ("partnership", "unit", "outcome", period, "dimension", "group")
         if c in table.columns
     ]
-    if len(record):
-        record = pd.concat([table.loc[record["row"], keys].reset_index(drop=True), record], axis=1)
-    else:
-        record = pd.DataFrame(columns=[*keys, *_RECORD_COLUMNS])
+    record = pd.concat([out.iloc[positions][keys].reset_index(drop=True), record], axis=1)
     settings = {
         "min_n": min_n,
         "complementary": complementary,
@@ -257,8 +437,65 @@ def suppress(
         "top_bottom": top_bottom
         if not isinstance(top_bottom, Mapping)
         else {int(k): float(v) for k, v in top_bottom.items()},
+        "links": [list(pair) for pair in links],
+        "spread": spread,
+        "keep": list(keep),
+        "linked_sets_solved": sets_solved,
+        "audit_rounds": rounds,
     }
     return SuppressionResult(table=out, record=record, min_n=min_n, settings=settings)
+
+
+def _placeholders(
+    table: pd.DataFrame, links: tuple[tuple[str, str], ...], period: str, min_n: int
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The table plus a withheld row for each group a linked outcome counts fewer than
+    ``min_n`` of but the outcome itself does not list (its absence says "zero"); the flags
+    of those rows and their denominators (the linked numerators)."""
+    out = table.copy()
+    cols = [c for c in ("partnership", "unit", period, "dimension", "group") if c in table]
+    if not links or "outcome" not in table or len(cols) < 3:
+        return out, np.zeros(len(out), dtype=bool), np.array([])
+    base = [c for c in ("partnership", "unit", period) if c in table]
+    added = []
+    known = table[["outcome", *cols]].assign(
+        _num=pd.to_numeric(table["numerator"], errors="coerce")
+    )
+    known.loc[
+        table["suppressed"].fillna(False).astype(bool) if "suppressed" in table else [], "_num"
+    ] = np.nan
+    for _ in range(len(links)):  # placeholders of one link may need their own downstream
+        grew = False
+        for target, source in links:
+            have = known.loc[known["outcome"] == target, cols]
+            if have.empty:
+                continue
+            small = (known["outcome"] == source) & ~(known["_num"] >= min_n)
+            wanted = known.loc[small, cols].assign(_truth=known.loc[small, "_num"])
+            wanted = wanted.merge(have[base].drop_duplicates(), on=base)  # the outcome is there
+            wanted = wanted.merge(have, on=cols, how="left", indicator=True)
+            wanted = wanted[wanted["_merge"] == "left_only"].drop(columns="_merge")
+            if len(wanted):
+                wanted = wanted.assign(outcome=target)
+                added.append(wanted)
+                known = pd.concat([known, wanted.drop(columns="_truth").assign(_num=np.nan)])
+                grew = True
+        if not grew:
+            break
+    if not added:
+        return out, np.zeros(len(out), dtype=bool), np.array([])
+    extra = pd.concat(added, ignore_index=True)
+    truth = extra.pop("_truth").to_numpy(dtype="float64", na_value=np.nan)
+    extra = extra.assign(numerator=pd.NA, denominator=pd.NA, rate=np.nan, suppressed=True)
+    if "source" in table:
+        extra["source"] = "placeholder (c2c_analysis.privacy)"
+    start = (
+        (out.index.max() + 1) if len(out) and pd.api.types.is_integer_dtype(out.index) else len(out)
+    )
+    extra.index = pd.RangeIndex(start, start + len(extra))
+    out = pd.concat([out, extra[[c for c in extra.columns if c in out.columns or c in cols]]])
+    flags = np.r_[np.zeros(len(table), dtype=bool), np.ones(len(extra), dtype=bool)]
+    return out, flags, truth
 
 
 def _time_column(table: pd.DataFrame, time: str | None) -> str:
@@ -281,79 +518,401 @@ def _thresholds(top_bottom: float | Mapping[int, float], den: np.ndarray) -> np.
     return np.where(position >= 0, values[np.maximum(position, 0)], np.nan)
 
 
-def _complementary(
-    table: pd.DataFrame,
+def _secondary(
+    out: pd.DataFrame,
+    *,
+    num: np.ndarray,
+    den: np.ndarray,
     hide_num: np.ndarray,
     hide_den: np.ndarray,
-    den: np.ndarray,
-    time: str | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Rows to withhold so that no dimension gives a withheld cell away.
+    rate_low: np.ndarray,
+    rate_high: np.ndarray,
+    rate_only: np.ndarray,
+    period: str,
+    min_n: int,
+    links: tuple[tuple[str, str], ...],
+    partitions: frozenset[str],
+    units_partition: bool | None,
+    keep: frozenset[str],
+    spread: int,
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Least-cost secondary suppression per linked set, audited until nothing is exposed.
 
-    A dimension (the groups of one partnership, outcome, period and dimension) gives a cell
-    away when exactly one of its numerators, or one of its denominators, is withheld while
-    the All students total is visible: total minus the rest recomputes it. A total missing
-    from the table counts as visible (it may be published elsewhere). Each round fixes every
-    such dimension with its smallest eligible group: a lone numerator by withholding another
-    group's numerator and rate (its denominator stays), a lone denominator by withholding
-    another group in full; when no group is left, the total itself is withheld. Rounds
-    repeat until nothing changes.
-
-    Returns the rows whose numerator only, and the rows whose counts, became withheld.
-    """
-    none = np.array([], dtype=int)
-    period = _time_column(table, time)
-    keys = [c for c in ("partnership", "outcome", period) if c in table.columns]
-    if "dimension" not in table.columns or "group" not in table.columns:
-        return none, none
-    member = (table["dimension"].to_numpy() != "all") & (table["group"].to_numpy() != ALL_STUDENTS)
-    if not member.any():
-        return none, none
-    base = (
-        group_codes(*(table[k].to_numpy() for k in keys))[0]
-        if keys
-        else np.zeros(len(table), dtype=int)
+    Returns the withheld numerators and denominators (primary ones included), the number
+    of audit rounds and of linked sets solved."""
+    keys, virtual = _with_totals(_key_frame(out, period))
+    n_real = len(out)
+    n = len(keys)
+    extra = n - n_real
+    num_all = np.r_[num, np.full(extra, np.nan)]
+    den_all = np.r_[den, np.full(extra, np.nan)]
+    if extra:
+        # A total missing from the table may be published elsewhere: treat it as known,
+        # equal to the sum of the first complete dimension of its set.
+        _fill_virtual_totals(keys, virtual, num_all, den_all)
+    structure = _structure(
+        keys, num_all, den_all, partitions=partitions, links=links, units_partition=units_partition
     )
-    cell = group_codes(*(table[k].to_numpy() for k in [*keys, "dimension"]))[0]
-    n_cells, n_bases = cell.max() + 1, base.max() + 1
-    cell_base = np.zeros(n_cells, dtype=int)
-    cell_base[cell] = base
-    total = ~member
-    has_total = np.bincount(base[total], minlength=n_bases) > 0
-    size = np.nan_to_num(den, nan=np.inf)
-    num_hidden, den_hidden = hide_num.copy(), hide_den.copy()
+    h_fixed = np.r_[hide_num, np.zeros(extra, dtype=bool)]
+    f_fixed = np.r_[hide_den, np.zeros(extra, dtype=bool)]
+    groups = keys["group"].to_numpy()
+    weight = np.where(
+        groups == ALL_STUDENTS,
+        1000.0,
+        np.where(
+            np.isin(groups, list(_CATCH_ALL)), 0.5, np.where(np.isin(groups, list(keep)), 10.0, 1.0)
+        ),
+    )
+    size = np.nan_to_num(den_all, nan=float(min_n))
+    cost_h = weight * size + 1.0
+    cost_f = 0.25 * weight * size + 1.0
+    low_all = np.r_[rate_low, np.full(extra, np.nan)]
+    high_all = np.r_[rate_high, np.full(extra, np.nan)]
+    only = np.r_[rate_only, np.zeros(extra, dtype=bool)]
+    rate_col = out["rate"].to_numpy(dtype="float64", na_value=np.nan)
+    tol = _rate_tolerance(rate_col)
+    low_all[:n_real][rate_only] = (rate_col - tol)[rate_only]
+    high_all[:n_real][rate_only] = (rate_col + tol)[rate_only]
 
-    def smallest(candidates: np.ndarray) -> pd.DataFrame:
-        frame = pd.DataFrame(
-            {"cell": cell[candidates], "size": size[candidates], "pos": np.flatnonzero(candidates)}
-        )
-        return frame.sort_values(["size", "pos"], kind="stable").drop_duplicates("cell")
+    # A small linked cohort whose size another outcome publishes as a count (7 of 30
+    # English learners enrolled: the completion cohort is 7) is withheld in its own table,
+    # but its size is protected only where that count is withheld.
+    alias = np.full(n, -1)
+    for variables, _ in structure.eqs:
+        if len(variables) == 2 and variables[0] >= n and variables[1] < n:
+            row_b, row_a = int(variables[0] - n), int(variables[1])
+            if f_fixed[row_b] and not h_fixed[row_a] and row_a < n_real and row_b < n_real:
+                alias[row_b] = row_a
+    hidden_h = h_fixed.copy()
+    hidden_f = f_fixed.copy()
+    linked = structure.linked
+    active = np.unique(linked[h_fixed & ~only])
+    eq_by_set: dict[int, list[int]] = {}
+    for e, (variables, _) in enumerate(structure.eqs):
+        eq_by_set.setdefault(int(linked[variables[0] % n]), []).append(e)
+    set_by_set: dict[int, list[int]] = {}
+    for s, (_, total, _) in enumerate(structure.sets):
+        set_by_set.setdefault(int(linked[total % n]), []).append(s)
+    order = np.argsort(linked, kind="stable")
+    cuts = np.flatnonzero(np.diff(linked[order])) + 1
+    members_of = {int(linked[rows[0]]): rows for rows in np.split(order, cuts)} if n else {}
+    rounds = 0
+    for set_id in active:
+        rows = members_of[int(set_id)]
+        cuts_here: list[np.ndarray] = []
+        for _ in range(60):
+            h, f = _solve_set(
+                rows,
+                structure,
+                eq_ids=eq_by_set.get(int(set_id), []),
+                set_ids=set_by_set.get(int(set_id), []),
+                h_fixed=h_fixed,
+                f_fixed=f_fixed,
+                fixed_open=virtual,
+                num=num_all,
+                den=den_all,
+                cost_h=cost_h,
+                cost_f=cost_f,
+                min_n=min_n,
+                spread=spread,
+                cuts=cuts_here,
+                alias=alias,
+            )
+            hidden_h[rows] = h
+            hidden_f[rows] = f
+            told = (alias >= 0) & ~hidden_h[np.maximum(alias, 0)]
+            know = _Knowledge(
+                np.where(hidden_h, np.nan, num_all),
+                np.where(hidden_f & ~told, np.nan, den_all),
+                np.where(hidden_h | only, low_all, np.nan),
+                np.where(hidden_h | only, high_all, np.nan),
+            )
+            targets = hidden_h & ~only & ~virtual
+            attack = _attack(
+                structure, know, targets, min_n=min_n, spread=spread, exact=False, rows=rows
+            )
+            rounds += 1
+            if not attack.exposed_groups:
+                break
+            added = False
+            for group in attack.exposed_groups:
+                cut = _cut(group, structure, hidden_h, hidden_f, virtual)
+                if len(cut):
+                    cuts_here.append(cut)
+                    added = True
+            if not added:
+                break
+        else:  # pragma: no cover - a safety net: withhold the whole set
+            hidden_h[rows] = ~virtual[rows]
+            hidden_f[rows] = ~virtual[rows]
+    return hidden_h[:n_real], hidden_f[:n_real], rounds, len(active)
 
-    while True:
-        # A total is visible when a total row of the base shows it, or none is in the table.
-        total_num = ~has_total | (
-            np.bincount(base[total], weights=~num_hidden[total], minlength=n_bases) > 0
+
+def _fill_virtual_totals(keys, virtual, num, den) -> None:
+    base_cols = ["partnership", "unit", "outcome", "time"]
+    frame = keys.assign(_num=num, _den=den)
+    members = frame[~virtual & (frame["dimension"] != "all")]
+    sums = members.groupby([*base_cols, "dimension"], sort=False).agg(
+        _num=("_num", lambda s: s.sum() if s.notna().all() else np.nan),
+        _den=("_den", lambda s: s.sum() if s.notna().all() else np.nan),
+    )
+    best = sums.dropna().groupby(level=base_cols, sort=False).max()
+    rows = np.flatnonzero(virtual)
+    index = pd.MultiIndex.from_frame(keys.loc[rows, base_cols])
+    found = best.reindex(index)
+    num[rows] = found["_num"].to_numpy()
+    den[rows] = found["_den"].to_numpy()
+
+
+def _solve_set(
+    rows: np.ndarray,
+    structure,
+    *,
+    eq_ids: list[int],
+    set_ids: list[int],
+    h_fixed: np.ndarray,
+    f_fixed: np.ndarray,
+    fixed_open: np.ndarray,
+    num: np.ndarray,
+    den: np.ndarray,
+    cost_h: np.ndarray,
+    cost_f: np.ndarray,
+    min_n: int,
+    spread: int,
+    cuts: list[np.ndarray],
+    alias: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The least-cost (numerator withheld, denominator withheld) flags of one linked set."""
+    n = structure.n_rows
+    m = len(rows)
+    local = {int(r): k for k, r in enumerate(rows)}
+
+    def item(v: int) -> int:  # numerator of row r -> h_r, denominator -> f_r
+        if v >= n and alias[v - n] >= 0:
+            return local[int(alias[v - n])]  # known exactly when that numerator is
+        return local[v % n] + (m if v >= n else 0)
+
+    data: list[float] = []
+    ri: list[int] = []
+    ci: list[int] = []
+    upper: list[float] = []
+    lower: list[float] = []
+
+    def add(columns: Sequence[int], coefs: Sequence[float], lo: float, hi: float) -> None:
+        r = len(upper)
+        ri.extend([r] * len(columns))
+        ci.extend(columns)
+        data.extend(coefs)
+        lower.append(lo)
+        upper.append(hi)
+
+    for k in range(m):
+        add([m + k, k], [1.0, -1.0], -np.inf, 0.0)  # a denominator goes only with its numerator
+    # No withheld value alone in a published sum.
+    for e in eq_ids:
+        items = list(dict.fromkeys(item(int(v)) for v in structure.eqs[e][0]))
+        if len(items) < 2:
+            continue
+        for j in items:
+            others = [i for i in items if i != j]
+            add([j, *others], [1.0, *[-1.0] * len(others)], -np.inf, 0.0)
+    # The withheld part of a sum with a published total: enough students, both outcomes.
+    value_n = np.nan_to_num(num, nan=0.0)
+    value_d = np.nan_to_num(den, nan=float(min_n))
+    for s in set_ids:
+        kind, total, members = structure.sets[s]
+        groups = members % n
+        t = item(int(total))
+        need = float(max(min_n, spread)) if kind == 1 else float(spread)
+        g_items = [item(int(v)) for v in members]
+        values = value_d[groups] if kind == 1 else value_n[groups]
+        checks = [values]
+        if kind == 0:
+            checks.append(np.maximum(value_d[groups] - value_n[groups], 0.0))
+        for vals in checks:
+            for j in g_items:
+                cols = [*g_items, t]
+                coefs = [*(-vals), -need]
+                # sum(v_i x_i) >= need * (x_j - x_t)  <=>  -sum(v x) + need x_j - need x_t <= 0
+                merged: dict[int, float] = {}
+                for col, a in zip(cols, coefs, strict=True):
+                    merged[col] = merged.get(col, 0.0) + a
+                merged[j] = merged.get(j, 0.0) + need
+                add(list(merged), list(merged.values()), -np.inf, 0.0)
+    for cut in cuts:
+        add([item(int(v)) for v in cut], [1.0] * len(cut), 1.0, np.inf)
+
+    lb = np.r_[h_fixed[rows], f_fixed[rows]].astype(float)
+    ub = np.where(np.r_[fixed_open[rows], fixed_open[rows]], 0.0, 1.0)
+    cost = np.r_[cost_h[rows], cost_f[rows]]
+    A = sparse.csr_matrix((data, (ri, ci)), shape=(len(upper), 2 * m))
+    constraint = LinearConstraint(A, np.array(lower), np.array(upper))
+    x = None
+    for presolve in (True, False):
+        result = milp(
+            cost,
+            constraints=constraint,
+            bounds=Bounds(lb, ub),
+            integrality=np.ones(2 * m),
+            options={"presolve": presolve, "time_limit": 20},
         )
-        total_den = ~has_total | (
-            np.bincount(base[total], weights=~den_hidden[total], minlength=n_bases) > 0
-        )
-        hidden_n = np.bincount(cell[member], weights=num_hidden[member], minlength=n_cells)
-        hidden_d = np.bincount(cell[member], weights=den_hidden[member], minlength=n_cells)
-        lone_n = (hidden_n == 1) & total_num[cell_base]
-        lone_d = (hidden_d == 1) & total_den[cell_base] & ~lone_n
-        if not (lone_n | lone_d).any():
+        if result.x is None:
+            continue
+        candidate = np.round(result.x)
+        activity = A @ candidate
+        if (
+            (activity <= np.array(upper) + 1e-6).all()
+            and (activity >= np.array(lower) - 1e-6).all()
+            and (candidate >= lb).all()
+            and (candidate <= ub).all()
+        ):
+            x = candidate
             break
-        for_num = smallest(member & lone_n[cell] & ~num_hidden)
-        for_den = smallest(member & lone_d[cell] & ~den_hidden)
-        fixed = np.concatenate([for_num["cell"].to_numpy(), for_den["cell"].to_numpy()])
-        stuck = np.setdiff1d(np.flatnonzero(lone_n | lone_d), fixed)
-        totals = np.flatnonzero(total & np.isin(base, cell_base[stuck]) & ~den_hidden)
-        if not (len(for_num) or len(for_den) or len(totals)):
-            break  # only totals that are not in this table could be withheld
-        num_hidden[for_num["pos"].to_numpy()] = True
-        full = np.concatenate([for_den["pos"].to_numpy(), totals]).astype(int)
-        num_hidden[full] = True
-        den_hidden[full] = True
-    newly_full = den_hidden & ~hide_den
-    newly_num = num_hidden & ~hide_num & ~newly_full
-    return np.flatnonzero(newly_num), np.flatnonzero(newly_full)
+    if x is None:  # nothing satisfies every rule: withhold what may be withheld
+        return ub[:m] > 0, ub[m:] > 0
+    return x[:m] > 0.5, x[m:] > 0.5
+
+
+def _cut(group: np.ndarray, structure, hidden_h, hidden_f, fixed_open) -> np.ndarray:
+    """Published values next to an exposed group of unknowns: one of them must go."""
+    n = structure.n_rows
+    inside = set(int(v) for v in group)
+    hidden = np.r_[hidden_h, hidden_f]
+    candidates: set[int] = set()
+    for variables, _ in (*structure.eqs, *structure.ineqs):
+        if inside.intersection(int(v) for v in variables):
+            candidates.update(int(v) for v in variables if not hidden[v])
+    for v in inside:  # the other count of the same row
+        other = v + n if v < n else v - n
+        if not hidden[other]:
+            candidates.add(other)
+    out = [v for v in candidates if not fixed_open[v % n]]
+    return np.array(sorted(out), dtype=int)
+
+
+# --- notes ----------------------------------------------------------------------------------
+
+_REASONS = {
+    "min_n": "fewer than {min_n} students were in the group",
+    "source": "the source withheld it",
+    "complementary": (
+        "publishing it would let a smaller withheld group be worked out from the totals"
+    ),
+    "min_cell": "fewer than {min_cell} students met, or did not meet, the outcome",
+}
+
+
+def _group_phrase(group: str, dimension: str) -> str:
+    if group == NOT_REPORTED:
+        label = dimension.replace("_", " ").replace("race ethnicity", "race/ethnicity")
+        return f"students whose {label} was not reported"
+    if group.lower().startswith("students") or group.lower().endswith("students"):
+        return group
+    return f"{group} students"
+
+
+def _years(values: Sequence[Any]) -> str:
+    items = sorted({str(v)[:10] for v in values})
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
+def suppression_notes(
+    result: SuppressionResult, *, partnership_names: Mapping[str, str] | None = None
+) -> list[str]:
+    """Sentences for a report's data notes: which groups were withheld or coded, and why.
+
+    Parameters
+    ----------
+    result : SuppressionResult
+        What :func:`suppress` returned.
+    partnership_names : mapping, optional
+        Display names of partnerships; with more than one partnership each sentence names
+        its own.
+
+    Returns
+    -------
+    list of str
+        One sentence per group, outcome and reason, years listed together; never a
+        withheld value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({
+    ...     "partnership": "p", "outcome": "hs_graduation", "year": 2016,
+    ...     "dimension": ["all", "race_ethnicity", "race_ethnicity", "race_ethnicity"],
+    ...     "group": ["All students", "Asian", "Black", "White"],
+    ...     "numerator": [170, 30, 5, 135], "denominator": [200, 40, 8, 152],
+    ...     "suppressed": False})
+    >>> notes = suppression_notes(suppress(table, min_cell=None, top_bottom=None))
+    >>> print(notes[1])  # doctest: +NORMALIZE_WHITESPACE
+    Black students' high school graduation in 2016 was withheld because fewer than 10
+    students were in the group.
+    >>> print(notes[0])  # doctest: +NORMALIZE_WHITESPACE
+    Asian students' high school graduation in 2016 was withheld because publishing it would
+    let a smaller withheld group be worked out from the totals.
+    """
+    record = result.record
+    if record.empty:
+        return [
+            f"No group was withheld: every group published has at least {result.min_n} students."
+        ]
+    time = next((c for c in ("year", "period") if c in record.columns), None)
+    settings = result.settings
+    names = dict(partnership_names or {})
+    several = "partnership" in record and record["partnership"].nunique() > 1
+    sentences = []
+    columns = [
+        c for c in ("partnership", "unit", "outcome", "dimension", "group", "rule") if c in record
+    ]
+    frame = record.assign(_rule=record["rule"]).fillna({c: "" for c in columns})
+    for key, rows in frame.groupby(columns, sort=False):
+        values = dict(zip(columns, key if isinstance(key, tuple) else (key,), strict=True))
+        outcome = values.get("outcome", "")
+        label = (
+            OUTCOMES[outcome].label.lower() if outcome in OUTCOMES else outcome.replace("_", " ")
+        )
+        who = _group_phrase(str(values.get("group", "")), str(values.get("dimension", "")))
+        who = who[0].upper() + who[1:]
+        where = ""
+        if values.get("unit"):
+            where += f" at {values['unit']}"
+        if several and values.get("partnership"):
+            where += f" in {names.get(values['partnership'], values['partnership'])}"
+        when = f" in {_years(rows[time].tolist())}" if time else ""
+        plural = time is not None and rows[time].nunique() > 1
+        rule = values["rule"]
+        if rule in ("top_coded", "bottom_coded") or (
+            rule == "min_cell" and rows["detail"].str.startswith("rate published").all()
+        ):
+            side = (
+                "near 100%"
+                if rule == "top_coded" or rows["detail"].str.contains("100%").all()
+                else "near 0%"
+            )
+            if rule == "min_cell":
+                why = (
+                    f"fewer than {settings.get('min_cell')} students met, or did not meet, "
+                    "the outcome"
+                )
+            else:
+                why = (
+                    f"the rate was {side}, which would tell families the outcome of "
+                    "nearly every student"
+                )
+            verb = "are" if plural else "is"
+            sentences.append(
+                f"{who}'s {label}{where}{when} {verb} shown as a range because {why}.".replace(
+                    "students's", "students'"
+                )
+            )
+            continue
+        reason = _REASONS.get(rule, rule).format(
+            min_n=result.min_n, min_cell=settings.get("min_cell")
+        )
+        verb = "were" if plural else "was"
+        sentence = f"{who}'s {label}{where}{when} {verb} withheld because {reason}."
+        sentences.append(sentence.replace("students's", "students'"))
+    return sentences

@@ -1,0 +1,937 @@
+"""Disclosure audit: what an attacker with everything a report publishes can learn.
+
+Every published number is a linear fact about the counts behind it: a numerator, a
+denominator, a rate (``numerator = rate x denominator`` within its rounding) or a range
+(``rate_low x denominator <= numerator <= rate_high x denominator``). The tables are linked:
+
+- a dimension whose groups **partition** All students (their denominators add up to All's,
+  or the catalogue declares the dimension a partition, :data:`~c2c_analysis.schema.PARTITIONS`)
+  says that the groups' numerators and denominators sum to All's; a dimension that does not
+  (a file reporting only Foster youth) only says that each sum is at most All's;
+- a declared **outcome link** (:data:`~c2c_analysis.schema.OUTCOME_LINKS`) says that one
+  outcome's denominator is another's numerator, group by group (postsecondary enrollment is
+  counted among the graduating class);
+- **school units** (an optional ``unit`` column) add up to their partnership's row.
+
+:func:`audit_disclosure` collects those facts and computes, by integer programming (scipy's
+HiGHS ``linprog``/``milp``), the feasible range of every withheld numerator, denominator and
+complement, as tau-Argus's audit does (Hundepool et al. 2012, section 4.3). It reports a cell
+**exposed** when a value is determined to within one student (its range spans at most
+``spread - 1 = 2`` students), and a **set** of withheld cells that differencing isolates (the
+withheld part of a published sum) when its students are certainly fewer than ``min_n`` or its
+outcome is certainly all-or-none. :func:`~c2c_analysis.privacy.suppress` runs the same
+attacker on its own choice of cells.
+
+HiGHS presolve returned wrong bounds on small suppression problems here, so every linear
+program is solved with presolve off and each solution is checked against the constraints
+before it is used (a solution that fails is solved again with presolve on, and a value
+that still cannot be verified counts as exposed).
+
+What a report folder publishes, as parsed: ``tables/*.csv`` and ``tables/*.xlsx`` (every
+sheet), ``results.json`` (every list of records and every record), and the executed
+notebook's visible outputs (HTML tables in ``text/html`` outputs). A table contributes the
+rows that name a ``group`` and a period (``year`` or ``period``) and carry a ``numerator``,
+``denominator`` (or ``n``/``n_students``/``cohort``), ``rate`` or ``rate_low``/``rate_high``;
+``outcome``, ``dimension``, ``partnership`` and ``unit`` are read where present (a table
+without ``outcome`` is taken to be about every outcome whose group and period match nothing
+else, and is skipped when that is ambiguous). Rates in derived tables are used with their
+rounding. Text in figures and sentences in the narrative are not parsed.
+
+References
+----------
+Hundepool, A., Domingo-Ferrer, J., Franconi, L., Giessing, S., Nordholt, E. S., Spicer, K.,
+& de Wolf, P.-P. (2012). *Statistical Disclosure Control*. Wiley. Chapter 4 (magnitude and
+frequency tables; the audit of a suppression pattern by linear programming).
+
+Fischetti, M., & Salazar-Gonzalez, J.-J. (2000). Models and algorithms for optimizing cell
+suppression in tabular data with linear constraints. *Journal of the American Statistical
+Association*, 95(451), 916-928.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse.csgraph import connected_components
+
+from c2c_analysis._util import group_codes
+from c2c_analysis.schema import ALL_STUDENTS, OUTCOME_LINKS, PARTITIONS
+
+__all__ = ["AuditResult", "audit_disclosure"]
+
+#: A withheld value whose feasible range spans fewer than this many students is exposed
+#: (``spread=3``: determined to within one student either side).
+DEFAULT_SPREAD = 3
+
+_KEYS = ("partnership", "unit", "outcome", "time", "dimension", "group")
+_TOL = 1e-6
+
+
+# --- the linked structure ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Structure:
+    """Linear facts linking the rows of a table (variables: row i's numerator is i, its
+    denominator is N + i). Equations and inequalities are (variables, coefficients) with
+    right-hand side 0; ``sets`` are partition equations with a total row:
+    (kind 0 numerator / 1 denominator, total variable, group variables)."""
+
+    n_rows: int
+    eqs: list[tuple[np.ndarray, np.ndarray]]
+    ineqs: list[tuple[np.ndarray, np.ndarray]]
+    sets: list[tuple[int, int, np.ndarray]]
+    linked: np.ndarray
+    partition: dict[tuple[int, str], bool]
+
+
+def _key_frame(table: pd.DataFrame, time: str) -> pd.DataFrame:
+    """The key columns as plain text (missing keys become '')."""
+    out = pd.DataFrame(index=range(len(table)))
+    for key in _KEYS:
+        column = time if key == "time" else key
+        if column in table:
+            values = table[column].to_numpy()
+            out[key] = pd.Series(values).astype(object).where(pd.notna(values), "").astype(str)
+        else:
+            out[key] = ""
+    return out
+
+
+def _with_totals(keys: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """``keys`` plus one virtual All students row for every (partnership, unit, outcome,
+    period) whose groups are listed without one; the second value flags the virtual rows."""
+    total = (keys["dimension"] == "all") | (keys["group"] == ALL_STUDENTS)
+    base_cols = ["partnership", "unit", "outcome", "time"]
+    have = keys.loc[total, base_cols].drop_duplicates()
+    need = keys.loc[~total, base_cols].drop_duplicates()
+    missing = need.merge(have, how="left", indicator=True)
+    missing = missing[missing["_merge"] == "left_only"].drop(columns="_merge")
+    if missing.empty:
+        return keys, np.zeros(len(keys), dtype=bool)
+    missing = missing.assign(dimension="all", group=ALL_STUDENTS)[list(_KEYS)]
+    out = pd.concat([keys, missing], ignore_index=True)
+    return out, np.r_[np.zeros(len(keys), dtype=bool), np.ones(len(missing), dtype=bool)]
+
+
+def _structure(
+    keys: pd.DataFrame,
+    num: np.ndarray,
+    den: np.ndarray,
+    *,
+    partitions: Iterable[str],
+    links: Iterable[tuple[str, str]],
+    units_partition: bool | None,
+) -> _Structure:
+    """Equations and inequalities among the rows' counts (``num``/``den``: what is known,
+    NaN where not, used to decide which dimensions and units partition their total)."""
+    n = len(keys)
+    declared = set(partitions)
+    eqs: list[tuple[np.ndarray, np.ndarray]] = []
+    ineqs: list[tuple[np.ndarray, np.ndarray]] = []
+    sets: list[tuple[int, int, np.ndarray]] = []
+    decided: dict[tuple[int, str], bool] = {}
+    dims = keys["dimension"].to_numpy()
+    is_total = (dims == "all") | (keys["group"].to_numpy() == ALL_STUDENTS)
+    base, _ = group_codes(*(keys[c].to_numpy() for c in ("partnership", "unit", "outcome", "time")))
+    total_of = np.full(base.max() + 1 if n else 0, -1)
+    total_of[base[is_total][::-1]] = np.flatnonzero(is_total)[::-1]
+
+    def add_sum(members: np.ndarray, total: int, partition: bool, with_sets: bool) -> None:
+        for kind in (0, 1):
+            offset = kind * n
+            variables = np.r_[members + offset, total + offset]
+            coefs = np.r_[np.ones(len(members)), -1.0]
+            if partition:
+                eqs.append((variables, coefs))
+                if with_sets:
+                    sets.append((kind, total + offset, members + offset))
+            else:
+                ineqs.append((variables, coefs))
+        if not partition:  # complements: sum of (d - n) at most the total's
+            variables = np.r_[members, members + n, total, total + n]
+            k = len(members)
+            coefs = np.r_[-np.ones(k), np.ones(k), 1.0, -1.0]
+            ineqs.append((variables, coefs))
+
+    def partitions_total(members: np.ndarray, total: int, declared_here: bool) -> bool:
+        values = den[members]
+        if np.isfinite(values).all() and np.isfinite(den[total]):
+            return bool(abs(values.sum() - den[total]) < 0.5)
+        if np.isfinite(den[total]) and np.nansum(values) > den[total] + 0.5:
+            return False
+        return declared_here
+
+    # Dimensions within each (partnership, unit, outcome, period).
+    member = np.flatnonzero(~is_total)
+    if len(member):
+        block, _ = group_codes(base[member], dims[member])
+        order = np.argsort(block, kind="stable")
+        cuts = np.flatnonzero(np.diff(block[order])) + 1
+        for rows in np.split(member[order], cuts):
+            total = int(total_of[base[rows[0]]])
+            if total < 0:
+                continue
+            dim = str(dims[rows[0]])
+            part = len(rows) >= 2 and partitions_total(rows, total, dim in declared)
+            decided[(int(base[rows[0]]), dim)] = part
+            add_sum(rows, total, part, with_sets=True)
+
+    # School units inside their partnership's row of the same outcome, period and group.
+    unit = keys["unit"].to_numpy()
+    inside = np.flatnonzero(unit != "")
+    if len(inside):
+        cols = ("partnership", "outcome", "time", "dimension", "group")
+        code, _ = group_codes(*(keys[c].to_numpy() for c in cols))
+        top = np.flatnonzero(unit == "")
+        parent = np.full(code.max() + 1, -1)
+        parent[code[top][::-1]] = top[::-1]
+        order = inside[np.argsort(code[inside], kind="stable")]
+        cuts = np.flatnonzero(np.diff(code[order])) + 1
+        for rows in np.split(order, cuts):
+            total = int(parent[code[rows[0]]])
+            if total < 0:
+                continue
+            part = partitions_total(rows, total, units_partition is not False)
+            add_sum(rows, total, part, with_sets=False)
+
+    # Declared links: the denominator of one outcome is the numerator of another.
+    cols = ["partnership", "unit", "time", "dimension", "group"]
+    position = keys.assign(_pos=np.arange(n))
+    for target, source in links:
+        left = position[position["outcome"] == target][[*cols, "_pos"]]
+        right = position[position["outcome"] == source][[*cols, "_pos"]]
+        pairs = left.merge(right, on=cols, suffixes=("_d", "_n"))
+        for d_row, n_row in zip(pairs["_pos_d"], pairs["_pos_n"], strict=True):
+            a, b = den[d_row], num[n_row]
+            if np.isfinite(a) and np.isfinite(b) and abs(a - b) > 0.5:
+                continue  # the data say this pair is not linked
+            eqs.append((np.array([n + d_row, n_row]), np.array([1.0, -1.0])))
+
+    # Linked sets: rows joined by any fact.
+    heads, tails = [], []
+    for variables, _ in (*eqs, *ineqs):
+        rows = np.unique(variables % n) if n else variables
+        heads.append(rows[:-1])
+        tails.append(rows[1:])
+    if heads:
+        graph = sparse.coo_matrix(
+            (np.ones(sum(len(h) for h in heads)), (np.concatenate(heads), np.concatenate(tails))),
+            shape=(n, n),
+        )
+        _, linked = connected_components(graph, directed=False)
+    else:
+        linked = np.arange(n)
+    return _Structure(n, eqs, ineqs, sets, linked, decided)
+
+
+# --- the attacker ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Knowledge:
+    """What is published about each row: exact counts (NaN when withheld) and rate bounds."""
+
+    num: np.ndarray
+    den: np.ndarray
+    rate_low: np.ndarray
+    rate_high: np.ndarray
+
+
+def _rate_tolerance(rate: np.ndarray) -> np.ndarray:
+    """Half a unit in the last decimal a rate was printed with (at most 12 decimals)."""
+    out = np.full(len(rate), np.nan)
+    finite = np.isfinite(rate)
+    remaining = finite.copy()
+    for digits in range(13):
+        hit = remaining & (np.abs(np.round(rate, digits) - rate) < 1e-12)
+        out[hit] = 0.5 * 10.0**-digits
+        remaining &= ~hit
+    out[remaining] = 0.5e-12
+    return out
+
+
+def _knowledge_from_table(frame: pd.DataFrame) -> _Knowledge:
+    """Published facts of canonical-like rows (numerator/denominator/rate/rate_low/rate_high)."""
+
+    def column(name: str) -> np.ndarray:
+        if name not in frame:
+            return np.full(len(frame), np.nan)
+        return pd.to_numeric(frame[name], errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        )
+
+    num, den, rate = column("numerator"), column("denominator"), column("rate")
+    low, high = column("rate_low"), column("rate_high")
+    tol = _rate_tolerance(rate)
+    exact = np.isfinite(rate)
+    low = np.where(exact, np.fmax(rate - tol, np.nan_to_num(low, nan=-np.inf)), low)
+    high = np.where(exact, np.fmin(rate + tol, np.nan_to_num(high, nan=np.inf)), high)
+    low = np.where(np.isinf(low), np.nan, low)
+    high = np.where(np.isinf(high), np.nan, high)
+    return _Knowledge(num, den, low, high)
+
+
+def _check(x, A_eq, b_eq, A_ub, b_ub, lower, upper) -> bool:
+    scale = 1.0 + np.abs(x).max(initial=0.0)
+    tol = 1e-6 * scale
+    if (x < lower - tol).any() or (x > upper + tol).any():
+        return False
+    if A_eq is not None and np.abs(A_eq @ x - b_eq).max(initial=0.0) > tol:
+        return False
+    return not (A_ub is not None and (A_ub @ x - b_ub).max(initial=-1.0) > tol)
+
+
+class _Problem:
+    """One connected group of unknown counts: min and max of linear objectives, integer."""
+
+    def __init__(self, A_eq, b_eq, A_ub, b_ub, lower, upper):
+        self.A_eq, self.b_eq, self.A_ub, self.b_ub = A_eq, b_eq, A_ub, b_ub
+        self.lower, self.upper = lower, upper
+        self.unverified = False
+
+    def optimum(self, c: np.ndarray, *, maximize: bool) -> tuple[float, np.ndarray | None]:
+        """Integer optimum of c @ x (inf when unbounded, NaN when it cannot be verified)."""
+        sign = -1.0 if maximize else 1.0
+        x = None
+        for presolve in (False, True):
+            result = linprog(
+                sign * c,
+                A_ub=self.A_ub,
+                b_ub=self.b_ub,
+                A_eq=self.A_eq,
+                b_eq=self.b_eq,
+                bounds=np.c_[self.lower, np.where(np.isinf(self.upper), None, self.upper)],
+                method="highs",
+                options={"presolve": presolve},
+            )
+            if result.status == 3:
+                return (np.inf if maximize else -np.inf), None
+            if result.status == 0 and _check(result.x, *self._args()):
+                x = result.x
+                break
+        if x is None:
+            self.unverified = True
+            return np.nan, None
+        if np.abs(x - np.round(x)).max(initial=0.0) > 1e-6:
+            x = self._integer(sign * c)
+            if x is None:
+                self.unverified = True
+                return np.nan, None
+        return float(c @ x), x
+
+    def _args(self):
+        return self.A_eq, self.b_eq, self.A_ub, self.b_ub, self.lower, self.upper
+
+    def _integer(self, c: np.ndarray) -> np.ndarray | None:
+        constraints = []
+        if self.A_eq is not None:
+            constraints.append(LinearConstraint(self.A_eq, self.b_eq, self.b_eq))
+        if self.A_ub is not None:
+            constraints.append(LinearConstraint(self.A_ub, -np.inf, self.b_ub))
+        for presolve in (False, True):
+            result = milp(
+                c,
+                constraints=constraints,
+                bounds=Bounds(self.lower, self.upper),
+                integrality=np.ones(len(c)),
+                options={"presolve": presolve, "time_limit": 30},
+            )
+            if result.x is not None and _check(result.x, *self._args()):
+                return np.round(result.x)
+        return None
+
+
+@dataclass
+class _Attack:
+    """Ranges of withheld values (``cells``) and of isolated sets (``sets``), the exposed
+    ones, and for each exposed value the unknown variables of its connected group."""
+
+    cells: pd.DataFrame
+    sets: pd.DataFrame
+    exposed_groups: list[np.ndarray] = field(default_factory=list)
+
+
+def _attack(
+    structure: _Structure,
+    know: _Knowledge,
+    targets: np.ndarray,
+    *,
+    min_n: int,
+    spread: int = DEFAULT_SPREAD,
+    exact: bool = True,
+    rows: np.ndarray | None = None,
+) -> _Attack:
+    """The attacker's integer ranges of the targets' numerators, denominators and
+    complements (``exact=False``: stop as soon as feasible integer points show a value is
+    not exposed; the ranges are then inner bounds)."""
+    n = structure.n_rows
+    value = np.r_[know.num, know.den]
+    unknown = ~np.isfinite(value)
+    if rows is not None:
+        keep = np.zeros(n, dtype=bool)
+        keep[rows] = True
+    else:
+        keep = np.ones(n, dtype=bool)
+
+    # Constraint rows over the unknown variables, with known values moved to the right.
+    eq_rows, ub_rows = [], []  # (variables, coefs, rhs)
+    for variables, coefs in structure.eqs:
+        if not keep[variables[0] % n]:
+            continue
+        free = unknown[variables]
+        if free.any():
+            rhs = -float(coefs[~free] @ value[variables[~free]])
+            eq_rows.append((variables[free], coefs[free], rhs))
+    for variables, coefs in structure.ineqs:
+        if not keep[variables[0] % n]:
+            continue
+        free = unknown[variables]
+        if free.any():
+            rhs = -float(coefs[~free] @ value[variables[~free]])
+            ub_rows.append((variables[free], coefs[free], rhs))
+    lower = np.zeros(2 * n)
+    upper = np.full(2 * n, np.inf)
+    for i in np.flatnonzero(keep & (unknown[:n] | unknown[n:])):
+        nv, dv = i, n + i
+        lo, hi = know.rate_low[i], know.rate_high[i]
+        if unknown[nv] and unknown[dv]:
+            ub_rows.append((np.array([nv, dv]), np.array([1.0, -1.0]), 0.0))
+            if np.isfinite(lo) and lo > 0:
+                ub_rows.append((np.array([nv, dv]), np.array([-1.0, lo]), 0.0))
+            if np.isfinite(hi) and hi < 1:
+                ub_rows.append((np.array([nv, dv]), np.array([1.0, -hi]), 0.0))
+        elif unknown[nv]:
+            d = value[dv]
+            upper[nv] = d
+            if np.isfinite(lo):
+                lower[nv] = max(0.0, np.ceil(lo * d - 1e-9))
+            if np.isfinite(hi):
+                upper[nv] = min(d, np.floor(hi * d + 1e-9))
+        else:
+            m = value[nv]
+            lower[dv] = m
+            if np.isfinite(lo) and lo > 0:
+                upper[dv] = np.floor(m / lo + 1e-9)
+            if np.isfinite(hi) and hi > 0:
+                lower[dv] = max(m, np.ceil(m / hi - 1e-9))
+
+    # Connected groups of unknown variables.
+    free_vars = np.flatnonzero(unknown & np.r_[keep, keep])
+    local = np.full(2 * n, -1)
+    local[free_vars] = np.arange(len(free_vars))
+    heads, tails = [np.arange(len(free_vars))], [np.arange(len(free_vars))]
+    for variables, _, _ in (*eq_rows, *ub_rows):
+        heads.append(local[variables[:-1]])
+        tails.append(local[variables[1:]])
+    graph = sparse.coo_matrix(
+        (np.ones(sum(len(h) for h in heads)), (np.concatenate(heads), np.concatenate(tails))),
+        shape=(len(free_vars), len(free_vars)),
+    )
+    _, comp = connected_components(graph, directed=False)
+    eq_comp = [comp[local[v[0]]] for v, _, _ in eq_rows]
+    ub_comp = [comp[local[v[0]]] for v, _, _ in ub_rows]
+
+    target_rows = np.flatnonzero(targets & keep & (unknown[:n] | unknown[n:]))
+    cell_records = []
+    set_records = []
+    exposed_groups = []
+    set_items, seen_sets = [], set()
+    for kind, total, members in structure.sets:
+        hidden = members[unknown[members]]
+        if keep[members[0] % n] and not unknown[total] and len(hidden) >= 2:
+            signature = tuple(hidden % n)
+            if signature not in seen_sets:
+                seen_sets.add(signature)
+                set_items.append((kind, hidden))
+    by_comp: dict[int, list[int]] = {}
+    for i in target_rows:
+        v = i if unknown[i] else n + i
+        by_comp.setdefault(int(comp[local[v]]), []).append(int(i))
+    sets_by_comp: dict[int, list[int]] = {}
+    for s, (_, members) in enumerate(set_items):
+        sets_by_comp.setdefault(int(comp[local[members[0]]]), []).append(s)
+
+    for c_id in sorted(set(by_comp) | set(sets_by_comp)):
+        vars_c = free_vars[comp == c_id]
+        idx = {int(v): k for k, v in enumerate(vars_c)}
+        m = len(vars_c)
+
+        def matrix(rows_, comps, c_id=c_id, m=m, idx=idx):
+            chosen = [r for r, cc in zip(rows_, comps, strict=True) if cc == c_id]
+            if not chosen:
+                return None, None
+            A = np.zeros((len(chosen), m))
+            b = np.zeros(len(chosen))
+            for r, (variables, coefs, rhs) in enumerate(chosen):
+                for v, a in zip(variables, coefs, strict=True):
+                    A[r, idx[int(v)]] += a
+                b[r] = rhs
+            return A, b
+
+        A_eq, b_eq = matrix(eq_rows, eq_comp)
+        A_ub, b_ub = matrix(ub_rows, ub_comp)
+        problem = _Problem(A_eq, b_eq, A_ub, b_ub, lower[vars_c], upper[vars_c])
+
+        # Objectives: each target's numerator, denominator and complement; each set's sums.
+        objectives: list[tuple[str, int, str, np.ndarray]] = []
+        for i in by_comp.get(c_id, []):
+            wanted = [("c", {n + i: 1.0, i: -1.0})]
+            if unknown[n + i]:
+                wanted.insert(0, ("d", {n + i: 1.0}))
+            if unknown[i]:
+                wanted.insert(0, ("n", {i: 1.0}))
+            for what, coef in wanted:
+                vec = np.zeros(m)
+                const = 0.0
+                for v, a in coef.items():
+                    if v in idx:
+                        vec[idx[v]] += a
+                    else:
+                        const += a * value[v]
+                objectives.append(("cell", i, what, vec, const))
+        for s in sets_by_comp.get(c_id, []):
+            kind, members = set_items[s]
+            rows_s = members % n
+            for what in ("n", "d", "c"):
+                vec = np.zeros(m)
+                const = 0.0
+                for r in rows_s:
+                    terms = {"n": {r: 1.0}, "d": {n + r: 1.0}, "c": {n + r: 1.0, r: -1.0}}[what]
+                    for v, a in terms.items():
+                        if v in idx:
+                            vec[idx[v]] += a
+                        else:
+                            const += a * value[v]
+                objectives.append(("set", s, what, vec, const))
+
+        low_seen = np.full(len(objectives), np.inf)
+        high_seen = np.full(len(objectives), -np.inf)
+        vectors = np.array([o[3] for o in objectives]) if objectives else np.zeros((0, m))
+        consts = np.array([o[4] for o in objectives])
+
+        def settled(k: int, objectives=objectives, low_seen=low_seen, high_seen=high_seen) -> bool:
+            kind, _, what, _, _ = objectives[k]
+            if kind == "cell":
+                return high_seen[k] - low_seen[k] >= spread
+            return high_seen[k] >= (min_n if what == "d" else 1)
+
+        def see(
+            x: np.ndarray, vectors=vectors, consts=consts, low_seen=low_seen, high_seen=high_seen
+        ) -> None:
+            values = vectors @ x + consts
+            np.minimum(low_seen, values, out=low_seen)
+            np.maximum(high_seen, values, out=high_seen)
+
+        low = np.full(len(objectives), np.nan)
+        high = np.full(len(objectives), np.nan)
+        if not exact and len(objectives):
+            total_vec = np.abs(vectors).sum(axis=0)
+            for maximize in (True, False):
+                _, x = problem.optimum(total_vec, maximize=maximize)
+                if x is not None:
+                    see(x)
+        for k in range(len(objectives)):
+            kind, _, what, vec, const = objectives[k]
+            if not vec.any():
+                low[k] = high[k] = const
+                continue
+            for maximize in (True, False) if kind == "cell" else (True,):
+                if not exact and settled(k):
+                    break
+                best, x = problem.optimum(vec, maximize=maximize)
+                if x is not None:
+                    see(x)
+                if maximize:
+                    high[k] = best + const
+                else:
+                    low[k] = best + const
+            if not exact and settled(k):
+                low[k] = low_seen[k] if np.isnan(low[k]) else low[k]
+                high[k] = high_seen[k] if np.isnan(high[k]) else high[k]
+        exposed_here = False
+        for k, (kind, ref, what, _, _) in enumerate(objectives):
+            if kind == "cell":
+                bad = not (high[k] - low[k] >= spread)  # NaN (unverified) counts as exposed
+                cell_records.append((ref, what, low[k], high[k], bad))
+            else:
+                limit = min_n if what == "d" else 1
+                bad = not (high[k] >= limit)
+                set_records.append((ref, what, low[k], high[k], bad))
+            exposed_here |= bad
+        if exposed_here:
+            exposed_groups.append(vars_c)
+
+    cells = pd.DataFrame(cell_records, columns=["row", "value", "low", "high", "exposed"])
+    sets_frame = pd.DataFrame(set_records, columns=["set", "value", "low", "high", "exposed"])
+    if len(sets_frame):
+        sets_frame["rows"] = [tuple(int(r) for r in set_items[s][1] % n) for s in sets_frame["set"]]
+        sets_frame["kind"] = [
+            "numerator" if set_items[s][0] == 0 else "denominator" for s in sets_frame["set"]
+        ]
+    else:
+        sets_frame["rows"] = []
+        sets_frame["kind"] = []
+    return _Attack(cells, sets_frame, exposed_groups)
+
+
+# --- the audit of what a report publishes ----------------------------------------------------
+
+_FACT_COLUMNS = {
+    "numerator": ("numerator",),
+    "denominator": ("denominator", "n", "n_students", "cohort"),
+    "rate": ("rate",),
+    "rate_low": ("rate_low",),
+    "rate_high": ("rate_high",),
+}
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """What :func:`audit_disclosure` found.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per withheld value: the cell's keys (``partnership, unit, outcome, time,
+        dimension, group``), ``value`` (``numerator``, ``denominator`` or ``complement``),
+        ``low`` and ``high`` (the attacker's feasible integer range; ``inf`` when
+        unbounded, NaN when it could not be verified), ``exposed`` (the range spans fewer
+        than ``spread`` students) and ``reason`` (in words, empty when safe).
+    sets : DataFrame
+        One row per isolated set of withheld cells (the withheld part of a published sum):
+        ``cells`` (the groups, joined), the keys of the sum, ``value``, ``low``, ``high``,
+        ``exposed`` and ``reason`` (under ``min_n`` students, or all-or-none).
+    safe : bool
+        No value and no set is exposed.
+    sources : list of str
+        What was parsed (file names, or ``table 0`` for tables passed in).
+    settings : dict
+    """
+
+    table: pd.DataFrame
+    sets: pd.DataFrame
+    safe: bool
+    sources: list[str]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Counts: ``withheld_values``, ``exposed_values``, ``sets``, ``exposed_sets``."""
+        return pd.DataFrame(
+            {
+                "withheld_values": [len(self.table)],
+                "exposed_values": [int(self.table["exposed"].sum()) if len(self.table) else 0],
+                "sets": [len(self.sets)],
+                "exposed_sets": [int(self.sets["exposed"].sum()) if len(self.sets) else 0],
+            }
+        )
+
+    @property
+    def exposed(self) -> pd.DataFrame:
+        """The exposed values and sets, described (no withheld value is shown)."""
+        cells = self.table[self.table["exposed"]] if len(self.table) else self.table
+        return cells
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: safe, counts, sources, settings, and the exposed cells' keys and reasons."""
+        cells = self.exposed
+        keys = [c for c in (*_KEYS, "value", "reason") if c in cells]
+        return {
+            "safe": bool(self.safe),
+            **{k: int(v) for k, v in self.summary.iloc[0].items()},
+            "sources": list(self.sources),
+            "settings": dict(self.settings),
+            "exposed": cells[keys].astype(str).to_dict("records"),
+        }
+
+    def __repr__(self) -> str:
+        s = self.summary.iloc[0]
+        return (
+            f"AuditResult(safe={self.safe}, withheld_values={s['withheld_values']}, "
+            f"exposed_values={s['exposed_values']}, exposed_sets={s['exposed_sets']})"
+        )
+
+
+def _percent(series: pd.Series) -> pd.Series:
+    """Numbers, reading '85.2%' as 0.852 (a column with any % is read as percent)."""
+    if series.dtype == object or pd.api.types.is_string_dtype(series):
+        text = series.astype(str).str.strip()
+        if text.str.endswith("%").any():
+            return pd.to_numeric(text.str.rstrip("%"), errors="coerce") / 100
+    return pd.to_numeric(series, errors="coerce")
+
+
+def _facts(frame: pd.DataFrame) -> pd.DataFrame | None:
+    """A published table's rows as facts about cells, or None when it names no cell."""
+    columns = {str(c).strip().lower(): c for c in frame.columns}
+    time = "year" if "year" in columns else "period" if "period" in columns else None
+    if time is None or "group" not in columns or "outcome" not in columns:
+        return None
+    out = pd.DataFrame(index=frame.index)
+    for key in ("partnership", "unit", "outcome", "dimension", "group"):
+        out[key] = frame[columns[key]] if key in columns else ""
+    out["time"] = frame[columns[time]]
+    found = False
+    for name, aliases in _FACT_COLUMNS.items():
+        source = next((columns[a] for a in aliases if a in columns), None)
+        if source is None:
+            out[name] = np.nan
+            continue
+        found = True
+        values = (
+            _percent(frame[source])
+            if name.startswith("rate")
+            else pd.to_numeric(frame[source], errors="coerce")
+        )
+        out[name] = values.to_numpy(dtype="float64", na_value=np.nan)
+    if not found:
+        return None
+    out["suppressed"] = (
+        frame[columns["suppressed"]].astype(str).str.lower().isin(["true", "1", "yes"])
+        if "suppressed" in columns
+        else False
+    )
+    return out
+
+
+def _records(value: Any) -> list[pd.DataFrame]:
+    """Every list of records and every record inside a JSON value."""
+    found = []
+    if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+        found.append(pd.DataFrame(value))
+    elif isinstance(value, Mapping):
+        if all(not isinstance(v, list | Mapping) for v in value.values()):
+            found.append(pd.DataFrame([value]))
+        for v in value.values():
+            found.extend(_records(v))
+    elif isinstance(value, list):
+        for v in value:
+            found.extend(_records(v))
+    return found
+
+
+def _notebook_tables(path: Path) -> list[pd.DataFrame]:
+    import io
+
+    import nbformat
+
+    tables = []
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            html = output.get("data", {}).get("text/html")
+            if not html:
+                continue
+            text = "".join(html) if isinstance(html, list) else html
+            if "<table" not in text:
+                continue
+            try:
+                tables.extend(pd.read_html(io.StringIO(text)))
+            except ValueError:
+                continue
+    return tables
+
+
+def _published(source: Any) -> tuple[list[pd.DataFrame], list[str]]:
+    """Tables that a folder, file, table or list of them publishes, and their names."""
+    if isinstance(source, pd.DataFrame):
+        return [source], ["table"]
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if not path.exists():
+            raise FileNotFoundError(f"nothing to audit at {path}")
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            tables, names = [], []
+            for file in files:
+                t, nm = (
+                    _published(file)
+                    if file.suffix.lower() in (".csv", ".xlsx", ".json", ".ipynb")
+                    else ([], [])
+                )
+                tables += t
+                names += nm
+            return tables, names
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            return [pd.read_csv(path)], [path.name]
+        if suffix == ".xlsx":
+            sheets = pd.read_excel(path, sheet_name=None)
+            return list(sheets.values()), [f"{path.name}:{s}" for s in sheets]
+        if suffix == ".json":
+            records = _records(json.loads(path.read_text(encoding="utf-8")))
+            return records, [f"{path.name}[{i}]" for i in range(len(records))]
+        if suffix == ".ipynb":
+            tables = _notebook_tables(path)
+            return tables, [f"{path.name} output {i}" for i in range(len(tables))]
+        return [], []
+    if isinstance(source, Iterable):
+        tables, names = [], []
+        for i, item in enumerate(source):
+            t, nm = _published(item)
+            tables += t
+            names += [f"table {i}" if n == "table" else n for n in nm]
+        return tables, names
+    raise TypeError(
+        f"audit_disclosure reads a folder, files or DataFrames, not {type(source).__name__}"
+    )
+
+
+def audit_disclosure(
+    source: str | os.PathLike[str] | pd.DataFrame | Sequence[Any],
+    *,
+    min_n: int = 10,
+    spread: int = DEFAULT_SPREAD,
+    links: Iterable[tuple[str, str]] | None = None,
+    partitions: Iterable[str] | None = None,
+    units_partition: bool | None = None,
+) -> AuditResult:
+    """Feasible range of every withheld count, given everything published.
+
+    Parameters
+    ----------
+    source : path, DataFrame or sequence of them
+        A report folder (every CSV, workbook, ``results.json`` and notebook in it), a file,
+        a published table, or a list of these.
+    min_n : int
+        Smallest group that may be published (default 10): an isolated set with certainly
+        fewer students is exposed.
+    spread : int
+        A withheld value whose feasible range spans fewer students is exposed (default 3:
+        determined to within one student).
+    links, partitions, units_partition
+        As in :func:`~c2c_analysis.privacy.suppress` (defaults: the catalogue's outcome
+        links and partitions; school units add up to their partnership where counts leave
+        it open).
+
+    Returns
+    -------
+    AuditResult
+        ``.table`` (every withheld value's range), ``.sets``, ``.safe``.
+
+    Notes
+    -----
+    Each fact is a linear constraint on non-negative integer counts (``0 <= n <= d``):
+    published counts fix a value, a rate ``r`` printed with ``k`` decimals gives
+    ``|n - r d| <= 0.5 10^-k d``, a range gives ``low d <= n <= high d``, and the links give
+    equations and inequalities (module notes). The range of each withheld value is the
+    minimum and maximum of a linear program; a fractional optimum is solved again as an
+    integer program. Conflicting facts about one cell keep the first.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> published = pd.DataFrame({
+    ...     "partnership": "p", "outcome": "hs_graduation", "year": 2019,
+    ...     "dimension": ["all", "race_ethnicity", "race_ethnicity", "race_ethnicity"],
+    ...     "group": ["All students", "Asian", "Black", "White"],
+    ...     "numerator": [170, None, 40, 125], "denominator": [200, None, 50, 144]})
+    >>> result = audit_disclosure(published)
+    >>> result.safe
+    False
+    >>> print(result.table[["group", "value", "low", "high"]].to_string(index=False))
+    group       value  low  high
+    Asian   numerator  5.0   5.0
+    Asian denominator  6.0   6.0
+    Asian  complement  1.0   1.0
+    """
+    tables, names = _published(source)
+    facts = [f for f in (_facts(t) for t in tables) if f is not None]
+    used = [nm for nm, t in zip(names, tables, strict=True) if _facts(t) is not None]
+    settings = {"min_n": min_n, "spread": spread}
+    empty_cells = pd.DataFrame(columns=[*_KEYS, "value", "low", "high", "exposed", "reason"])
+    if not facts:
+        return AuditResult(empty_cells, pd.DataFrame(), True, used, settings)
+    allf = pd.concat(facts, ignore_index=True)
+    for key in _KEYS:
+        allf[key] = allf[key].astype(object).where(allf[key].notna(), "").astype(str)
+    # Dimension from another table when a table names only the group.
+    known_dims = (
+        allf[allf["dimension"] != ""]
+        .drop_duplicates(["outcome", "group"])
+        .set_index(["outcome", "group"])["dimension"]
+    )
+    blank = allf["dimension"] == ""
+    if blank.any():
+        fill = pd.MultiIndex.from_frame(allf.loc[blank, ["outcome", "group"]]).map(
+            lambda k: known_dims.get(k, "all" if k[1] == ALL_STUDENTS else "")
+        )
+        allf.loc[blank, "dimension"] = list(fill)
+    grouped = allf.groupby(list(_KEYS), sort=False)
+    merged = grouped.agg(
+        numerator=("numerator", "first"),
+        denominator=("denominator", "first"),
+        rate_low=("rate_low", "max"),
+        rate_high=("rate_high", "min"),
+    )
+    rate = grouped["rate"].first()
+    merged = merged.reset_index()
+    know0 = _knowledge_from_table(
+        merged.assign(rate=rate.to_numpy(), rate_low=np.nan, rate_high=np.nan)
+    )
+    low = np.fmax(know0.rate_low, merged["rate_low"].to_numpy())
+    high = np.fmin(know0.rate_high, merged["rate_high"].to_numpy())
+    keys, virtual = _with_totals(merged[list(_KEYS)])
+    extra = len(keys) - len(merged)
+    pad = np.full(extra, np.nan)
+    num = np.r_[merged["numerator"].to_numpy(dtype="float64"), pad]
+    den = np.r_[merged["denominator"].to_numpy(dtype="float64"), pad]
+    structure = _structure(
+        keys,
+        num,
+        den,
+        partitions=PARTITIONS if partitions is None else partitions,
+        links=OUTCOME_LINKS if links is None else tuple(links),
+        units_partition=units_partition,
+    )
+    know = _Knowledge(num, den, np.r_[low, pad], np.r_[high, pad])
+    targets = ~virtual & (~np.isfinite(num) | ~np.isfinite(den))
+    attack = _attack(structure, know, targets, min_n=min_n, spread=spread, exact=True)
+    names_map = {"n": "numerator", "d": "denominator", "c": "complement"}
+    cells = attack.cells
+    table = pd.concat(
+        [keys.iloc[cells["row"].to_numpy()].reset_index(drop=True), cells.drop(columns="row")],
+        axis=1,
+    )
+    table["value"] = table["value"].map(names_map)
+    table["reason"] = np.where(
+        table["exposed"],
+        np.where(
+            table["high"].isna(),
+            "its range could not be verified",
+            f"determined to within {spread - 1} students",
+        ),
+        "",
+    )
+    sets = attack.sets
+    if len(sets):
+        first = sets["rows"].map(lambda r: r[0]).to_numpy()
+        base = keys.iloc[first][
+            ["partnership", "unit", "outcome", "time", "dimension"]
+        ].reset_index(drop=True)
+        groups = sets["rows"].map(lambda r: ", ".join(keys["group"].to_numpy()[list(r)]))
+        sets = pd.concat([base, sets.drop(columns=["set"]).reset_index(drop=True)], axis=1)
+        sets.insert(5, "cells", groups.to_numpy())
+        sets["value"] = sets["value"].map(names_map)
+        sets["reason"] = np.where(
+            sets["exposed"],
+            np.where(
+                sets["value"] == "denominator",
+                f"certainly fewer than {min_n} students",
+                "all-or-none outcome",
+            ),
+            "",
+        )
+        sets = sets.drop(columns=["rows"])
+    safe = not bool(table["exposed"].any()) and not (len(sets) and bool(sets["exposed"].any()))
+    return AuditResult(table, sets, safe, used, settings)
