@@ -79,6 +79,8 @@ _COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "rate_high": ("rate_upper", "upper", "high"),
     "suppressed": ("suppression", "is_suppressed", "suppress", "suppressed_flag"),
     "source": ("citation", "source_file"),
+    "unit": (),
+    "partnership_name": (),
 }
 # Headers that real files use for more than one thing: never mapped without being told.
 # "Cohort" holds a cohort's size in some files and its kind ("4 year June") in others;
@@ -90,7 +92,11 @@ _AMBIGUOUS: dict[str, str] = {
     "cohort_entry_year": "the year the cohort entered 9th grade (a class-of year is entry + 4)",
 }
 _YEAR_LIKE = re.compile(r"year|^class_?of$|^sy$|^yr$")
+_PERCENT_HEADER = re.compile(r"%|pct|percent", re.I)
 _KNOWN = (*COLUMNS, "period", "partnership_name", "unit")
+# Optional canonical text columns, kept after the canonical ones: a school or district
+# inside the partnership ("530870001 Lincoln High School") and the partnership's own name.
+_OPTIONAL_TEXT = ("unit", "partnership_name")
 
 
 class C2CDataWarning(UserWarning):
@@ -179,8 +185,8 @@ def _resolve_columns(
     """Map a file's headers, by position, to canonical names.
 
     Returns the renaming (position -> canonical name, only for recognised columns), the
-    problems found, whether the rate column's header says it is in percent ("Percent Met",
-    "rate (%)"), and a note for every alias applied. An alias is applied only when it is
+    problems found, the header of the file's rate column (it may say percent: "Percent
+    Met", "rate (%)"), and a note for every alias applied. An alias is applied only when it is
     the one candidate for its column: ambiguous headers (``Cohort``, ``Cohort Year``) and
     several year-like headers are problems that name the candidates.
     """
@@ -298,8 +304,7 @@ def _resolve_columns(
             )
         )
     rate_header = next((names[p] for p, v in renaming.items() if v == "rate"), "")
-    percent_hint = "%" in rate_header or bool(re.search(r"pct|percent", rate_header, re.I))
-    return renaming, problems, percent_hint, notes
+    return renaming, problems, rate_header, notes
 
 
 # --- value parsers ------------------------------------------------------------------------
@@ -487,7 +492,9 @@ class _Collector:
         ).drop(columns="_position")
 
 
-def validate_outcomes(data: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
+def validate_outcomes(
+    data: pd.DataFrame, *, source: str | None = None, rates_in_percent: bool | None = None
+) -> pd.DataFrame:
     """Check an outcome table and return its normalized canonical copy.
 
     Parameters
@@ -500,6 +507,11 @@ def validate_outcomes(data: pd.DataFrame, *, source: str | None = None) -> pd.Da
     source : str, optional
         Where the data came from, named in error messages and used for a missing ``source``
         column.
+    rates_in_percent : bool, optional
+        Whether the rate columns are percents (True) or proportions (False). Default:
+        decided per column from its values (percent when some value is above 1 or written
+        with ``%``; a column mixing values at or below 1 with such values is an error that
+        lists the rows on each side); the warnings state the decision.
 
     Returns
     -------
@@ -508,7 +520,7 @@ def validate_outcomes(data: pd.DataFrame, *, source: str | None = None) -> pd.Da
         any other columns unchanged, same rows and index. Normalized: partnership slugs in
         lower case; dimension and group labels mapped to ours (``"Black/ African American"``
         becomes ``"Black"``); school years such as ``"2014-15"`` become their ending year;
-        rates given in percent divided by 100 (with a warning); ``rate`` filled from the
+        rate columns in percent divided by 100 (with a warning); ``rate`` filled from the
         counts where it was missing; ``suppressed`` set where a value was a suppression mark
         such as ``*`` or ``N<10``.
 
@@ -518,9 +530,11 @@ def validate_outcomes(data: pd.DataFrame, *, source: str | None = None) -> pd.Da
         Listing every problem: missing required columns; empty tables; missing or invalid
         keys; years that are not integers or are implausible (before 1950 or after next
         year); counts that are negative, fractional or not numbers; numerators above
-        denominators; rates outside [0, 1] (or 0-100 when read as percent); rates that
-        contradict the counts by more than half a percentage point; bounds out of order;
-        duplicate (partnership, outcome, year, dimension, group) keys.
+        denominators; rates outside [0, 1] (or 0-100 when read as percent); a rate column
+        mixing proportions and percents; a rate, range or numerator on a denominator of 0
+        (0/0 is no group of students, not a 0 % one); rates that contradict the counts by
+        more than half a percentage point; bounds out of order; duplicate (partnership,
+        ``unit`` where present, outcome, year, dimension, group) keys.
 
     Warns
     -----
@@ -542,7 +556,96 @@ def validate_outcomes(data: pd.DataFrame, *, source: str | None = None) -> pd.Da
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"validate_outcomes expects a pandas DataFrame, not {type(data).__name__}")
-    return _validate(data, source=source)
+    return _validate(data, source=source, rates_in_percent=rates_in_percent)
+
+
+def _listed_rows(rows: np.ndarray, mask: np.ndarray, *, limit: int = 8) -> str:
+    """'rows 2, 5 and 3 more': the labels of the masked rows."""
+    picked = [str(r) for r in rows[mask][:limit]]
+    more = int(mask.sum()) - len(picked)
+    word = "row" if int(mask.sum()) == 1 else "rows"
+    return f"{word} {', '.join(picked)}" + (f" and {more} more" if more > 0 else "")
+
+
+def _rate_units(
+    parsed: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    rate_header: str,
+    rates_in_percent: bool | None,
+    rows: np.ndarray,
+    found: _Collector,
+    notes: list[str],
+    told: str | None,
+) -> dict[str, bool | None]:
+    """Whether each rate column is in percent, decided per column and never guessed.
+
+    A column is in percent when its values are in percent form: some plain value above 1,
+    or values written with ``%``. Plain values at or below 1 beside those are a mix only
+    the user can resolve (0.84 may be 84 % or 0.84 %): an error that lists the rows on each
+    side, unless ``rates_in_percent`` says which. Zeros read alike either way and decide
+    nothing. A column of values at or below 1 is proportions; one of only 0 and 1 is
+    ambiguous and follows the other rate columns' decision, with a note either way.
+    """
+    if not parsed:
+        return {}
+    if rates_in_percent is not None:
+        if told is None:
+            kind = "percentages and divided by 100" if rates_in_percent else "proportions"
+            notes.append(f"rates read as {kind}, as told (rates_in_percent={rates_in_percent})")
+        elif told:
+            notes.append(told)
+        return dict.fromkeys(parsed, bool(rates_in_percent))
+    decided: dict[str, bool | None] = {}
+    undecided: list[str] = []
+    mixed: list[str] = []
+    for column, (values, status) in parsed.items():
+        plain = status == "ok"
+        small = plain & (values > 0) & (values <= 1)
+        large = (plain & (values > 1)) | (status == "percent")
+        if large.any() and small.any():
+            found.whole(
+                column,
+                "mixes proportions and percents: values at or below 1 ("
+                + _listed_rows(rows, small)
+                + ") beside values above 1 or written with % ("
+                + _listed_rows(rows, large)
+                + "); say which they are with rates_in_percent=True or False (c2c validate "
+                "--rates-in-percent yes|no, or a recipe's rates_in_percent:)",
+            )
+            mixed.append(column)
+        elif large.any():
+            decided[column] = True
+        elif (plain & (values > 0) & (values < 1)).any():
+            decided[column] = False
+        elif plain.any():
+            undecided.append(column)  # only 0 and 1: 0 % and 100 %, or 0 % and 1 %?
+    percent = [c for c, v in decided.items() if v]
+    if percent:
+        notes.append(
+            f"{', '.join(percent)}: rates were read as percentages (values above 1, up to 100, "
+            "or written with %) and divided by 100"
+        )
+    if rate_header and decided.get("rate") is False and _PERCENT_HEADER.search(rate_header):
+        notes.append(
+            f"the rate column's header {rate_header!r} says percent, but every value is at or "
+            "below 1: read as proportions (pass rates_in_percent=True if they are percents)"
+        )
+    kinds = set(decided.values())
+    decided.update(dict.fromkeys(mixed, None))  # an error already: the values are not read
+    for column in undecided:
+        if len(kinds) == 1:
+            decided[column] = next(iter(kinds))
+            kind = "percentages" if decided[column] else "proportions"
+            notes.append(
+                f"{column} holds only 0 and 1: read as {kind}, like the other rate columns"
+            )
+        else:
+            decided[column] = False
+            notes.append(
+                f"{column} holds only 0 and 1: read as proportions (0 % and 100 %); pass "
+                "rates_in_percent=True if they are percents"
+            )
+    return decided
 
 
 def _validate(
@@ -553,11 +656,16 @@ def _validate(
     column_map: Mapping[str, str] | None = None,
     aliases: bool = True,
     reading: Sequence[str] = (),
+    rates_in_percent: bool | None = None,
+    rates_note: str | None = None,
 ) -> pd.DataFrame:
     """Validate ``data``; ``rows`` are the labels to report (file line numbers for files).
     ``aliases=False`` matches canonical column names exactly (for our readers' output);
-    ``reading`` are notes from reading the file, reported with the others."""
-    renaming, column_problems, percent_hint, alias_notes = _resolve_columns(
+    ``reading`` are notes from reading the file, reported with the others.
+    ``rates_in_percent`` says the rate columns' unit (None: decided per column from the
+    values, see :func:`_rate_units`); ``rates_note`` is a reader's own statement of the unit
+    (its rates are proportions already), which replaces the decision's note."""
+    renaming, column_problems, rate_header, alias_notes = _resolve_columns(
         list(data.columns), column_map, aliases=aliases
     )
     frame = pd.DataFrame(
@@ -599,12 +707,15 @@ def _validate(
     bad_key = np.zeros(n, dtype=bool)  # rows whose keys could not be read (no duplicate check)
 
     # keys ---------------------------------------------------------------------------------
-    for column in ("partnership", "outcome", "dimension", "group", "source"):
+    for column in ("partnership", "outcome", "dimension", "group", "source", *_OPTIONAL_TEXT):
         if column not in frame:
             continue
         text, missing = _text(frame[column])
         if column == "source":
             out[column] = np.where(missing, source or "", text)
+            continue
+        if column in _OPTIONAL_TEXT:  # blank: a row of the partnership as a whole
+            out[column] = text
             continue
         found.add(missing, column, "is missing")
         bad_key |= missing
@@ -711,20 +822,23 @@ def _validate(
 
     rate_columns = [c for c in ("rate", "rate_low", "rate_high") if c in frame]
     parsed = {c: _apply(frame[c], _parse_number) for c in rate_columns}
-    plain = np.concatenate([v[s == "ok"] for v, s in parsed.values()]) if parsed else np.array([])
-    above_one = plain > 1
-    as_percent = bool(
-        len(plain)
-        and (percent_hint or (above_one.any() and (plain.max() <= 100 or above_one.mean() >= 0.5)))
+    in_percent = _rate_units(
+        parsed,
+        rate_header=rate_header,
+        rates_in_percent=rates_in_percent,
+        rows=row_labels,
+        found=found,
+        notes=notes,
+        told=rates_note,
     )
-    if as_percent:
-        notes.append(
-            "rates were read as percentages (values above 1, up to 100) and divided by 100"
-        )
     for column, (values, status) in parsed.items():
         marked |= status == "suppressed"
         errors = ~np.isin(status, ("ok", "missing", "suppressed", "percent"))
         found.add(errors, column, status)
+        as_percent = in_percent.get(column, False)
+        if as_percent is None:  # a mix of proportions and percents: one error said so
+            out[column] = np.full(n, np.nan)
+            continue
         scaled = np.where(status == "percent", values / 100, values / 100 if as_percent else values)
         given = np.isin(status, ("ok", "percent"))
         outside = given & ((scaled < 0) | (scaled > 1))
@@ -746,6 +860,15 @@ def _validate(
     den = out.get("denominator", np.full(n, np.nan))
     over = num > den
     found.add(over, "numerator", _explain(over, num, den, "is larger than the denominator ({1:g})"))
+    nobody = den == 0
+    empty_group = (
+        "with a denominator of 0 (no students): 0/0 is no rate; leave the row out, or mark it "
+        "suppressed if the source withheld it"
+    )
+    found.add(nobody & (num == 0), "numerator", "is 0 " + empty_group)
+    for column in ("rate", "rate_low", "rate_high"):
+        if column in out:
+            found.add(nobody & np.isfinite(out[column]), column, "is given " + empty_group)
     rate = out.get("rate", np.full(n, np.nan))
     with np.errstate(divide="ignore", invalid="ignore"):
         from_counts = np.where(den > 0, num / den, np.nan)
@@ -771,12 +894,10 @@ def _validate(
     )
 
     if all(k in out for k in ("partnership", "outcome", time, "dimension", "group")):
-        keys = pd.DataFrame(
-            {
-                k: np.asarray(out[k], dtype=object)
-                for k in ("partnership", "outcome", time, "dimension", "group")
-            }
-        )
+        key_columns = [
+            k for k in ("partnership", "unit", "outcome", time, "dimension", "group") if k in out
+        ]
+        keys = pd.DataFrame({k: np.asarray(out[k], dtype=object) for k in key_columns})
         dup = keys.duplicated(keep=False).to_numpy() & ~bad_key
         if dup.any():
             first_row = keys[dup].groupby(list(keys.columns), dropna=False, sort=False).ngroup()
@@ -785,8 +906,7 @@ def _validate(
             for position, group_id in zip(np.flatnonzero(dup), first_row.to_numpy(), strict=True):
                 others = [str(r) for r in rows_of[group_id] if r != row_labels[position]]
                 texts[position] = (
-                    "duplicate key (partnership, outcome, "
-                    f"{time}, dimension, group) also in row {', '.join(others)}"
+                    f"duplicate key ({', '.join(key_columns)}) also in row {', '.join(others)}"
                 )
             shown = keys.copy()
             if time == "year":
@@ -824,8 +944,7 @@ def _validate(
         where = f"{source}: " if source else ""
         warnings.warn(where + message, C2CDataWarning, stacklevel=3)
     if partnership_name is not None and "partnership_name" not in frame:
-        extra = extra.copy()
-        extra.insert(0, "partnership_name", partnership_name)
+        out["partnership_name"] = partnership_name
     return _assemble(out, extra, data.index, time=time, source=source)
 
 
@@ -992,6 +1111,9 @@ def _assemble(
             columns[column] = series.astype("Int64")
         else:
             columns[column] = pd.Series(values, index=index).astype(dtype)
+    for column in _OPTIONAL_TEXT:
+        if column in out:
+            columns[column] = pd.Series(out[column], index=index, dtype=object)
     result = pd.DataFrame(columns, index=index)
     for column in extra.columns:
         name = column if column not in result.columns else f"{column}_original"

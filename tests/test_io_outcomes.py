@@ -112,11 +112,20 @@ def test_column_map_naming_an_absent_column_is_an_error(tmp_path):
         read_outcomes(write(tmp_path, HEADER + ROWS), column_map={"Cohort": "denominator"})
 
 
-def test_percent_header_means_percent_rates(tmp_path):
+def test_percent_header_over_proportions_is_read_as_proportions_with_a_note(tmp_path):
+    # Changed expectation (issue 13 item 5): the values decide, not the header; 0.9 under
+    # "Percent Graduated" was read as 0.9 % before. The note says so, and how to override.
     text = "partnership,outcome,year,dimension,group,Percent Graduated\n"
     text += "tacoma,hs_graduation,2015,all,All,0.9\n"
-    with pytest.warns(C2CDataWarning, match="percentages"):
+    with pytest.warns(C2CDataWarning, match="says percent, but every value is at or below 1"):
         table = read_outcomes(write(tmp_path, text), column_map={"Percent Graduated": "rate"})
+    assert table["rate"].iloc[0] == pytest.approx(0.9)
+    with pytest.warns(C2CDataWarning, match="as told"):
+        table = read_outcomes(
+            write(tmp_path, text),
+            column_map={"Percent Graduated": "rate"},
+            rates_in_percent=True,
+        )
     assert table["rate"].iloc[0] == pytest.approx(0.009)
 
 

@@ -156,12 +156,114 @@ def test_percent_conversion_is_stated_in_the_error_message(valid_rows):
     assert caught.value.problems["problem"].tolist() == ["is outside 0-100 (read as percent)"]
 
 
-def test_percent_signs_are_read_per_cell(valid_rows):
+def test_percent_signs_beside_a_plain_proportion_are_a_mix_to_resolve(valid_rows):
+    # Changed expectation (issue 13 item 5): "0.84" beside "82.5%" may be 84 % or 0.84 %,
+    # so it is an error naming the rows unless rates_in_percent says which.
     frame = valid_rows.drop(columns=["numerator", "denominator"]).assign(
         rate=["82.5%", "81%", "0.84"]
     )
-    table = validate_outcomes(frame)
+    problems = problems_of(frame)
+    assert problems["column"].tolist() == ["rate"]
+    assert "at or below 1 (row 2)" in problems["problem"].iloc[0]
+    assert "written with % (rows 0, 1)" in problems["problem"].iloc[0]
+    table = validate_outcomes(frame, rates_in_percent=False)
     assert table["rate"].tolist() == pytest.approx([0.825, 0.81, 0.84])
+
+
+def test_proportions_mixed_with_a_value_above_one_are_an_error_not_percents(valid_rows):
+    # The issue's example: [0.81, 0.83, 1.5] used to become [0.0081, 0.0083, 0.015].
+    frame = valid_rows.drop(columns=["numerator", "denominator"]).assign(rate=[0.81, 0.83, 1.5])
+    problems = problems_of(frame)
+    assert len(problems) == 1
+    assert (
+        problems["problem"]
+        .iloc[0]
+        .startswith(
+            "mixes proportions and percents: values at or below 1 (rows 0, 1) beside values above "
+            "1 or written with % (row 2)"
+        )
+    )
+    assert "rates_in_percent" in problems["problem"].iloc[0]
+
+
+def test_rates_in_percent_true_reads_a_mixed_column_as_percents(valid_rows):
+    frame = valid_rows.drop(columns=["numerator", "denominator"]).assign(rate=[0.81, 0.83, 1.5])
+    with pytest.warns(C2CDataWarning, match="as told"):
+        table = validate_outcomes(frame, rates_in_percent=True)
+    assert table["rate"].tolist() == pytest.approx([0.0081, 0.0083, 0.015])
+
+
+def test_rates_in_percent_false_makes_a_value_above_one_an_error(valid_rows):
+    frame = valid_rows.drop(columns=["numerator", "denominator"]).assign(rate=[0.81, 0.83, 1.5])
+    with pytest.raises(DataValidationError) as caught:
+        validate_outcomes(frame, rates_in_percent=False)
+    assert caught.value.problems[["row", "column"]].values.tolist() == [[2, "rate"]]
+    assert "[0, 1]" in caught.value.problems["problem"].iloc[0]
+
+
+def test_each_rate_column_is_decided_on_its_own(valid_rows):
+    # rate in percent, its bounds as proportions: each column's values decide its unit.
+    frame = valid_rows.drop(columns=["numerator", "denominator"]).assign(
+        rate=[82, 81, 84], rate_low=[0.8, 0.8, 0.8], rate_high=[0.85, 0.85, 0.85]
+    )
+    with pytest.warns(C2CDataWarning, match="rate: rates were read as percentages"):
+        table = validate_outcomes(frame)
+    assert table["rate"].tolist() == pytest.approx([0.82, 0.81, 0.84])
+    assert table["rate_low"].tolist() == pytest.approx([0.8, 0.8, 0.8])
+
+
+def test_zeros_decide_nothing_in_a_percent_column(valid_rows):
+    frame = valid_rows.drop(columns=["numerator", "denominator"]).assign(rate=[0, 81, 84])
+    table = validate_outcomes(frame)
+    assert table["rate"].tolist() == pytest.approx([0.0, 0.81, 0.84])
+
+
+def test_a_column_of_only_zeros_and_ones_is_read_as_proportions_with_a_note(valid_rows):
+    frame = valid_rows.drop(columns=["numerator", "denominator"]).assign(rate=[0, 1, 1])
+    with pytest.warns(C2CDataWarning, match="holds only 0 and 1: read as proportions"):
+        table = validate_outcomes(frame)
+    assert table["rate"].tolist() == [0.0, 1.0, 1.0]
+
+
+def test_bounds_of_only_zeros_and_ones_follow_a_percent_rate_column(valid_rows):
+    frame = valid_rows.drop(columns=["numerator", "denominator"]).assign(
+        rate=[82, 81, 84], rate_high=[100, 100, 100], rate_low=[0, 1, 0]
+    )
+    with pytest.warns(C2CDataWarning, match="rate_low holds only 0 and 1: read as percentages"):
+        table = validate_outcomes(frame)
+    assert table["rate_low"].tolist() == pytest.approx([0.0, 0.01, 0.0])
+
+
+def test_zero_over_zero_is_an_error_naming_the_row_not_a_zero_percent_group(valid_rows):
+    frame = valid_rows.assign(numerator=[1650, 0, 706], denominator=[2000, 0, 840])
+    problems = problems_of(frame)
+    assert problems[["row", "column"]].values.tolist() == [[1, "numerator"]]
+    assert "denominator of 0" in problems["problem"].iloc[0]
+
+
+def test_a_rate_on_a_denominator_of_zero_is_an_error(valid_rows):
+    frame = valid_rows.drop(columns="numerator").assign(
+        denominator=[2000, 0, 840], rate=[0.825, 0.0, 0.84]
+    )
+    problems = problems_of(frame)
+    assert problems[["row", "column"]].values.tolist() == [[1, "rate"]]
+
+
+def test_unit_is_part_of_the_duplicate_key(valid_rows):
+    two = pd.concat([valid_rows.iloc[[0]]] * 2, ignore_index=True)
+    assert "duplicate key" in problems_of(two)["problem"].iloc[0]
+    table = validate_outcomes(two.assign(unit=["530870001 Lincoln High", "530870002 Stadium"]))
+    assert table["unit"].tolist() == ["530870001 Lincoln High", "530870002 Stadium"]
+    assert list(table.columns[: len(COLUMNS) + 1]) == [*COLUMNS, "unit"]
+
+
+def test_duplicate_units_are_named_in_the_key(valid_rows):
+    two = pd.concat([valid_rows.iloc[[0]]] * 2, ignore_index=True).assign(unit=["a", "a"])
+    problems = problems_of(two)
+    assert (
+        "duplicate key (partnership, unit, outcome, year, dimension, group)"
+        in (problems["problem"].iloc[0])
+    )
 
 
 def test_rate_that_contradicts_counts_is_an_error(valid_rows):

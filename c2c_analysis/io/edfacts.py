@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from c2c_analysis.io.outcomes import _read_csv, _read_excel
-from c2c_analysis.io.recipes import apply_recipe, load_recipe
+from c2c_analysis.io.recipes import Recipe, apply_recipe, load_recipe
 from c2c_analysis.schema import _GROUP_ALIASES, COLUMNS, NOT_REPORTED, _norm_label, slugify
 from c2c_analysis.validation import DataValidationError, _validate
 
@@ -161,8 +161,9 @@ def parse_rate_code(code: object) -> tuple[float, float, float, str]:
 def read_edfacts_acgr(
     source: str | os.PathLike[str] | pd.DataFrame,
     *,
-    partnership: str | Mapping[str, str] | None = None,
+    partnership: str | Mapping[str, str] | os.PathLike[str] | None = None,
     sheet: str | int | None = None,
+    rates_in_percent: bool | None = None,
 ) -> pd.DataFrame:
     """Read an EDFacts / ED Data Express adjusted cohort graduation rate file.
 
@@ -171,12 +172,21 @@ def read_edfacts_acgr(
     source : path or DataFrame
         CSV or Excel file (or a frame read with every column as text) in one of the three
         layouts described in this module. Never modified.
-    partnership : str or mapping, optional
+    partnership : str, mapping or path, optional
         The ``partnership`` slug of every row (a file of one district), or a mapping from
-        NCES id (LEA, or school for school files) to slug. Default: a slug of the district's
-        (or school's) name, with its NCES id appended where two share a name.
+        NCES ids to slugs (a dict, or a two-column CSV of id and partnership): LEA ids keep
+        every school of the district, school ids single schools (a school's own id wins).
+        Only mapped rows are kept, with a note counting the rows of other ids left out
+        (filtering a national file to a partnership is the normal use), and ``unit`` names
+        each row's school or LEA (``"530870001234 Lincoln High School"``); sum them with
+        :func:`~c2c_analysis.combine_units`. Default: a slug of the district's (or
+        school's) name, with its NCES id appended where two share a name.
     sheet : str or int, optional
         Excel sheet.
+    rates_in_percent : bool, optional
+        Exact rate codes are percents, as the layouts publish them; ``False`` reads them as
+        proportions. Codes at or below 1 beside codes above 1 are an error that lists the
+        rows unless this says which.
 
     Returns
     -------
@@ -185,8 +195,9 @@ def read_edfacts_acgr(
         rates in Data Express files become ``hs_graduation_5yr``, ``_6yr``), ``denominator``
         the adjusted cohort, ``numerator`` where the file gives it, ``rate`` or
         ``rate_low``/``rate_high``, ``suppressed`` for suppression marks; then
-        ``state, nces_leaid`` (7 characters, zero-padded), ``lea_name``, ``nces_schid`` (12)
-        and ``school_name`` where present, and ``rate_code`` as published.
+        ``unit`` (with a ``partnership`` slug or mapping), ``state, nces_leaid`` (7
+        characters, zero-padded), ``lea_name``, ``nces_schid`` (12) and ``school_name``
+        where present, and ``rate_code`` as published.
 
     Raises
     ------
@@ -210,11 +221,11 @@ def read_edfacts_acgr(
     frame, name = _load(source, sheet)
     columns = {c.strip().upper(): c for c in frame.columns if c != "__line__"}
     if any(_WIDE.match(c) for c in columns):
-        return _read_wide(frame, partnership, name)
-    if {"CATEGORY", "COHORT", "RATE"} <= set(columns):
-        long, problems = _from_category(frame, columns)
+        layout = "edfacts_acgr_wide"
+    elif {"CATEGORY", "COHORT", "RATE"} <= set(columns):
+        layout = "edfacts_acgr_long"
     elif {"SUBGROUP", "VALUE", "SCHOOL YEAR"} <= set(columns):
-        long, problems = _from_data_express(frame, columns)
+        layout = "ed_data_express"
     else:
         raise DataValidationError(
             [
@@ -228,36 +239,158 @@ def read_edfacts_acgr(
             ],
             source=name,
         )
-    rates = [parse_rate_code(v) for v in long["rate_code"]]
-    status = np.array([r[3] for r in rates], dtype=object)
-    unknown = ~np.isin(status, ("exact", "range", "suppressed", "missing"))
+    return _read_layout(frame, layout, partnership, name, rates_in_percent)
+
+
+def _fit(recipe_name: str, headers: list[str]) -> Recipe:
+    """A shipped layout's recipe, without the optional columns a file leaves out."""
+    spec = load_recipe(recipe_name).to_dict()
+    present = set(headers)
+    for key in ("columns", "ids"):
+        if key in spec:
+            spec[key] = {k: v for k, v in spec[key].items() if k in present}
+    if "ids" in spec:
+        spec["ids"] = {k: (v if v in present else None) for k, v in spec["ids"].items()}
+    if "SCHOOL_YEAR" not in present and "SCHOOL YEAR" in present and "columns" in spec:
+        spec["columns"] = {**spec["columns"], "SCHOOL YEAR": "year"}
+    return load_recipe(spec)
+
+
+def _read_layout(
+    frame: pd.DataFrame,
+    layout: str,
+    partnership: str | Mapping[str, str] | os.PathLike[str] | None,
+    name: str | None,
+    rates_in_percent: bool | None,
+) -> pd.DataFrame:
+    """Every layout through its shipped recipe (melts, markers, "." cells meaning no
+    students, rate codes, a partnership mapping), then what only code can say: the long
+    files' group codes, Data Express subgroups and data groups, and partnership slugs."""
+    import warnings
+
+    from c2c_analysis.validation import C2CDataWarning
+
+    upper = frame.rename(columns={c: c.strip().upper() for c in frame.columns if c != "__line__"})
+    lines = upper.pop("__line__")
+    recipe = _fit(layout, list(upper.columns))
+    long, rows, notes = apply_recipe(
+        upper,
+        recipe,
+        lines=lines,
+        source=name,
+        partnership=partnership,
+        rates_in_percent=rates_in_percent,
+    )
+    problems: list[dict] = []
+    if layout == "edfacts_acgr_long":
+        _category_groups(long, rows, problems)
+    elif layout == "ed_data_express":
+        _express_groups(long, rows, problems)
+    if problems:
+        raise DataValidationError(problems, source=name)
+    for ours, width in (("nces_leaid", 7), ("nces_schid", 12)):
+        if ours in long:
+            long[ours] = long[ours].map(_id_text)
+            long[ours] = long[ours].where(long[ours] == "", long[ours].str.zfill(width))
+    for ours in ("state", "lea_name", "school_name"):
+        if ours in long:
+            long[ours] = long[ours].map(_id_text)
+    long["numerator"] = long["numerator"].map(_count) if "numerator" in long else np.nan
+    long["denominator"] = long["denominator"].map(_count) if "denominator" in long else np.nan
+    if partnership is None:
+        long["partnership"] = _partnerships(long, None)
+    else:
+        long["unit"] = _unit_names(long)
+    long["source"] = name or "EDFacts ACGR"
+    extra = [
+        c
+        for c in (
+            "unit",
+            "state",
+            "nces_leaid",
+            "lea_name",
+            "nces_schid",
+            "school_name",
+            "rate_code",
+        )
+        if c in long
+    ]
+    where = f"{name}: " if name else ""
+    for note in notes:
+        warnings.warn(where + note, C2CDataWarning, stacklevel=3)
+    return _validate(
+        long[list(COLUMNS) + extra].reset_index(drop=True),
+        source=name,
+        rows=rows,
+        aliases=False,
+        rates_in_percent=False,  # rate codes are read into proportions, their unit noted
+        rates_note="",
+    )
+
+
+def _unit_names(long: pd.DataFrame) -> pd.Series:
+    """'530870001234 Lincoln High School': each row's school, else its LEA, id and name."""
+    out = pd.Series("", index=long.index, dtype=object)
+    for ident, label in (("nces_leaid", "lea_name"), ("nces_schid", "school_name")):
+        if ident not in long:
+            continue
+        ids = long[ident].astype(str)
+        names = long[label].astype(str) if label in long else pd.Series("", index=long.index)
+        text = (ids + " " + names).str.strip()
+        out = out.where(ids == "", text)
+    return out
+
+
+def _category_groups(long: pd.DataFrame, rows: np.ndarray, problems: list[dict]) -> None:
+    codes = long.pop("category").map(lambda v: str(v).strip().upper())
+    unknown = ~codes.isin(list(EDFACTS_GROUPS))
     problems += [
         {
-            "row": long["__line__"].iat[i],
-            "column": long["__column__"].iat[i],
-            "value": str(long["rate_code"].iat[i]),
-            "problem": status[i],
+            "row": rows[i],
+            "column": "CATEGORY",
+            "value": codes.iat[i],
+            "problem": "unknown EDFacts group code",
         }
         for i in np.flatnonzero(unknown)
     ]
-    if problems:
-        raise DataValidationError(problems, source=name)
-    long["rate"] = [r[0] for r in rates]
-    long["rate_low"] = [r[1] for r in rates]
-    long["rate_high"] = [r[2] for r in rates]
-    long["suppressed"] = status == "suppressed"
-    long["partnership"] = _partnerships(long, partnership)
-    long["source"] = name or "EDFacts ACGR"
-    ordered = list(COLUMNS)
-    extra = [
-        c
-        for c in ("state", "nces_leaid", "lea_name", "nces_schid", "school_name", "rate_code")
-        if c in long
+    long["dimension"] = codes.map(lambda c: EDFACTS_GROUPS.get(c, ("", ""))[0])
+    long["group"] = codes.map(lambda c: EDFACTS_GROUPS.get(c, ("", ""))[1])
+
+
+def _express_groups(long: pd.DataFrame, rows: np.ndarray, problems: list[dict]) -> None:
+    labels = long.pop("subgroup").astype(str)
+    groups = labels.map(_subgroup)
+    problems += [
+        {
+            "row": rows[i],
+            "column": "Subgroup",
+            "value": labels.iat[i],
+            "problem": "unknown ED Data Express subgroup",
+        }
+        for i in np.flatnonzero(groups.isna())
     ]
-    lines = long["__line__"].to_list()
-    return _validate(
-        long[ordered + extra].reset_index(drop=True), source=name, rows=lines, aliases=False
+    described = [c for c in ("data_group", "data_description", "characteristics") if c in long]
+    text = (
+        long[described].astype(str).agg(" ".join, axis=1).str.lower()
+        if described
+        else pd.Series("", index=long.index)
     )
+    outcome = pd.Series("hs_graduation", index=long.index)
+    for word, suffix in (("five-year", "_5yr"), ("six-year", "_6yr"), ("seven-year", "_7yr")):
+        outcome[text.str.contains(word, regex=False)] = "hs_graduation" + suffix
+    unrelated = ~text.str.contains("graduat|cohort|acgr", regex=True) & (text.str.strip() != "")
+    problems += [
+        {
+            "row": rows[i],
+            "column": "Data Group",
+            "value": text.iat[i][:60],
+            "problem": "not a graduation-rate data group",
+        }
+        for i in np.flatnonzero(unrelated)
+    ]
+    long["outcome"] = outcome
+    long["dimension"] = groups.map(lambda g: g[0] if g else "")
+    long["group"] = groups.map(lambda g: g[1] if g else "")
 
 
 # --- layouts --------------------------------------------------------------------------------
@@ -276,33 +409,12 @@ def _load(source, sheet) -> tuple[pd.DataFrame, str | None]:
     return _read_csv(path), path.name
 
 
-def _ids(
-    frame: pd.DataFrame, columns: Mapping[str, str], pairs: Mapping[str, tuple[str, int | None]]
-) -> pd.DataFrame:
-    """Identifier columns under our names; NCES ids as zero-padded text."""
-    out = pd.DataFrame(index=frame.index)
-    for theirs, (ours, width) in pairs.items():
-        if theirs in columns:
-            values = frame[columns[theirs]].map(_id_text)
-            out[ours] = values.str.zfill(width) if width else values
-    return out
-
-
 def _id_text(value: object) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # Excel stored the id as a number
     return str(value).strip()
-
-
-_WIDE_IDS = {
-    "STNAM": ("state", None),
-    "LEAID": ("nces_leaid", 7),
-    "LEANM": ("lea_name", None),
-    "NCESSCH": ("nces_schid", 12),
-    "SCHNAM": ("school_name", None),
-}
 
 
 def _school_year(text: object) -> int | None:
@@ -323,94 +435,6 @@ def _school_year(text: object) -> int | None:
     return end if end == start + 1 else None
 
 
-def _read_wide(
-    frame: pd.DataFrame, partnership: str | Mapping[str, str] | None, name: str | None
-) -> pd.DataFrame:
-    """The wide files through the shipped recipe ``edfacts_acgr_wide``: melt by group code
-    and school year, "." cells (no students) left out with a note, rate codes read."""
-    import warnings
-
-    from c2c_analysis.validation import C2CDataWarning
-
-    upper = frame.rename(columns={c: c.strip().upper() for c in frame.columns if c != "__line__"})
-    lines = upper.pop("__line__")
-    recipe = load_recipe("edfacts_acgr_wide")
-    long, rows, notes = apply_recipe(upper, recipe, lines=lines, source=name)
-    for ours, width in (("nces_leaid", 7), ("nces_schid", 12)):
-        if ours in long:
-            long[ours] = long[ours].map(_id_text).str.zfill(width)
-    for ours in ("state", "lea_name", "school_name"):
-        if ours in long:
-            long[ours] = long[ours].map(_id_text)
-    long["numerator"] = np.nan
-    long["denominator"] = long["denominator"].map(_count)
-    long["partnership"] = _partnerships(long, partnership)
-    long["source"] = name or "EDFacts ACGR"
-    extra = [
-        c
-        for c in ("state", "nces_leaid", "lea_name", "nces_schid", "school_name", "rate_code")
-        if c in long
-    ]
-    where = f"{name}: " if name else ""
-    for note in notes:
-        warnings.warn(where + note, C2CDataWarning, stacklevel=3)
-    return _validate(
-        long[list(COLUMNS) + extra].reset_index(drop=True), source=name, rows=rows, aliases=False
-    )
-
-
-def _from_wide(frame: pd.DataFrame, columns: Mapping[str, str]) -> tuple[pd.DataFrame, list[dict]]:
-    problems: list[dict] = []
-    ids = _ids(frame, columns, _WIDE_IDS)
-    pieces = {}
-    for upper, original in columns.items():
-        match = _WIDE.match(upper)
-        if not match:
-            continue
-        code, kind, suffix = match.groups()
-        if code not in EDFACTS_GROUPS:
-            problems.append(
-                {
-                    "row": None,
-                    "column": original,
-                    "value": code,
-                    "problem": "unknown EDFacts group code",
-                }
-            )
-            continue
-        year = _school_year(suffix)
-        if year is None:
-            problems.append(
-                {
-                    "row": None,
-                    "column": original,
-                    "value": suffix,
-                    "problem": "unknown school year suffix",
-                }
-            )
-            continue
-        pieces.setdefault((code, year), {})[kind] = original
-    rows = []
-    for (code, year), kinds in pieces.items():
-        dimension, group = EDFACTS_GROUPS[code]
-        part = ids.copy()
-        part["outcome"] = "hs_graduation"
-        part["year"] = year
-        part["dimension"] = dimension
-        part["group"] = group
-        part["numerator"] = np.nan
-        cohort = (
-            frame[kinds["COHORT"]] if "COHORT" in kinds else pd.Series(np.nan, index=frame.index)
-        )
-        part["denominator"] = cohort.map(_count)
-        part["rate_code"] = frame[kinds["RATE"]] if "RATE" in kinds else np.nan
-        part["__line__"] = frame["__line__"]
-        part["__column__"] = kinds.get("RATE", kinds.get("COHORT"))
-        rows.append(part)
-    long = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    return long, problems
-
-
 def _count(value: object) -> object:
     """Cohort counts: numbers stay, suppression marks and blanks become missing."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -419,64 +443,6 @@ def _count(value: object) -> object:
     if text.upper() in _MISSING | _SUPPRESSED:
         return np.nan
     return text  # validation names anything that is not a whole number
-
-
-def _from_category(
-    frame: pd.DataFrame, columns: Mapping[str, str]
-) -> tuple[pd.DataFrame, list[dict]]:
-    problems: list[dict] = []
-    long = _ids(frame, columns, _WIDE_IDS)
-    codes = frame[columns["CATEGORY"]].map(lambda v: str(v).strip().upper())
-    unknown = ~codes.isin(list(EDFACTS_GROUPS))
-    problems += [
-        {
-            "row": frame["__line__"].iat[i],
-            "column": columns["CATEGORY"],
-            "value": codes.iat[i],
-            "problem": "unknown EDFacts group code",
-        }
-        for i in np.flatnonzero(unknown)
-    ]
-    year_column = columns.get("SCHOOL_YEAR") or columns.get("SCHOOL YEAR")
-    if year_column is None:
-        problems.append(
-            {
-                "row": None,
-                "column": "SCHOOL_YEAR",
-                "value": "",
-                "problem": "required column is missing",
-            }
-        )
-        return pd.DataFrame(), problems
-    years = frame[year_column].map(_school_year)
-    problems += [
-        {
-            "row": frame["__line__"].iat[i],
-            "column": year_column,
-            "value": str(frame[year_column].iat[i]),
-            "problem": "unknown school year (expected e.g. 2019-2020 or 1920)",
-        }
-        for i in np.flatnonzero(years.isna())
-    ]
-    long["outcome"] = "hs_graduation"
-    long["year"] = years
-    long["dimension"] = codes.map(lambda c: EDFACTS_GROUPS.get(c, ("", ""))[0])
-    long["group"] = codes.map(lambda c: EDFACTS_GROUPS.get(c, ("", ""))[1])
-    long["numerator"] = np.nan
-    long["denominator"] = frame[columns["COHORT"]].map(_count)
-    long["rate_code"] = frame[columns["RATE"]]
-    long["__line__"] = frame["__line__"]
-    long["__column__"] = columns["RATE"]
-    return long, problems
-
-
-_EXPRESS_IDS = {
-    "STATE": ("state", None),
-    "NCES LEA ID": ("nces_leaid", 7),
-    "LEA": ("lea_name", None),
-    "NCES SCH ID": ("nces_schid", 12),
-    "SCHOOL": ("school_name", None),
-}
 
 
 def _subgroup(label: str) -> tuple[str, str] | None:
@@ -489,69 +455,6 @@ def _subgroup(label: str) -> tuple[str, str] | None:
         if key in vocab and vocab[key] != NOT_REPORTED
     }
     return found.pop() if len(found) == 1 else None
-
-
-def _from_data_express(
-    frame: pd.DataFrame, columns: Mapping[str, str]
-) -> tuple[pd.DataFrame, list[dict]]:
-    problems: list[dict] = []
-    long = _ids(frame, columns, _EXPRESS_IDS)
-    lines = frame["__line__"]
-    groups = frame[columns["SUBGROUP"]].map(lambda v: _subgroup(str(v)))
-    problems += [
-        {
-            "row": lines.iat[i],
-            "column": columns["SUBGROUP"],
-            "value": str(frame[columns["SUBGROUP"]].iat[i]),
-            "problem": "unknown ED Data Express subgroup",
-        }
-        for i in np.flatnonzero(groups.isna())
-    ]
-    years = frame[columns["SCHOOL YEAR"]].map(_school_year)
-    problems += [
-        {
-            "row": lines.iat[i],
-            "column": columns["SCHOOL YEAR"],
-            "value": str(frame[columns["SCHOOL YEAR"]].iat[i]),
-            "problem": "unknown school year (expected e.g. 2018-2019)",
-        }
-        for i in np.flatnonzero(years.isna())
-    ]
-    described = frame[
-        [columns[c] for c in ("DATA GROUP", "DATA DESCRIPTION", "CHARACTERISTICS") if c in columns]
-    ]
-    text = (
-        described.astype(str).agg(" ".join, axis=1).str.lower()
-        if len(described.columns)
-        else pd.Series("", index=frame.index)
-    )
-    outcome = pd.Series("hs_graduation", index=frame.index)
-    for word, suffix in (("five-year", "_5yr"), ("six-year", "_6yr"), ("seven-year", "_7yr")):
-        outcome[text.str.contains(word, regex=False)] = "hs_graduation" + suffix
-    unrelated = ~text.str.contains("graduat|cohort", regex=True) & (text.str.strip() != "")
-    problems += [
-        {
-            "row": lines.iat[i],
-            "column": columns.get("DATA GROUP", "Data Group"),
-            "value": text.iat[i][:60],
-            "problem": "not a graduation-rate data group",
-        }
-        for i in np.flatnonzero(unrelated)
-    ]
-    long["outcome"] = outcome
-    long["year"] = years
-    long["dimension"] = groups.map(lambda g: g[0] if g else "")
-    long["group"] = groups.map(lambda g: g[1] if g else "")
-    long["numerator"] = (
-        frame[columns["NUMERATOR"]].map(_count) if "NUMERATOR" in columns else np.nan
-    )
-    long["denominator"] = (
-        frame[columns["DENOMINATOR"]].map(_count) if "DENOMINATOR" in columns else np.nan
-    )
-    long["rate_code"] = frame[columns["VALUE"]]
-    long["__line__"] = lines
-    long["__column__"] = columns["VALUE"]
-    return long, problems
 
 
 def _slug(text: str) -> str:

@@ -31,6 +31,8 @@ def read_outcomes(
     column_map: Mapping[str, str] | None = None,
     sheet: str | int | None = None,
     recipe: Recipe | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    partnership: str | Mapping[Any, str] | os.PathLike[str] | None = None,
+    rates_in_percent: bool | None = None,
 ) -> pd.DataFrame:
     """Read an outcome table and return it validated and in canonical form.
 
@@ -50,6 +52,18 @@ def read_outcomes(
         How a file that is not in the canonical layout becomes the canonical table: a dict,
         a YAML file, or the name of a shipped recipe (:func:`~c2c_analysis.io.load_recipe`;
         keys are documented in :mod:`c2c_analysis.io.recipes`).
+    partnership : str, mapping or path, optional
+        One slug for every row, or a mapping from LEA or school ids to partnership slugs (a
+        dict, or a two-column CSV of id and partnership): only the mapped rows are kept, a
+        note counts the rows of other ids left out, and the optional column ``unit`` names
+        each row's school or district (id and name). The ids are looked up in the recipe's
+        ``ids`` columns, else in the column read as ``partnership``. Combine a
+        partnership's units with :func:`~c2c_analysis.combine_units`.
+    rates_in_percent : bool, optional
+        The unit of the rate columns: percents (True) or proportions (False). Default: the
+        recipe's, else decided per column from the values (a column mixing values at or
+        below 1 with values above 1 is an error that lists the rows on each side); the
+        reading notes state the decision.
 
     Returns
     -------
@@ -82,12 +96,24 @@ def read_outcomes(
     [0.825]
     """
     plan = load_recipe(recipe) if recipe is not None else None
+    if plan is None and partnership is not None:
+        plan = load_recipe({})  # an empty recipe: the canonical layout, with the mapping
     if isinstance(source, pd.DataFrame):
         if plan is None:
-            return _validate(source, source=None, column_map=column_map)
-        frame, lines, notes = apply_recipe(source.astype(object), plan)
+            return _validate(
+                source, source=None, column_map=column_map, rates_in_percent=rates_in_percent
+            )
+        frame, lines, notes = apply_recipe(
+            source.astype(object), plan, partnership=partnership, rates_in_percent=rates_in_percent
+        )
         return _validate(
-            frame, source=None, rows=lines, column_map=column_map, reading=notes, aliases=False
+            frame,
+            source=None,
+            rows=lines,
+            column_map=column_map,
+            reading=notes,
+            aliases=recipe is None,
+            **_units(plan, frame, rates_in_percent),
         )
     path = Path(source)
     if not path.exists():
@@ -111,7 +137,14 @@ def read_outcomes(
         context = frame.attrs.get("context", [])
         lines = frame.pop("__line__")
     if plan is not None:
-        frame, lines, more = apply_recipe(frame, plan, lines=lines, source=name)
+        frame, lines, more = apply_recipe(
+            frame,
+            plan,
+            lines=lines,
+            source=name,
+            partnership=partnership,
+            rates_in_percent=rates_in_percent,
+        )
         notes += more
     try:
         # With a recipe, only its mapping and exact canonical names count: no alias guessing.
@@ -121,7 +154,12 @@ def read_outcomes(
             rows=lines,
             column_map=column_map,
             reading=notes,
-            aliases=plan is None,
+            aliases=recipe is None,
+            **(
+                _units(plan, frame, rates_in_percent)
+                if plan is not None
+                else {"rates_in_percent": rates_in_percent}
+            ),
         )
     except DataValidationError as error:
         missing = error.problems["problem"].astype(str).str.startswith("required column is missing")
@@ -130,6 +168,15 @@ def read_outcomes(
         raise DataValidationError(
             error.problems, source=error.source, notes=[*error.notes, *context]
         ) from None
+
+
+def _units(plan: Recipe, frame: pd.DataFrame, rates_in_percent: bool | None) -> dict[str, Any]:
+    """How validation takes the rates of a frame a recipe gave: rate codes are proportions
+    already (their reading stated the unit); else the caller's or the recipe's unit."""
+    if plan.rate_codes and "rate_code" in frame.columns:
+        return {"rates_in_percent": False, "rates_note": ""}
+    given = rates_in_percent if rates_in_percent is not None else plan.rates_in_percent
+    return {"rates_in_percent": given}
 
 
 def _positions(frame: pd.DataFrame, *, first: int) -> list[int]:

@@ -25,6 +25,9 @@ from the canonical layout::
     markers: ['*', 'N<10']                      # more suppression markers
     no_students: ['.']                          # cells meaning "no students": rows left out
     rate_codes: true                            # rates such as 80-84, GE95 become ranges
+    rates_in_percent: true                      # the rates' unit (default: from the values)
+    ids: {NCESSCH: SCHNAM, LEAID: LEANM}        # id columns (finest first) and their names,
+                                                # for a partnership mapping and ``unit``
 
 Melt patterns are regular expressions over the column names with named parts: ``measure``
 (mapped by ``measures`` to a value column; without it every matched column goes to
@@ -77,6 +80,8 @@ _KEYS = (
     "markers",
     "no_students",
     "rate_codes",
+    "rates_in_percent",
+    "ids",
 )
 _MELT_KEYS = ("pattern", "measures", "groups", "outcomes", "years", "value", "dimension")
 _PARTS = ("measure", "group", "year", "outcome", "dimension")
@@ -107,6 +112,8 @@ class Recipe:
     markers: tuple[str, ...] = ()
     no_students: tuple[str, ...] = ()
     rate_codes: bool = False
+    rates_in_percent: bool | None = None
+    ids: Mapping[str, str | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The recipe as a plain dict (keys left at their defaults are omitted)."""
@@ -292,11 +299,22 @@ def _check(spec: dict[str, Any], source: str) -> Recipe:
     for key in ("markers", "no_students"):
         if key in spec:
             out[key] = _strings(spec[key])
-    if "rate_codes" in spec:
-        if not isinstance(spec["rate_codes"], bool):
-            problems.append(("rate_codes", "must be true or false"))
+    for key in ("rate_codes", "rates_in_percent"):
+        if key in spec and spec[key] is not None:
+            if not isinstance(spec[key], bool):
+                problems.append((key, "must be true or false"))
+            else:
+                out[key] = spec[key]
+    if "ids" in spec:
+        ids = spec["ids"]
+        if isinstance(ids, str):
+            ids = [ids]
+        if isinstance(ids, list | tuple):
+            ids = dict.fromkeys(ids)
+        if not isinstance(ids, Mapping):
+            problems.append(("ids", "must map id columns (finest first) to name columns"))
         else:
-            out["rate_codes"] = spec["rate_codes"]
+            out["ids"] = {str(k): (None if v is None else str(v)) for k, v in ids.items()}
     if problems:
         raise _recipe_error(source, problems)
     return Recipe(**out)
@@ -365,6 +383,8 @@ def apply_recipe(
     *,
     lines: Any = None,
     source: str | None = None,
+    partnership: Any = None,
+    rates_in_percent: bool | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
     """Turn a frame read from a file (every cell as read) into canonical columns.
 
@@ -378,6 +398,16 @@ def apply_recipe(
         The file line of each row (default: the index).
     source : str, optional
         Named in errors.
+    partnership : str, mapping or path, optional
+        One slug for every row, or a mapping from ids to partnership slugs (a dict or a
+        two-column CSV, :func:`~c2c_analysis.io.units.read_unit_map`): only mapped rows are
+        kept (the others are counted in a note) and each row's school or district is named
+        in ``unit``. The ids are looked up in the recipe's ``ids`` columns, else in the
+        column it maps to ``partnership``.
+    rates_in_percent : bool, optional
+        The unit of exact rate codes (``rate_codes: true``): default the recipe's, else
+        percent, as such codes are; a mix of codes at or below 1 with codes above is an
+        error naming the rows.
 
     Returns
     -------
@@ -450,7 +480,32 @@ def apply_recipe(
         notes.append(f"{int((~keep).sum())} row(s) left out by the recipe's filter/exclude")
     data, lines = data.loc[keep].reset_index(drop=True), lines[keep]
 
-    for theirs in recipe.columns:  # rename: is for columns kept where present
+    columns = dict(recipe.columns)
+    if partnership is not None:
+        from c2c_analysis.io.units import is_unit_map_path, select_units
+
+        ids = list(recipe.ids.items()) or [
+            (theirs, None) for theirs, ours in recipe.columns.items() if ours == "partnership"
+        ]
+        if not ids and "partnership" in headers:
+            ids = [("partnership", None)]
+        for theirs, name in ids:
+            missing(theirs, "ids")
+            if name is not None:
+                missing(name, "ids")
+        if problems:
+            raise DataValidationError(problems, source=where)
+        if not ids and isinstance(partnership, str) and not is_unit_map_path(partnership):
+            data["partnership"] = partnership
+        else:
+            data, lines, unit_notes = select_units(
+                data, partnership, ids=ids, lines=lines, source=where
+            )
+            notes += unit_notes
+        # The mapping gives partnership and unit: the file's columns stay under their names.
+        columns = {k: v for k, v in columns.items() if v not in ("partnership", "unit")}
+
+    for theirs in columns:  # rename: is for columns kept where present
         missing(theirs, "columns")
     year_column = recipe.year["column"] if recipe.year else None
     melted_year = bool(recipe.melt and "year" in re.compile(recipe.melt["pattern"]).groupindex)
@@ -458,7 +513,7 @@ def apply_recipe(
         missing(year_column, "year")
     if problems:
         raise DataValidationError(problems, source=where)
-    data = data.rename(columns={**recipe.columns, **recipe.rename})
+    data = data.rename(columns={**columns, **recipe.rename})
     if year_column and year_column in data.columns and year_column != "year":
         data = data.rename(columns={year_column: "year"})
 
@@ -483,7 +538,8 @@ def apply_recipe(
         data["rate_code"] = data["rate"].to_numpy()
     data, lines = _values(data, lines, value_columns, recipe, notes)
     if recipe.rate_codes and "rate" in data.columns:
-        data = _rate_codes(data, lines, problems)
+        percent = rates_in_percent if rates_in_percent is not None else recipe.rates_in_percent
+        data = _rate_codes(data, lines, problems, notes, percent)
     if problems:
         raise DataValidationError(problems, source=where)
     data = data.drop(columns=[c for c in ("__rate_column__",) if c in data.columns])
@@ -726,15 +782,30 @@ def _year_of(value: object) -> int | None:
     return None
 
 
-def _rate_codes(data: pd.DataFrame, lines: np.ndarray, problems: list) -> pd.DataFrame:
-    """EDFacts-style rate codes: exact percents, ranges and bounds."""
+def _rate_codes(
+    data: pd.DataFrame,
+    lines: np.ndarray,
+    problems: list,
+    notes: list[str] | None = None,
+    rates_in_percent: bool | None = None,
+) -> pd.DataFrame:
+    """EDFacts-style rate codes: exact percents, ranges and bounds.
+
+    Ranges and bounds (``80-84``, ``GE95``) are percents by their form. Exact codes are
+    percents too, as these layouts publish them, unless ``rates_in_percent=False``; codes
+    at or below 1 beside codes above 1 are an error listing the rows on each side unless
+    ``rates_in_percent`` says which, and a column of exact codes all at or below 1 is read
+    as percents with a note that says so."""
     from c2c_analysis.io.edfacts import parse_rate_code
 
+    notes = [] if notes is None else notes
     codes = data["rate"]
     factor, uniques = pd.factorize(codes.astype(object), use_na_sentinel=False)
     parsed = [parse_rate_code(u if not (isinstance(u, str) and u == "") else None) for u in uniques]
     table = np.array([p[:3] for p in parsed], dtype=float)[factor]
     status = np.array([p[3] for p in parsed], dtype=object)[factor]
+    signed = np.array([isinstance(u, str) and u.strip().endswith("%") for u in uniques], bool)
+    signed = signed[factor] if len(uniques) else np.zeros(0, dtype=bool)
     where = data["__rate_column__"] if "__rate_column__" in data.columns else None
     for i in np.flatnonzero(~np.isin(status, ("exact", "range", "suppressed", "missing"))):
         problems.append(
@@ -744,6 +815,33 @@ def _rate_codes(data: pd.DataFrame, lines: np.ndarray, problems: list) -> pd.Dat
                 "value": str(data["rate_code"].iat[i]),
                 "problem": status[i],
             }
+        )
+    exact = status == "exact"
+    published = table[:, 0] * 100  # the exact codes as written
+    small = exact & ~signed & (published > 0) & (published <= 1)
+    large = (exact & (signed | (published > 1))) | (status == "range")
+    if rates_in_percent is None and small.any() and large.any():
+        from c2c_analysis.validation import _listed_rows
+
+        problems.append(
+            {
+                "row": None,
+                "column": "rate",
+                "value": "",
+                "problem": "rate codes mix proportions and percents: exact codes at or below 1 ("
+                + _listed_rows(lines, small)
+                + ") beside codes above 1 or ranges ("
+                + _listed_rows(lines, large)
+                + "); say which with rates_in_percent=True or False",
+            }
+        )
+    elif rates_in_percent is False:
+        table[exact & ~signed, 0] = published[exact & ~signed]
+        notes.append("exact rate codes read as proportions, as told (rates_in_percent=False)")
+    elif small.any() and not large.any():
+        notes.append(
+            "every exact rate code is at or below 1: read as percents, as the layout's codes "
+            "are (pass rates_in_percent=False if they are proportions)"
         )
     out = data.copy()
     out["rate"], out["rate_low"], out["rate_high"] = table[:, 0], table[:, 1], table[:, 2]
