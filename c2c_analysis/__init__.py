@@ -16,6 +16,7 @@ from c2c_analysis.datasets import list_samples, load_sample
 from c2c_analysis.gaps import classify_gap_change, gap_change, gaps, inequality
 from c2c_analysis.io import (
     aggregate_students,
+    combine_units,
     parse_rate_code,
     read_edfacts_acgr,
     read_ospi_graduation,
@@ -98,6 +99,7 @@ __all__ = [
     "baseline_summary",
     "better_direction",
     "classify_gap_change",
+    "combine_units",
     "control_chart",
     "das_gupta",
     "decompose_rate_change",
