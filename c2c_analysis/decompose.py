@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from c2c_analysis._rows import resolve_rows
-from c2c_analysis._util import json_safe
+from c2c_analysis._util import group_codes, json_safe
+from c2c_analysis.trends import _join_notes, _segment_join, _texts
 from c2c_analysis.validation import DataValidationError
 
 __all__ = [
@@ -174,82 +175,10 @@ def decompose_rate_change(
     overall = _overall_rows(data, keys, time, group)
     frame = data[data["dimension"] != "all"] if "dimension" in data else data
     frame = _periods(frame, keys, time, start, end)
-    tables, summaries = [], []
-    for values, rows in frame.groupby(keys, sort=False) if keys else [((), frame)]:
-        values = values if isinstance(values, tuple) else (values,)
-        series_start, series_end = rows["start"].iloc[0], rows["end"].iloc[0]
-        periods = {"start": series_start, "end": series_end}
-        rows = rows[rows[time].isin([series_start, series_end])]
-        rows, pooled_note = _pool_withheld(
-            rows, overall, dict(zip(keys, values, strict=True)), time, group
-        )
-        withheld = rows[rows["_num"].isna() | rows["_den"].isna()]
-        if len(withheld):
-            shown = ", ".join(
-                f"{g} {t}" for g, t in zip(withheld[group], withheld[time], strict=True)
-            )
-            summaries.append(
-                {
-                    **dict(zip(keys, values, strict=True)),
-                    **periods,
-                    "rate_start": np.nan,
-                    "rate_end": np.nan,
-                    "total_change": np.nan,
-                    "composition_effect": np.nan,
-                    "rate_effect": np.nan,
-                    "note": f"Not decomposed: the counts of {shown} are withheld"
-                    + (f" and {pooled_note}" if pooled_note else "")
-                    + ", so the overall rate's parts cannot be told apart.",
-                }
-            )
-            continue
-        derived = int(rows["_basis"].isin(["rate", "range"]).sum())
-        notes = [pooled_note] if pooled_note else []
-        if derived:
-            notes.append(
-                f"{derived} group row(s) derived from published rates or ranges and cohorts"
-            )
-        wide = rows.pivot_table(
-            index=group, columns=time, values=["_num", "_den"], aggfunc="sum", fill_value=0.0
-        )
-        zero = pd.Series(0.0, index=wide.index)
-        n1, n2 = wide["_den"].get(series_start, zero), wide["_den"].get(series_end, zero)
-        x1, x2 = wide["_num"].get(series_start, zero), wide["_num"].get(series_end, zero)
-        if n1.sum() == 0 or n2.sum() == 0:
-            continue
-        c1, c2 = n1 / n1.sum(), n2 / n2.sum()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r1 = (x1 / n1).where(n1 > 0)
-            r2 = (x2 / n2).where(n2 > 0)
-        r1, r2 = r1.fillna(r2), r2.fillna(r1)
-        big1, big2 = float((c1 * r1).sum()), float((c2 * r2).sum())
-        table = pd.DataFrame(
-            {
-                "share_start": c1,
-                "share_end": c2,
-                "rate_start": r1,
-                "rate_end": r2,
-                "composition_effect": (c2 - c1) * (r1 + r2) / 2,
-                "composition_effect_centered": (c2 - c1) * ((r1 + r2) / 2 - (big1 + big2) / 2),
-                "rate_effect": (r2 - r1) * (c1 + c2) / 2,
-            }
-        ).reset_index()
-        for k, v in zip(keys, values, strict=True):
-            table.insert(0, k, v)
-        tables.append(table)
-        summaries.append(
-            {
-                **dict(zip(keys, values, strict=True)),
-                **periods,
-                "rate_start": big1,
-                "rate_end": big2,
-                "total_change": big2 - big1,
-                "composition_effect": float(table["composition_effect"].sum()),
-                "rate_effect": float(table["rate_effect"].sum()),
-                "note": "; ".join(notes),
-            }
-        )
-    if not summaries:
+    if keys:  # a series needs every key (rows missing one belong to no series)
+        frame = frame.dropna(subset=keys)
+    frame = frame.reset_index(drop=True)
+    if not len(frame):
         raise DataValidationError(
             [
                 {
@@ -260,16 +189,143 @@ def decompose_rate_change(
                 }
             ]
         )
-    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=[*keys, group])
-    table = table[[*keys, group, *[c for c in table.columns if c not in (*keys, group)]]]
+    codes = (
+        group_codes(*(frame[k].to_numpy() for k in keys))[0]
+        if keys
+        else np.zeros(len(frame), dtype=np.int64)
+    )
+    n_series = int(codes.max()) + 1
+    first_row = np.full(n_series, -1)
+    first_row[codes[::-1]] = np.arange(len(codes))[::-1]
+    series = frame[keys].iloc[first_row].reset_index(drop=True)
+    periods = frame[["start", "end"]].iloc[first_row].reset_index(drop=True)
+    rows = frame.assign(
+        _code=codes, _side=(frame[time] == frame["end"]).to_numpy().astype(np.int64)
+    )
+    rows, pooled_note = _pool_withheld(rows, overall, series, keys, time, group)
+
+    # Series still withheld: no decomposition, and a note listing the withheld cells.
+    missing = (rows["_num"].isna() | rows["_den"].isna()).to_numpy()
+    withheld = np.bincount(rows["_code"].to_numpy()[missing], minlength=n_series) > 0
+    cells = _segment_join(
+        rows["_code"].to_numpy()[missing],
+        (_as_text(rows[group][missing]) + " " + _as_text(rows[time][missing])).to_numpy(
+            dtype=object
+        ),
+        n_series,
+    )
+    and_why = np.where(pooled_note == "", "", " and " + pooled_note)
+    withheld_note = (
+        "Not decomposed: the counts of " + cells + " are withheld" + and_why
+        + ", so the overall rate's parts cannot be told apart."
+    )  # fmt: skip
+
+    # The rest: one line per series and group (groups in sorted order, as a pivot table).
+    used = rows[~withheld[rows["_code"].to_numpy()]]
+    derived = np.bincount(
+        used["_code"].to_numpy()[used["_basis"].isin(["rate", "range"]).to_numpy()],
+        minlength=n_series,
+    )
+    pair_codes, pair_first = (
+        group_codes(used["_code"].to_numpy(), used[group].to_numpy())
+        if len(used)
+        else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    )
+    pairs = (
+        used[["_code", group]]
+        .iloc[pair_first]
+        .assign(_pair=np.arange(len(pair_first)))
+        .sort_values(["_code", group], kind="stable")
+    )
+    n_pairs = len(pairs)
+    side = used["_side"].to_numpy()
+    num, den = used["_num"].to_numpy(dtype=float), used["_den"].to_numpy(dtype=float)
+
+    def per_pair(values: np.ndarray, which: int) -> np.ndarray:
+        hit = side == which
+        sums = np.bincount(pair_codes[hit], weights=values[hit], minlength=n_pairs)
+        return sums[pairs["_pair"].to_numpy()]
+
+    n1, n2, x1, x2 = per_pair(den, 0), per_pair(den, 1), per_pair(num, 0), per_pair(num, 1)
+    owner = pairs["_code"].to_numpy()
+    total1 = np.bincount(owner, weights=n1, minlength=n_series)
+    total2 = np.bincount(owner, weights=n2, minlength=n_series)
+    # A series whose cohort is empty in a period has no shares (and no summary row).
+    decomposed = ~withheld & (total1 != 0) & (total2 != 0)
+    keep = decomposed[owner]
+    owner, n1, n2, x1, x2 = owner[keep], n1[keep], n2[keep], x1[keep], x2[keep]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c1, c2 = n1 / total1[owner], n2 / total2[owner]
+        r1 = np.where(n1 > 0, x1 / n1, np.nan)
+        r2 = np.where(n2 > 0, x2 / n2, np.nan)
+    r1 = np.where(np.isnan(r1), r2, r1)
+    r2 = np.where(np.isnan(r2), r1, r2)
+
+    def per_series(values: np.ndarray) -> np.ndarray:
+        return np.bincount(owner, weights=np.nan_to_num(values), minlength=n_series)
+
+    big1, big2 = per_series(c1 * r1), per_series(c2 * r2)
+    composition = (c2 - c1) * (r1 + r2) / 2
+    rate_effect = (r2 - r1) * (c1 + c2) / 2
+    table = series.iloc[owner].reset_index(drop=True)
+    table[group] = pairs[group].iloc[np.flatnonzero(keep)].reset_index(drop=True)
+    table = table.assign(
+        share_start=c1,
+        share_end=c2,
+        rate_start=r1,
+        rate_end=r2,
+        composition_effect=composition,
+        composition_effect_centered=(c2 - c1) * ((r1 + r2) / 2 - (big1 + big2)[owner] / 2),
+        rate_effect=rate_effect,
+    )
+
+    notes = _join_notes(
+        n_series,
+        [
+            (pooled_note != "", pooled_note),
+            (
+                derived > 0,
+                _texts("", derived, " group row(s) derived from published rates or ranges and "
+                       "cohorts"),
+            ),
+        ],
+    )  # fmt: skip
+    done = np.where(decomposed, 1.0, np.nan)
+    summary = pd.concat([series, periods], axis=1).assign(
+        rate_start=big1 * done,
+        rate_end=big2 * done,
+        total_change=(big2 - big1) * done,
+        composition_effect=per_series(composition) * done,
+        rate_effect=per_series(rate_effect) * done,
+        note=np.where(withheld, withheld_note, notes),
+    )
+    summary = summary[decomposed | withheld].reset_index(drop=True)
+    if not len(summary):
+        raise DataValidationError(
+            [
+                {
+                    "row": None,
+                    "column": time,
+                    "value": f"{start}, {end}",
+                    "problem": "no series has both periods",
+                }
+            ]
+        )
     return DecompositionResult(
         table=table,
-        summary=pd.DataFrame(summaries),
+        summary=summary,
         settings={"start": json_safe(start), "end": json_safe(end), "method": "kitagawa"},
     )
 
 
 WITHHELD_GROUPS = "Withheld groups"
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Values as ``str()`` spells them (dates with their time, as f-strings do)."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values.dt.strftime("%Y-%m-%d %H:%M:%S")
+    return values.astype(str)
 
 
 def _overall_rows(data: pd.DataFrame, keys: list[str], time: str, group: str) -> pd.DataFrame:
@@ -281,48 +337,89 @@ def _overall_rows(data: pd.DataFrame, keys: list[str], time: str, group: str) ->
 
 
 def _pool_withheld(
-    rows: pd.DataFrame, overall: pd.DataFrame, series: dict, time: str, group: str
-) -> tuple[pd.DataFrame, str]:
-    """Replace a period's withheld groups by one "Withheld groups" line: All students minus
-    the published groups (nothing the published table does not already show). Returns the
-    rows and a note; rows are unchanged where that is impossible, and the note says why."""
-    missing = rows["_num"].isna() | rows["_den"].isna()
-    if not missing.any():
-        return rows, ""
+    rows: pd.DataFrame,
+    overall: pd.DataFrame,
+    series: pd.DataFrame,
+    keys: list[str],
+    time: str,
+    group: str,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Replace each series' withheld groups of a period by one "Withheld groups" line: All
+    students minus the published groups (nothing the published table does not already
+    show), for every series at once.
+
+    ``rows`` carry ``_code`` (the series) and ``_side`` (0 start, 1 end); ``series`` holds
+    each series' keys. Returns the rows and a note per series; a series' rows are unchanged
+    where pooling is impossible in either period, and its note says why."""
+    n_series = len(series)
+    codes, side = rows["_code"].to_numpy(), rows["_side"].to_numpy()
+    missing = (rows["_num"].isna() | rows["_den"].isna()).to_numpy()
+    needs = np.bincount(codes[missing], minlength=n_series) > 0
+    notes = np.full(n_series, "", dtype=object)
+    if not needs.any():
+        return rows, notes
     if overall.empty:
-        return rows, "there is no All students row to derive them from"
-    match = np.ones(len(overall), dtype=bool)
-    for key, value in series.items():
-        if key in overall.columns:
-            match &= (overall[key] == value).to_numpy()
-    totals = overall[match].groupby(time)[["_num", "_den"]].sum()
-    pooled, problems = [], []
-    for period, part in rows[missing].groupby(time, sort=False):
-        if period not in totals.index:
-            problems.append(f"All students {period} is not published")
-            continue
-        shown = rows[(rows[time] == period) & ~missing]
-        num = totals.loc[period, "_num"] - shown["_num"].sum()
-        den = totals.loc[period, "_den"] - shown["_den"].sum()
-        if not (den > 0 and -0.5 <= num <= den + 0.5):
-            problems.append(
-                f"All students {period} minus the published groups leaves no students "
-                "(the groups do not add up to All students)"
-            )
-            continue
-        line = part.iloc[[0]].copy()
-        line[group] = WITHHELD_GROUPS
-        line["_num"], line["_den"], line["_basis"] = min(max(num, 0.0), den), den, "pooled"
-        pooled.append(line)
-    if problems:
-        return rows, "; ".join(problems)
-    groups = ", ".join(sorted(map(str, rows.loc[missing, group].unique())))
-    out = pd.concat([rows[~missing], *pooled], ignore_index=True)
-    return (
-        out,
-        f"withheld groups ({groups}) pooled as {WITHHELD_GROUPS!r} "
-        "(All students minus the published groups)",
+        notes[needs] = "there is no All students row to derive them from"
+        return rows, notes
+    # Per series and period with withheld groups (a "slot"): its first withheld row, in the
+    # order the rows come, and All students' counts minus the published groups' counts.
+    slot = codes * 2 + side
+    missing_rows = np.flatnonzero(missing)
+    first = np.full(2 * n_series, -1)
+    first[slot[missing_rows][::-1]] = missing_rows[::-1]
+    slots = np.flatnonzero(first >= 0)
+    lead = first[slots]
+    matched = [k for k in keys if k != "dimension"]
+    wanted = rows[[*matched, time]].iloc[lead].reset_index(drop=True)
+    totals = overall.groupby([*matched, time], sort=False)[["_num", "_den"]].sum().reset_index()
+    found = wanted.merge(totals, on=[*matched, time], how="left", indicator=True)
+    published = ~missing
+    shown_num = np.bincount(
+        slot[published], weights=rows["_num"].to_numpy(dtype=float)[published],
+        minlength=2 * n_series,
+    )[slots]  # fmt: skip
+    shown_den = np.bincount(
+        slot[published], weights=rows["_den"].to_numpy(dtype=float)[published],
+        minlength=2 * n_series,
+    )[slots]  # fmt: skip
+    known = (found["_merge"] == "both").to_numpy()
+    num = found["_num"].to_numpy(dtype=float) - shown_num
+    den = found["_den"].to_numpy(dtype=float) - shown_den
+    with np.errstate(invalid="ignore"):
+        adds_up = known & (den > 0) & (num >= -0.5) & (num <= den + 0.5)
+    period = _as_text(wanted[time]).to_numpy(dtype=object)
+    problem = np.where(
+        ~known,
+        "All students " + period + " is not published",
+        "All students " + period + " minus the published groups leaves no students "
+        "(the groups do not add up to All students)",
     )
+    owner = slots // 2
+    failed = np.bincount(owner[~adds_up], minlength=n_series) > 0
+    # Problems in the order their periods' first withheld rows come.
+    by_row = np.argsort(lead, kind="stable")
+    bad = by_row[~adds_up[by_row]]
+    notes[:] = _segment_join(owner[bad], problem[bad], n_series, sep="; ")
+
+    pooled = ~failed[owner]
+    lines = rows.iloc[lead[pooled]].copy()
+    lines[group] = WITHHELD_GROUPS
+    lines["_num"] = np.minimum(np.maximum(num[pooled], 0.0), den[pooled])
+    lines["_den"] = den[pooled]
+    lines["_basis"] = "pooled"
+    done = needs & ~failed
+    drop = missing & done[codes]
+    names = (
+        pd.DataFrame({"_code": codes[drop], "_name": rows[group][drop].astype(str).to_numpy()})
+        .drop_duplicates()
+        .sort_values(["_code", "_name"], kind="stable")
+    )
+    listed = _segment_join(names["_code"].to_numpy(), names["_name"].to_numpy(), n_series)
+    notes[done] = (
+        "withheld groups (" + listed[done] + f") pooled as {WITHHELD_GROUPS!r} "
+        "(All students minus the published groups)"
+    )
+    return pd.concat([rows[~drop], lines], ignore_index=True), notes
 
 
 # --- Das Gupta ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from c2c_analysis import load_sample
+from c2c_analysis import DataValidationError, load_sample
 from c2c_analysis.decompose import das_gupta, decompose_rate_change, oaxaca_blinder
 
 
@@ -439,3 +439,72 @@ def test_three_labelled_populations_keep_their_order_along_the_chain():
         ["year one", "year three"],
         ["year two", "year three"],
     ]
+
+
+# --- many series in one call (issue 18) -----------------------------------------------------
+
+
+@pytest.fixture
+def districts(rng) -> pd.DataFrame:
+    """60 partnerships' race/ethnicity rows, 2010-2015, with All students rows: some groups
+    missing in some years, cohorts of 0, withheld cells, published rounded rates, All
+    students rows that are not published or do not add up, rows in shuffled order."""
+    labels = ["Asian", "Black", "Hispanic/Latino", "White", "Two or more races"]
+    k, years = 60, np.arange(2010, 2016)
+    frame = pd.DataFrame(
+        {
+            "partnership": np.repeat([f"p{i:02d}" for i in range(k)], len(labels) * len(years)),
+            "outcome": "hs_graduation",
+            "dimension": "race_ethnicity",
+            "group": np.tile(np.repeat(labels, len(years)), k),
+            "year": np.tile(years, k * len(labels)),
+        }
+    )
+    frame["denominator"] = rng.integers(0, 300, len(frame)).astype(float)
+    frame["numerator"] = np.floor(frame["denominator"] * rng.uniform(0.4, 0.95, len(frame)))
+    frame = frame[rng.random(len(frame)) > 0.05]
+    overall = frame.groupby(["partnership", "outcome", "year"], as_index=False)[
+        ["numerator", "denominator"]
+    ].sum()
+    overall = overall.assign(dimension="all", group="All students")
+    overall.loc[rng.random(len(overall)) < 0.1, "denominator"] -= 1000  # does not add up
+    overall = overall[rng.random(len(overall)) > 0.1]  # not published
+    withheld = rng.random(len(frame)) < 0.1
+    frame.loc[withheld, ["numerator", "denominator"]] = np.nan
+    frame["suppressed"] = withheld
+    published = ~withheld & (rng.random(len(frame)) < 0.1) & (frame["denominator"] > 0)
+    frame["rate"] = np.where(
+        published, np.round(frame["numerator"] / frame["denominator"], 2), np.nan
+    )
+    frame.loc[published, "numerator"] = np.nan
+    data = pd.concat([frame, overall.assign(suppressed=False)], ignore_index=True)
+    return data.sample(frac=1, random_state=5).reset_index(drop=True)
+
+
+@pytest.mark.parametrize(("start", "end"), [(2012, 2015), ("first", "last"), (2010, 2011)])
+def test_many_series_in_one_call_equal_one_call_per_series(districts, start, end):
+    together = decompose_rate_change(districts, start=start, end=end)
+    summaries, tables = [], []
+    for _, part in districts.groupby("partnership"):
+        try:
+            alone = decompose_rate_change(part, start=start, end=end)
+        except DataValidationError:  # no usable series: left out of the call on all too
+            continue
+        summaries.append(alone.summary)
+        if len(alone.table):
+            tables.append(alone.table)
+
+    def in_order(frame):  # series come in the order they first appear in the rows used
+        return frame.sort_values("partnership", kind="stable").reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(
+        in_order(together.summary), pd.concat(summaries, ignore_index=True), rtol=1e-12
+    )
+    pd.testing.assert_frame_equal(
+        in_order(together.table), pd.concat(tables, ignore_index=True), rtol=1e-12
+    )
+    # The fixture reaches every kind of note, so every path is compared.
+    notes = together.summary["note"]
+    for words in ("pooled as 'Withheld groups'", "derived from published rates", "Not decomposed"):
+        assert notes.str.contains(words, regex=False).any()
+    assert notes.str.contains("is not published|do not add up to All students").any()
