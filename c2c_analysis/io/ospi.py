@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from c2c_analysis.io.edfacts import _entity_slugs, _id_text, _load
+from c2c_analysis.io.units import select_units
 from c2c_analysis.schema import normalize_dimension, normalize_group
 from c2c_analysis.validation import C2CDataWarning, DataValidationError, _column_key, _validate
 
@@ -101,8 +102,9 @@ def read_ospi_graduation(
     source: str | os.PathLike[str] | pd.DataFrame,
     *,
     level: str = "district",
-    partnership: str | Mapping[str, str] | None = None,
+    partnership: str | Mapping[str, str] | os.PathLike[str] | None = None,
     sheet: str | int | None = None,
+    rates_in_percent: bool | None = None,
 ) -> pd.DataFrame:
     """Read a Washington OSPI Report Card graduation file.
 
@@ -113,12 +115,18 @@ def read_ospi_graduation(
     level : {"district", "school", "state"}
         The organization level to read; rows at other levels are left out with a warning
         that counts them (a district file holds its schools too).
-    partnership : str or mapping, optional
-        The slug of every row, or a mapping from district code (school code for
-        ``level="school"``) to slug. Default: a slug of the district's (school's) name;
-        ``washington`` for the state.
+    partnership : str, mapping or path, optional
+        The slug of every row, or a mapping from district or school codes to slugs (a dict,
+        or a two-column CSV of code and partnership; for ``level="school"`` a district code
+        keeps every school of the district). Only mapped rows are kept, with a note counting
+        the rows of other codes left out, and ``unit`` names each row's school or district
+        (code and name); sum them with :func:`~c2c_analysis.combine_units`. Default: a slug
+        of the district's (school's) name; ``washington`` for the state.
     sheet : str or int, optional
         Excel sheet.
+    rates_in_percent : bool, optional
+        Whether ``GraduationRate`` is in percent (True) or a proportion (False); default:
+        decided from the values (a mix is an error listing the rows).
 
     Returns
     -------
@@ -184,6 +192,20 @@ def read_ospi_graduation(
             stacklevel=2,
         )
     frame = frame[keep].reset_index(drop=True)
+    units = partnership is not None and not (level == "state" and isinstance(partnership, str))
+    if units:
+        for column in ("district_code", "school_code"):
+            if column in frame:
+                frame[column] = frame[column].map(_id_text)
+        ids = [("district_code", "district_name")]
+        if level == "school":
+            ids.insert(0, ("school_code", "school_name"))
+        frame, kept_lines, unit_notes = select_units(
+            frame, partnership, ids=ids, lines=frame["__line__"].to_numpy(), source=name
+        )
+        frame["__line__"] = kept_lines
+        for note in unit_notes:
+            warnings.warn(f"{name or 'OSPI file'}: {note}", C2CDataWarning, stacklevel=2)
     problems: list[dict] = []
     lines = frame["__line__"]
 
@@ -245,7 +267,11 @@ def read_ospi_graduation(
     for column in ("district_code", "school_code"):
         if column in frame:
             frame[column] = frame[column].map(_id_text)
-    out.insert(0, "partnership", _ospi_partnerships(frame, level, partnership))
+    if units:
+        out.insert(0, "partnership", frame["partnership"].to_numpy())
+        out["unit"] = frame["unit"].to_numpy()
+    else:
+        out.insert(0, "partnership", _ospi_partnerships(frame, level, partnership))
     out["source"] = name or "OSPI Report Card graduation"
     extra = [
         "school_year",
@@ -263,7 +289,9 @@ def read_ospi_graduation(
     for column in extra:
         if column in frame:
             out[column] = frame[column].to_numpy()
-    table = _validate(out, source=name, rows=lines.to_list(), aliases=False)
+    table = _validate(
+        out, source=name, rows=lines.to_list(), aliases=False, rates_in_percent=rates_in_percent
+    )
     # Class-of year: an extended (k-year) rate reported in a school year belongs to the
     # cohort expected to graduate k - 4 years earlier.
     table["year"] = table["year"] - (cohort_years.to_numpy(dtype=int) - 4)

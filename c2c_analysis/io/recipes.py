@@ -693,9 +693,11 @@ def _values(
     if no_students:
         blank_or_none = np.ones(len(data), dtype=bool)
         nobody = np.zeros(len(data), dtype=bool)
-        for text in texts.values():
+        for column, text in texts.items():
             low = text.str.lower()
             none = low.isin(no_students).to_numpy()
+            if column == "denominator":  # a cohort of 0 beside "no students" cells: nobody
+                none = none | (low == "0").to_numpy()
             blank_or_none &= none | (low == "").to_numpy()
             nobody |= none
         gone = blank_or_none & nobody
@@ -703,7 +705,7 @@ def _values(
             notes.append(
                 f"{int(gone.sum())} row(s) mean no students ("
                 + ", ".join(repr(m) for m in recipe.no_students)
-                + ") and were left out"
+                + " cells, or a cohort of 0) and were left out"
                 + _which(data, gone)
             )
             data, lines = data.loc[~gone].reset_index(drop=True), lines[~gone]
