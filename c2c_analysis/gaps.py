@@ -17,6 +17,7 @@ from scipy.special import ndtr, ndtri
 
 from c2c_analysis._rows import resolve_rows
 from c2c_analysis.schema import ALL_STUDENTS, better_direction
+from c2c_analysis.trends import _join_notes
 from c2c_analysis.validation import C2CDataWarning, DataValidationError
 
 __all__ = ["GAP_CATEGORIES", "classify_gap_change", "gap_change", "gaps", "inequality"]
@@ -711,14 +712,10 @@ def gap_change(
         _basis_notes(merged[f"_basis_{side}"], merged[f"reference_basis_{side}"])
         for side in ("start", "end")
     ]
-    columns["note"] = np.array(
-        [
-            "; ".join(
-                f"{side}: {text}" for side, text in zip(("start", "end"), pair, strict=True) if text
-            )
-            for pair in zip(*notes, strict=True)
-        ],
-        dtype=object,
+    start_note, end_note = notes
+    columns["note"] = _join_notes(
+        len(merged),
+        [(start_note != "", "start: " + start_note), (end_note != "", "end: " + end_note)],
     )
     out = out.assign(**columns)
     return out.reset_index(drop=True)
@@ -934,9 +931,12 @@ def inequality(
         if reference not in labels:
             raise ValueError(f"reference group {reference!r} is not among the groups")
         ref_index = int(np.flatnonzero(labels == reference)[0])
-    point = _measures(
-        y, n, ordered=ordered, ref_index=ref_index, higher=higher_is_better, mu=setting_average
-    )
+    point = {
+        m: float(v)
+        for m, v in _measures(
+            y, n, ordered=ordered, ref_index=ref_index, higher=higher_is_better, mu=setting_average
+        ).items()
+    }
     slope = None
     if ordered:
         slope = _sii_rii(y, n, scale=scale, model=sii_model, weights=sii_weights, level=level)
@@ -957,19 +957,11 @@ def inequality(
         errors = pd.to_numeric(frame[se], errors="coerce").to_numpy(dtype=float)[usable]
         rng = np.random.default_rng(seed)
         draws = rng.normal(y, errors, size=(_SIMULATIONS, len(y)))
-        simulated = pd.DataFrame(
-            [
-                _measures(
-                    d,
-                    n,
-                    ordered=ordered,
-                    ref_index=ref_index,
-                    higher=higher_is_better,
-                    mu=setting_average,
-                )
-                for d in draws
-            ]
-        )
+        # Every draw at once: each measure is an array over the draws.
+        simulated = _measures(
+            draws, n, ordered=ordered, ref_index=ref_index, higher=higher_is_better,
+            mu=setting_average,
+        )  # fmt: skip
         alpha = (1 - level) / 2
         for i, m in enumerate(table["measure"]):
             if m in simulated:
@@ -1030,45 +1022,55 @@ _DESCRIPTIONS = {
 }
 
 
-def _measures(y, n, *, ordered, ref_index, higher, mu) -> dict[str, float]:
-    """Every measure but SII and RII (see :func:`_sii_rii`)."""
+def _measures(y, n, *, ordered, ref_index, higher, mu) -> dict[str, np.ndarray]:
+    """Every measure but SII and RII (see :func:`_sii_rii`), for the estimates ``y`` of
+    the groups along the last axis: one set of estimates, or many draws of them at once
+    (shape ``(draws, groups)``), each measure then an array over the draws."""
+    y = np.asarray(y, dtype=float)
     p = n / n.sum()
-    mu = float(np.sum(p * y)) if mu is None else float(mu)
-    best = int(np.argmax(y) if higher else np.argmin(y))
+    mu = np.sum(p * y, axis=-1) if mu is None else np.full(y.shape[:-1], float(mu))
+    last = y.shape[-1] - 1
+    best = np.argmax(y, axis=-1) if higher else np.argmin(y, axis=-1)
+
+    def at(index) -> np.ndarray:
+        index = np.broadcast_to(np.asarray(index), y.shape[:-1])
+        return np.take_along_axis(y, index[..., None], axis=-1)[..., 0]
+
     if ordered:
-        low_i, high_i = 0, len(y) - 1  # least and most advantaged
+        low, high = y[..., 0], y[..., last]  # least and most advantaged
     else:
-        low_i, high_i = int(np.argmin(y)), int(np.argmax(y))
-    ref = ref_index if ref_index is not None else (len(y) - 1 if ordered else best)
-    best_value = y[len(y) - 1] if ordered else y[best]
+        low, high = np.min(y, axis=-1), np.max(y, axis=-1)
+    ref = at(ref_index if ref_index is not None else (last if ordered else best))
+    best_value = y[..., last] if ordered else at(best)
     par = best_value - mu
-    par = max(par, 0.0) if higher else min(par, 0.0)
+    par = np.maximum(par, 0.0) if higher else np.minimum(par, 0.0)
+    m = mu[..., None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio_y = y / mu
+        ratio_y = y / m
         out = {
-            "D": y[high_i] - y[low_i],
-            "R": y[high_i] / y[low_i],
+            "D": high - low,
+            "R": high / low,
             "PAR": par,
             "PAF": 100 * par / mu,
-            "BGV": float(np.sum(p * (y - mu) ** 2)),
-            "BGSD": float(np.sqrt(np.sum(p * (y - mu) ** 2))),
-            "IDISU": float(100 * np.mean(np.abs(y - mu)) / mu),
-            "IDISW": float(100 * np.sum(p * np.abs(y - mu)) / mu),
-            "MDBU": float(np.mean(np.abs(y - best_value))),
-            "MDBW": float(np.sum(p * np.abs(y - best_value))),
-            "MDMU": float(np.mean(np.abs(y - mu))),
-            "MDMW": float(np.sum(p * np.abs(y - mu))),
-            "MDRU": float(np.mean(np.abs(y - y[ref]))),
-            "MDRW": float(np.sum(p * np.abs(y - y[ref]))),
-            "TI": float(1000 * np.sum(p * ratio_y * np.log(ratio_y))),
-            "MLD": float(1000 * np.sum(p * -np.log(ratio_y))),
+            "BGV": np.sum(p * (y - m) ** 2, axis=-1),
+            "BGSD": np.sqrt(np.sum(p * (y - m) ** 2, axis=-1)),
+            "IDISU": 100 * np.mean(np.abs(y - m), axis=-1) / mu,
+            "IDISW": 100 * np.sum(p * np.abs(y - m), axis=-1) / mu,
+            "MDBU": np.mean(np.abs(y - best_value[..., None]), axis=-1),
+            "MDBW": np.sum(p * np.abs(y - best_value[..., None]), axis=-1),
+            "MDMU": np.mean(np.abs(y - m), axis=-1),
+            "MDMW": np.sum(p * np.abs(y - m), axis=-1),
+            "MDRU": np.mean(np.abs(y - ref[..., None]), axis=-1),
+            "MDRW": np.sum(p * np.abs(y - ref[..., None]), axis=-1),
+            "TI": 1000 * np.sum(p * ratio_y * np.log(ratio_y), axis=-1),
+            "MLD": 1000 * np.sum(p * -np.log(ratio_y), axis=-1),
         }
-    if ordered:
-        rank = np.cumsum(p) - p / 2
-        aci = float(np.sum(p * (2 * rank - 1) * y))
-        out["ACI"] = aci
-        out["RCI"] = aci / mu
-    return {k: float(v) for k, v in out.items()}
+        if ordered:
+            rank = np.cumsum(p) - p / 2
+            aci = np.sum(p * (2 * rank - 1) * y, axis=-1)
+            out["ACI"] = aci
+            out["RCI"] = aci / mu
+    return {k: np.asarray(v, dtype=float) for k, v in out.items()}
 
 
 def _sii_rii(y, n, *, scale, model, weights, level) -> dict[str, tuple[float, ...]]:

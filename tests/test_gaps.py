@@ -539,3 +539,63 @@ def test_a_logistic_fit_at_zero_and_one_warns_once_as_a_data_warning():
     with pytest.warns(C2CDataWarning, match="not identified") as record:
         inequality(data, value="r", population="n", ordered=True)
     assert len(record) == 1
+
+
+# --- many series and many draws at once (issue 18) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"ordered": True},
+        {"ordered": False},
+        {"ordered": False, "higher_is_better": False, "reference": "Q3"},
+        {"ordered": True, "setting_average": 0.8},
+    ],
+)
+def test_simulated_intervals_equal_the_measures_of_each_draw_one_at_a_time(quintiles, options):
+    from c2c_analysis.gaps import _measures
+
+    data = quintiles.assign(se=[0.02, 0.03, 0.02, 0.01, 0.04])
+    result = inequality(data, value="rate", population="n", se="se", seed=7, **options)
+    # The draws inequality makes (seed 7, one normal per group and draw), measured one by one.
+    y, n = data["rate"].to_numpy(float), data["n"].to_numpy(float)
+    draws = np.random.default_rng(7).normal(y, data["se"].to_numpy(float), size=(1000, len(y)))
+    ref = list(data["group"]).index(options["reference"]) if "reference" in options else None
+    each = pd.DataFrame(
+        [
+            {
+                m: float(v)
+                for m, v in _measures(
+                    d, n, ordered=options["ordered"], ref_index=ref,
+                    higher=options.get("higher_is_better", True),
+                    mu=options.get("setting_average"),
+                ).items()
+            }
+            for d in draws
+        ]
+    )  # fmt: skip
+    simulated = result[result["ci_method"] == "simulation"].set_index("measure")
+    assert len(simulated) >= 16
+    for measure, row in simulated.iterrows():
+        assert row["ci_lower"] == pytest.approx(np.nanquantile(each[measure], 0.025), rel=1e-12)
+        assert row["ci_upper"] == pytest.approx(np.nanquantile(each[measure], 0.975), rel=1e-12)
+
+
+@pytest.mark.parametrize("reference", ["White", "best", "all"])
+def test_gap_change_of_many_partnerships_equals_one_call_per_partnership(reference):
+    from c2c_analysis import load_sample
+
+    data = load_sample("outcomes")
+    together = gap_change(data, start="first", end="last", reference=reference)
+    alone = pd.concat(
+        [
+            gap_change(part, start="first", end="last", reference=reference)
+            for _, part in data.groupby("partnership")
+        ],
+        ignore_index=True,
+    )
+    pd.testing.assert_frame_equal(
+        together.sort_values(["partnership"], kind="stable").reset_index(drop=True), alone
+    )
+    assert (together["note"] != "").any()  # rows with derived rates' notes are compared
