@@ -89,6 +89,13 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--sheet", help="Excel sheet to read (default: the first)")
     validate.add_argument("--recipe", help="reading recipe: a YAML file or a shipped recipe's name")
     validate.add_argument("--problems", metavar="FILE", help="write every problem to FILE (CSV)")
+    validate.add_argument(
+        "--rates-in-percent",
+        choices=("yes", "no"),
+        default=None,
+        help="the rate columns are percents (yes) or proportions (no); default: decided per "
+        "column from the values, and a mix is an error",
+    )
     commands.add_parser(
         "demo", help="validate the bundled sample data and summarize each partnership"
     )
@@ -151,6 +158,9 @@ def _validate(args: argparse.Namespace) -> int:
                 column_map=_column_map(args.column_map),
                 sheet=args.sheet,
                 recipe=args.recipe,
+                rates_in_percent=None
+                if args.rates_in_percent is None
+                else args.rates_in_percent == "yes",
             )
         except FileNotFoundError as error:
             print(f"c2c: {error}", file=sys.stderr)

@@ -165,3 +165,20 @@ def test_dataframe_source_reports_index_labels(valid_rows):
     with pytest.raises(DataValidationError) as caught:
         read_outcomes(frame)
     assert caught.value.problems["row"].tolist() == ["c"]
+
+
+def test_c2c_validate_refuses_a_mixed_rate_column_until_told_its_unit(tmp_path, capsys):
+    from c2c_analysis.cli import main
+
+    text = "partnership,outcome,year,dimension,group,rate\n"
+    text += "".join(
+        f"tacoma,hs_graduation,{year},all,All students,{rate}\n"
+        for year, rate in ((2015, 0.81), (2016, 0.83), (2017, 1.5))
+    )
+    path = write(tmp_path, text)
+    assert main(["validate", str(path)]) == 1
+    assert "mixes proportions and percents" in capsys.readouterr().out
+    assert main(["validate", str(path), "--rates-in-percent", "yes"]) == 0
+    captured = capsys.readouterr()
+    assert "valid: 3 rows" in captured.out
+    assert "rates_in_percent=True" in captured.err
