@@ -19,6 +19,9 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from c2c_analysis.trends import projection_keys, rates
 
 __all__ = [
+    "CATCH_ALL_GROUPS",
+    "GROUP_COLORS",
+    "group_colors",
     "plot_funnel",
     "plot_gap_change",
     "plot_gaps",
@@ -35,6 +38,60 @@ __all__ = [
 _BASELINE = "#4d4d4d"
 _FORECAST = "#7a7a7a"
 _ACTUAL = "#1b6ca8"
+# Signals in the outcome's better direction and against it, and without a direction: the
+# blue, orange and purple of NHS Making Data Count's charts.
+_IMPROVEMENT = "#0072b2"
+_CONCERN = "#d55e00"
+_NEUTRAL = "#7b3294"
+
+#: One colour per group in every figure of every partnership: Okabe & Ito's colour-blind
+#: safe palette (with Tol's wine and teal for the last race/ethnicity categories); the
+#: higher-rated side of a two-group dimension in blue, the other in vermillion.
+GROUP_COLORS: Mapping[str, str] = {
+    "All students": "#000000",
+    "White": "#0072b2",
+    "Black": "#d55e00",
+    "Hispanic/Latino": "#e69f00",
+    "Asian": "#009e73",
+    "American Indian/Alaska Native": "#cc79a7",
+    "Native Hawaiian/Other Pacific Islander": "#56b4e9",
+    "Two or more races": "#882255",
+    "Middle Eastern/North African": "#44aa99",
+    "Low income": "#d55e00",
+    "Not low income": "#0072b2",
+    "Students with disabilities": "#d55e00",
+    "Students without disabilities": "#0072b2",
+    "English learner": "#d55e00",
+    "Not English learner": "#0072b2",
+    "Female": "#cc79a7",
+    "Male": "#009e73",
+    "Gender X": "#e69f00",
+    "Not reported": "#999999",
+    "Withheld groups": "#999999",
+}
+_OTHER_COLORS = ("#332288", "#117733", "#999933", "#aa4499", "#88ccee", "#661100", "#6699cc")
+#: Groups left out of comparisons: whoever the source could not classify.
+CATCH_ALL_GROUPS = frozenset({"Not reported", "Unknown", "Withheld groups"})
+
+
+def group_colors(labels: Sequence[object]) -> dict[str, str]:
+    """The fixed colour of each group label; a label outside the vocabularies gets one of
+    seven further colours chosen from its spelling, so it too is the same in every figure.
+
+    Examples
+    --------
+    >>> group_colors(["Black", "White"])
+    {'Black': '#d55e00', 'White': '#0072b2'}
+    """
+    import zlib
+
+    out = {}
+    for label in labels:
+        text = str(label)
+        out[text] = GROUP_COLORS.get(
+            text, _OTHER_COLORS[zlib.crc32(text.encode("utf-8")) % len(_OTHER_COLORS)]
+        )
+    return out
 
 
 def set_theme(*, figure_format: str | None = None, **kwargs: object) -> None:
@@ -264,33 +321,47 @@ def plot_gaps(
     time: str = "year",
     group: str = "group",
     band: bool = True,
+    title: str | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """Gaps to the reference group over time, one line per group (a narrowing gap falls
-    towards zero).
+    towards zero), in each group's fixed colour (:data:`GROUP_COLORS`).
 
     Parameters
     ----------
     gap_table : DataFrame
         :func:`~c2c_analysis.gaps.gaps` output for one partnership, outcome and dimension.
+        Groups without any gap (withheld throughout) and catch-all groups ("Not reported")
+        are left out.
     band : bool
         Draw each gap's confidence interval.
+    title : str, optional
+        Default: the outcome's label and the reference ("High school graduation: gap to
+        White students").
 
     Returns
     -------
     Axes
-        One line per group, labelled with the group; y is ``gap_pp``.
+        One line per group, labelled with the group; y is ``gap_pp``. The legend sits
+        outside the lines, to the right.
     """
+    from c2c_analysis.schema import OUTCOMES
+
     ax = _axes(ax)
-    for label, frame in gap_table.groupby(group, sort=False):
+    shown = gap_table[~gap_table[group].isin(CATCH_ALL_GROUPS)]
+    has_data = shown.groupby(group, sort=False)["gap_pp"].transform(lambda v: v.notna().any())
+    shown = shown[has_data.astype(bool)] if len(shown) else shown
+    colors = group_colors(shown[group].unique())
+    for label, frame in shown.groupby(group, sort=False):
         frame = frame.sort_values(time)
-        (line,) = ax.plot(frame[time], frame["gap_pp"], marker="o", label=_literal(label))
+        color = colors[str(label)]
+        ax.plot(frame[time], frame["gap_pp"], marker="o", color=color, label=_literal(label))
         if band:
             ax.fill_between(
                 frame[time],
                 frame["gap_ci_lower_pp"],
                 frame["gap_ci_upper_pp"],
-                color=line.get_color(),
+                color=color,
                 alpha=0.12,
                 lw=0,
             )
@@ -298,8 +369,22 @@ def plot_gaps(
     reference = gap_table["reference"].iloc[0] if len(gap_table) else ""
     ax.set_ylabel(f"Gap to {_literal(reference)} (percentage points)")
     ax.set_xlabel(_literal(time.replace("_", " ").capitalize()))
-    ax.legend(frameon=False, fontsize="small")
+    if title is None and "outcome" in gap_table and len(gap_table):
+        outcome = str(gap_table["outcome"].iloc[0])
+        label = OUTCOMES[outcome].label if outcome in OUTCOMES else outcome
+        title = f"{label}: gap to {reference} students"
+    if title:
+        ax.set_title(_literal(title), fontsize="medium")
+    if len(shown):
+        _legend_outside(ax)
     return ax
+
+
+def _legend_outside(ax: Axes) -> None:
+    """The legend to the right of the axes, clear of the lines (the measured layout makes
+    room for it)."""
+    legend = ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    legend._c2c_outside_right = True
 
 
 def plot_gap_change(
@@ -458,6 +543,23 @@ def plot_scorecard(result, *, ax: Axes | None = None) -> Axes:
     return ax
 
 
+def _signal_colors(table: pd.DataFrame, better: str | None) -> np.ndarray:
+    """Each point's signal colour: improvement (blue) or concern (orange) in the outcome's
+    better direction, purple where no direction is known."""
+    if "nhs_class" in table:
+        cls = table["nhs_class"].to_numpy()
+        return np.select(
+            [cls == "special_cause_improvement", cls == "special_cause_concern"],
+            [_IMPROVEMENT, _CONCERN],
+            _NEUTRAL,
+        )
+    if better not in ("higher", "lower"):
+        return np.full(len(table), _NEUTRAL)
+    above = (table["y"] > table["center"]).to_numpy()
+    good = above if better == "higher" else ~above
+    return np.where(good, _IMPROVEMENT, _CONCERN)
+
+
 def _draw_spc(
     table: pd.DataFrame,
     ax: Axes,
@@ -465,6 +567,7 @@ def _draw_spc(
     proportion: bool,
     small: bool = False,
     band: tuple[np.ndarray, np.ndarray] | None = None,
+    better: str | None = None,
 ) -> None:
     if band is not None and np.isfinite(band[0]).any():
         ax.fill_between(table["x"], band[0], band[1], color=_ACTUAL, alpha=0.15, lw=0)
@@ -473,64 +576,94 @@ def _draw_spc(
         if phase["upper"].notna().any():
             ax.plot(phase["x"], phase["upper"], color=_FORECAST, lw=0.8, ls="--", label="_limit")
             ax.plot(phase["x"], phase["lower"], color=_FORECAST, lw=0.8, ls="--", label="_limit")
+    if not small:
+        # Where a new phase begins, and where a frozen baseline ends.
+        starts = table["x"][table["part"].ne(table["part"].shift()).to_numpy()].iloc[1:]
+        for i, x in enumerate(starts):
+            ax.axvline(x, color=_FORECAST, lw=0.8, ls=":", label="new phase" if i == 0 else "_")
+        if "baseline" in table and (~table["baseline"]).any() and table["baseline"].any():
+            last = table.loc[table["baseline"].to_numpy(), "x"].max()
+            ax.axvline(last, color=_BASELINE, lw=0.8, ls="-.", label="end of baseline")
+    # Common-cause points in grey, so that signals stand out in their colours (NHS style).
     ax.plot(
         table["x"],
         table["y"],
-        color=_ACTUAL,
+        color="#6b6b6b",
         marker="o",
         ms=3 if small else 4,
         lw=1,
         label="values",
     )
+    colors = _signal_colors(table, better)
     long_run = (
-        table[table.get("in_signal_run", False) & table["runs_signal"]]
+        (table["in_signal_run"] & table["runs_signal"]).to_numpy(dtype=bool)
         if "in_signal_run" in table
-        else table.iloc[:0]
+        else np.zeros(len(table), dtype=bool)
     )
-    if len(long_run):
-        ax.plot(
-            long_run["x"],
-            long_run["y"],
-            "o",
-            color="#e67e22",
-            ms=4 if small else 6,
-            label="long run",
-        )
-    beyond = table[table["sigma_signal"]]
-    if len(beyond):
-        ax.plot(
-            beyond["x"],
-            beyond["y"],
-            "o",
-            color="#c0392b",
-            ms=4 if small else 7,
-            label="beyond limits",
-        )
+    beyond = table["sigma_signal"].to_numpy(dtype=bool)
+    for mask, label, size in ((long_run & ~beyond, "long run", 6), (beyond, "beyond limits", 7)):
+        for color in np.unique(colors[mask]):
+            chosen = mask & (colors == color)
+            word = {_IMPROVEMENT: "improvement", _CONCERN: "concern"}.get(color)
+            ax.plot(
+                table["x"][chosen],
+                table["y"][chosen],
+                "o",
+                color=color,
+                ms=4 if small else size,
+                label=f"{label} ({word})" if word else label,
+            )
     if proportion:
         _percent_axis(ax)
 
 
-def plot_spc(result, *, ax: Axes | None = None) -> Axes:
+def plot_spc(
+    result,
+    *,
+    title: str | None = None,
+    ylabel: str | None = None,
+    better: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
     """A run or control chart: centre line and limits per phase (dashed limits), values,
-    points in a signalling run (orange) and beyond the limits (red).
+    points in a signalling run and beyond the limits in the colour of improvement (blue) or
+    concern (orange) in the outcome's better direction (purple without one), and dotted
+    lines where a new phase begins or a frozen baseline ends.
+
+    Parameters
+    ----------
+    result : SPCResult
+    title : str, optional
+        Name the indicator and unit ("Chronic absence, Lincoln High School"); default:
+        the chart and rules.
+    ylabel : str, optional
+        Default: "Rate" for proportions, else the y column.
+    better : {"higher", "lower"}, optional
+        The outcome's better direction; default: from ``improvement`` (NHS rules).
 
     Returns
     -------
     Axes
         The values line is labelled ``values``; signal markers ``long run`` and
-        ``beyond limits``.
+        ``beyond limits`` (followed by ``(improvement)`` or ``(concern)`` when the better
+        direction is known).
     """
     ax = _axes(ax)
-    proportion = result.settings.get("chart") in ("p", "pp") or (
-        result.settings.get("n") is not None and result.settings.get("chart") == "run"
+    settings = result.settings
+    proportion = settings.get("chart") in ("p", "pp") or (
+        settings.get("n") is not None and settings.get("chart") == "run"
     )
-    _draw_spc(result.table, ax, proportion=proportion)
-    ax.set_xlabel(_literal(str(result.settings.get("x", "x")).replace("_", " ").capitalize()))
-    ax.set_title(
-        _literal(f"{result.settings.get('chart')} chart ({result.settings.get('rules')} rules)"),
-        fontsize="medium",
-    )
-    ax.legend(frameon=False, fontsize="small")
+    if better is None:
+        better = {"increase": "higher", "decrease": "lower"}.get(settings.get("improvement"))
+    _draw_spc(result.table, ax, proportion=proportion, better=better)
+    ax.set_xlabel(_literal(str(settings.get("x", "x")).replace("_", " ").capitalize()))
+    if ylabel is None:
+        ylabel = "Rate" if proportion else str(settings.get("y", "")).replace("_", " ").capitalize()
+    ax.set_ylabel(_literal(ylabel))
+    if title is None:
+        title = f"{settings.get('chart')} chart ({settings.get('rules')} rules)"
+    ax.set_title(_literal(title), fontsize="medium")
+    _legend_outside(ax)
     return ax
 
 
@@ -638,11 +771,20 @@ def _measured_layout(fig) -> bool:
     if any(spec is None for spec in specs) or len({id(sp.get_gridspec()) for sp in specs}) != 1:
         return False
     nrows, ncols = specs[0].get_gridspec().get_geometry()
+    renderer = fig.canvas.get_renderer()
+    right = 0.15
     for ax in visible:
         legend = ax.get_legend()
-        if ax.texts or (legend is not None and legend._bbox_to_anchor is not None):
+        if legend is None or legend.get_bbox_to_anchor() is ax.bbox:
+            outside = False  # a legend inside its axes (or none)
+        elif getattr(legend, "_c2c_outside_right", False) and len(visible) == 1:
+            outside = True  # placed by _legend_outside: its width is the right margin
+        else:
             return False
-    renderer = fig.canvas.get_renderer()
+        if ax.texts:
+            return False
+        if outside:
+            right = legend.get_window_extent(renderer).width / fig.dpi + 0.2
 
     def size(text: str, props) -> tuple[float, float]:
         if not text:
@@ -655,7 +797,6 @@ def _measured_layout(fig) -> bool:
     y_props = FontProperties(size=rc["ytick.labelsize"])
     y_ticks = x_ticks = y_label = x_label = title = 0.0
     longest_y_label = longest_x_label = longest_title = 0.0
-    right = 0.15
     for ax in visible:
         low, high = sorted(ax.get_ylim())
         locs = [v for v in ax.yaxis.get_majorticklocs() if low <= v <= high]

@@ -65,8 +65,10 @@ class SPCResult:
     ----------
     table : DataFrame
         One row per subgroup: ``x, y, n, part, center, lower, upper, sigma_signal,
-        runs_signal, included, withheld, in_signal_run`` (``withheld``: every row of the
-        point carried a suppression marker such as ``*``, ``NS`` or ``N<10``; such points
+        runs_signal, included, baseline, withheld, in_signal_run`` (``baseline``: the
+        point is in the baseline that ``freeze`` sets, all points without one; ``withheld``:
+        every row of the point carried a suppression marker such as ``*``, ``NS`` or
+        ``N<10``; such points
         have no value and are counted, never silently missing; ``lower``/``upper`` are NaN on
         run charts;
         ``y`` is the plotted value; ``runs_signal`` is the phase's runs signal, repeated on
@@ -482,6 +484,7 @@ def _engine(
             "sigma_signal": sigma_signal,
             "runs_signal": signal[pid],
             "included": frame["included"].to_numpy(dtype=bool),
+            "baseline": frame["baseline"].to_numpy(dtype=bool),
             "withheld": withheld,
             "in_signal_run": point_in_long_run,
         }
