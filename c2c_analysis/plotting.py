@@ -677,9 +677,12 @@ def plot_spc_grid(
     bands: bool = False,
     level: float = 0.95,
     titles: Mapping[object, str] | None = None,
+    better: str | Mapping[object, str] | None = None,
 ):
     """Small multiples of :func:`~c2c_analysis.spc.spc_table` output, one panel per series
-    (the first ``max_series``), signalling series first.
+    (the first ``max_series``), signalling series first. A panel whose series signals says
+    why in its title: "shift" (a run longer than chance allows, its points highlighted) or
+    "few crossings" (fewer crossings of the centre line than chance gives).
 
     Parameters
     ----------
@@ -700,6 +703,9 @@ def plot_spc_grid(
     titles : mapping, optional
         Panel titles by series (the value of ``by``, a tuple when it has several columns),
         e.g. outcome labels; default the series' values joined by " / ".
+    better : {"higher", "lower"} or mapping, optional
+        The better direction (of every series, or by series as ``titles``): signals are
+        drawn as improvement (blue) or concern (orange).
 
     Returns
     -------
@@ -723,8 +729,13 @@ def plot_spc_grid(
     for ax, key in zip(axes.flat, order, strict=False):
         where = positions[as_tuple(key)]
         band = (lower[where], upper[where]) if bands else None
-        _draw_spc(table.iloc[where], ax, proportion=proportion, small=True, band=band)
+        rows = table.iloc[where]
+        direction = better.get(key) if isinstance(better, Mapping) else better
+        _draw_spc(rows, ax, proportion=proportion, small=True, band=band, better=direction)
         title = (titles or {}).get(key) or " / ".join(map(str, as_tuple(key)))
+        if rows["runs_signal"].any():
+            shift = "in_signal_run" in rows and rows["in_signal_run"].any()
+            title += " (shift)" if shift else " (few crossings)"
         # y=1: no top ticks to avoid, so matplotlib need not measure the axes at every draw
         # to place the title (a third of this grid's drawing time).
         ax.set_title(_literal(title), fontsize="small", y=1.0)
