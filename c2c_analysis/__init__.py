@@ -23,7 +23,6 @@ from c2c_analysis.io import (
     read_outcomes,
 )
 from c2c_analysis.overview import outcome_overview
-from c2c_analysis.privacy import SuppressionResult, suppress
 from c2c_analysis.schema import (
     INDICATORS,
     OUTCOMES,
@@ -41,6 +40,11 @@ _LAZY = {
     "das_gupta": "decompose",
     "decompose_rate_change": "decompose",
     "oaxaca_blinder": "decompose",
+    "AuditResult": "audit",
+    "audit_disclosure": "audit",
+    "SuppressionResult": "privacy",
+    "suppress": "privacy",
+    "suppression_notes": "privacy",
     "FunnelResult": "funnel",
     "funnel_chart": "funnel",
     "Portfolio": "portfolio",
@@ -58,6 +62,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the names are importable from the package
+    from c2c_analysis.audit import AuditResult, audit_disclosure
     from c2c_analysis.decompose import das_gupta, decompose_rate_change, oaxaca_blinder
     from c2c_analysis.funnel import FunnelResult, funnel_chart
     from c2c_analysis.portfolio import (
@@ -66,6 +71,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the names are importable from t
         interrupted_time_series,
         read_portfolio,
     )
+    from c2c_analysis.privacy import SuppressionResult, suppress, suppression_notes
     from c2c_analysis.spc import SPCResult, control_chart, run_chart, spc_table
     from c2c_analysis.trends import baseline_summary, project_baseline, rates, trend
 
@@ -85,6 +91,7 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "AuditResult",
     "C2CDataWarning",
     "DataValidationError",
     "FunnelResult",
@@ -96,6 +103,7 @@ __all__ = [
     "SuppressionResult",
     "__version__",
     "aggregate_students",
+    "audit_disclosure",
     "baseline_summary",
     "better_direction",
     "classify_gap_change",
@@ -126,6 +134,7 @@ __all__ = [
     "run_chart",
     "spc_table",
     "suppress",
+    "suppression_notes",
     "trend",
     "validate_outcomes",
 ]

@@ -403,7 +403,8 @@ def _attack(
     upper = np.full(2 * n, np.inf)
     for i in np.flatnonzero(keep & (unknown[:n] | unknown[n:])):
         nv, dv = i, n + i
-        lo, hi = know.rate_low[i], know.rate_high[i]
+        # A hair of slack: 0.6 x 10 is 6.000000000000001 in floating point.
+        lo, hi = know.rate_low[i] - 1e-9, know.rate_high[i] + 1e-9
         if unknown[nv] and unknown[dv]:
             ub_rows.append((np.array([nv, dv]), np.array([1.0, -1.0]), 0.0))
             if np.isfinite(lo) and lo > 0:

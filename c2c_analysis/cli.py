@@ -100,6 +100,11 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="validate the bundled sample data and summarize each partnership"
     )
     commands.add_parser("samples", help="list the bundled sample data sets")
+    audit = commands.add_parser(
+        "audit", help="check that nothing withheld in a report folder can be worked out"
+    )
+    audit.add_argument("reports_dir", help="a report folder (tables, results.json, notebook)")
+    audit.add_argument("--min-n", type=int, default=10, help="smallest group published")
     report = commands.add_parser("report", help="run the report notebook for one partnership")
     report.add_argument("partnership")
     batch = commands.add_parser("batch", help="run the report for many partnerships")
@@ -330,6 +335,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _audit(args: argparse.Namespace) -> int:
+    """Exit 0 when nothing withheld can be worked out, 1 when a cell or set is exposed."""
+    from c2c_analysis.audit import audit_disclosure
+
+    try:
+        result = audit_disclosure(args.reports_dir, min_n=args.min_n)
+    except FileNotFoundError as error:
+        print(f"c2c: {error}", file=sys.stderr)
+        return 2
+    summary = result.summary.iloc[0]
+    print(
+        f"{args.reports_dir}: {'safe' if result.safe else 'EXPOSED'}: "
+        f"{summary['withheld_values']} withheld values, {summary['exposed_values']} exposed; "
+        f"{summary['sets']} isolated sets, {summary['exposed_sets']} exposed"
+    )
+    for row in result.exposed.itertuples(index=False):
+        print(f"  {row.outcome} {row.time} {row.group}: {row.value} {row.reason}")
+    if len(result.sets):
+        for row in result.sets[result.sets["exposed"]].itertuples(index=False):
+            print(f"  {row.outcome} {row.time} {row.cells}: {row.value} {row.reason}")
+    return 0 if result.safe else 1
+
+
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "validate":
         return _validate(args)
@@ -342,6 +370,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "samples":
         print(list_samples().to_string(index=False))
         return 0
+    if args.command == "audit":
+        return _audit(args)
     parser.print_help()
     return 2
 

@@ -231,7 +231,7 @@ def recomputed(published: pd.DataFrame, column: str) -> list[tuple[str, str]]:
     return found
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     partnership_tables(),
     st.integers(2, 30),
@@ -247,7 +247,7 @@ def test_no_published_cell_is_below_min_n(frame, min_n, top_bottom):
     assert (frame.loc[shown, "denominator"] >= min_n).all()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     partnership_tables(),
     st.integers(2, 30),
