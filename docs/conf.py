@@ -60,7 +60,6 @@ nitpick_ignore_regex = [
     (r"py:(class|obj)", r"(typing|collections\.abc|os|pathlib|datetime)\..*"),
 ]
 
-autosummary_generate = True
 autosummary_imported_members = True
 autodoc_typehints = "none"  # numpydoc's Parameters give the types, in words
 numpydoc_show_class_members = False
@@ -392,3 +391,10 @@ def _copy_gallery() -> None:
 
 _write_api_index()
 _copy_gallery()
+# The pages to generate stubs for, named: on an incremental build autosummary would look
+# only at the documents the previous build found, and miss a module page written just now.
+autosummary_generate = sorted(
+    str(page.relative_to(DOCS))
+    for page in (DOCS / "api").glob("**/*.rst")
+    if page.parent.name != "generated"
+)
