@@ -128,3 +128,79 @@ def test_input_is_not_modified(records):
     before = records.copy()
     count(records)
     pd.testing.assert_frame_equal(records, before)
+
+
+# --- Dask DataFrames in (issue 18 item 3) ------------------------------------------------------
+
+SAMPLE_OPTIONS = {
+    "outcome": "graduated",
+    "time": "class_of",
+    "outcome_id": "hs_graduation",
+    "by": ["race_ethnicity", "low_income", "gender", "disability", "english_learner"],
+}
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """Two in-process workers with one thread each, as CI runs them (the machine has 2 cores)."""
+    pytest.importorskip("dask.dataframe")
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+def test_dask_frame_gives_the_same_table_as_pandas(dask_client):
+    import dask.dataframe as dd
+
+    students = load_sample("students")
+    expected = aggregate_students(students, **SAMPLE_OPTIONS)
+    lazy = dd.from_pandas(students.sample(frac=1, random_state=2), npartitions=4)
+    pd.testing.assert_frame_equal(aggregate_students(lazy, **SAMPLE_OPTIONS), expected)
+
+
+def test_parquet_dataset_partitioned_by_year_gives_the_same_table_as_pandas(dask_client, tmp_path):
+    import dask.dataframe as dd
+
+    students = load_sample("students")
+    students.to_parquet(tmp_path / "students", partition_cols=["class_of"])
+    lazy = dd.read_parquet(tmp_path / "students")  # class_of comes back as categories
+    assert lazy.npartitions > 1
+    expected = aggregate_students(students, **SAMPLE_OPTIONS)
+    pd.testing.assert_frame_equal(aggregate_students(lazy, **SAMPLE_OPTIONS), expected)
+
+
+def test_dask_aggregation_is_a_tree_of_partial_counts_without_a_shuffle(dask_client):
+    import dask.dataframe as dd
+
+    from c2c_analysis.io.students import _dask_counts
+
+    lazy = dd.from_pandas(load_sample("students"), npartitions=3)
+    options = {
+        "outcome": "graduated", "time": "class_of", "partnership": None,
+        "id_column": "student_id",
+        "dimensions": {"race_ethnicity": "race_ethnicity", "low_income": "income"},
+    }  # fmt: skip
+    summed = _dask_counts(lazy, np.dtype("int64"), **options)
+    names = {str(key[0] if isinstance(key, tuple) else key) for key in dict(summed.dask)}
+    assert not any("shuffle" in name for name in names)
+    # One partial count per partition, then the combine: the counts come back small.
+    assert summed.npartitions == 1
+    assert len(summed.compute()) < len(load_sample("students")) / 100
+
+
+def test_dask_frame_errors_like_pandas(dask_client):
+    import dask.dataframe as dd
+
+    frame = load_sample("students").head(50).copy()
+    frame.loc[frame.index[7], "graduated"] = 2
+    with pytest.raises(DataValidationError, match="outcome must be 1/0"):
+        aggregate_students(dd.from_pandas(frame, npartitions=2), **SAMPLE_OPTIONS)
+    with pytest.raises(DataValidationError, match="required column is missing"):
+        aggregate_students(
+            dd.from_pandas(frame.drop(columns="gender"), npartitions=2), **SAMPLE_OPTIONS
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -35,8 +36,11 @@ def aggregate_students(
 
     Parameters
     ----------
-    records : DataFrame
-        One row per student and period. Not modified.
+    records : DataFrame or dask.dataframe.DataFrame
+        One row per student and period. Not modified. A Dask DataFrame (e.g.
+        ``dd.read_parquet`` of a dataset partitioned by year or district) is counted
+        partition by partition on its workers and gives the same table as pandas; only
+        the counts are computed, never the student rows as a whole.
     outcome : str
         The column that says whether the student met the outcome: 1/0 or True/False.
         Missing values are an error (a student whose outcome is unknown is not a
@@ -76,7 +80,10 @@ def aggregate_students(
     -----
     Group-wise counting with integer codes and :func:`numpy.bincount`: memory stays a
     small multiple of the input and time linear in the rows (see
-    ``benchmarks/aggregate.py``).
+    ``benchmarks/aggregate.py``). On Dask each partition is counted the same way
+    (``map_partitions`` with explicit ``meta``) and the partial counts are added by a tree
+    reduction (``groupby().sum(split_out=1)``, no shuffle). A student counted twice in a
+    period is found within a partition: partition by period or by partnership.
 
     Examples
     --------
@@ -87,29 +94,85 @@ def aggregate_students(
     >>> low_income[["numerator", "denominator"]].values.tolist()
     [[934, 1216]]
     """
-    if not isinstance(records, pd.DataFrame):
-        raise TypeError(f"aggregate_students expects a DataFrame, not {type(records).__name__}")
     dimensions = (
         dict(by)
         if isinstance(by, Mapping)
         else {c: normalize_dimension(c) for c in ([by] if isinstance(by, str) else by)}
     )
+    options = {
+        "outcome": outcome,
+        "time": time,
+        "dimensions": dimensions,
+        "partnership": partnership,
+        "id_column": id_column,
+    }
+    if _is_dask(records):
+        _check_columns(records.columns, **options)
+        return _aggregate_dask(records, outcome_id=outcome_id or outcome, **options)
+    if not isinstance(records, pd.DataFrame):
+        raise TypeError(f"aggregate_students expects a DataFrame, not {type(records).__name__}")
+    _check_columns(records.columns, **options)
+    counts = _partial_counts(records, **options)
+    return _finish(counts, records[time].dtype, outcome_id or outcome, len(records))
+
+
+def _is_dask(records) -> bool:
+    # Dask is optional: a frame can only be a Dask DataFrame if dask is already imported.
+    module = sys.modules.get("dask.dataframe")
+    return module is not None and isinstance(records, module.DataFrame)
+
+
+def _check_columns(columns, *, outcome, time, dimensions, partnership, id_column) -> None:
     needed = [outcome, time, *dimensions]
     if partnership is None:
         needed.append("partnership")
-    if id_column is not None and id_column in records.columns:
+    if id_column is not None and id_column in columns:
         needed.append(id_column)
     problems = [
         {"row": None, "column": c, "value": "", "problem": "required column is missing"}
         for c in dict.fromkeys(needed)
-        if c not in records.columns
+        if c not in columns
     ]
     if problems:
         raise DataValidationError(problems, source="aggregate_students")
 
+
+#: The columns of the per-partition counts, before they are added up and ordered.
+_PARTIAL = {
+    "partnership": "str",
+    "_time": None,  # the records' period dtype
+    "_dim": "int64",
+    "dimension": "str",
+    "group": "str",
+    "numerator": "int64",
+    "denominator": "int64",
+}
+
+
+def _partial_meta(time_dtype) -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: pd.Series(dtype=time_dtype if d is None else d) for c, d in _PARTIAL.items()}
+    )
+
+
+def _period_values(values: pd.Series) -> pd.Series:
+    """Periods as their own values: a categorical period (a Parquet dataset partitioned by
+    year reads its partition column as categories) becomes its categories' values."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.astype(values.cat.categories.dtype)
+    return values
+
+
+def _partial_counts(
+    records: pd.DataFrame, *, outcome, time, dimensions, partnership, id_column
+) -> pd.DataFrame:
+    """Students and students meeting the outcome per partnership, period, dimension and
+    group of ``records`` (one partition, or the whole table), in the columns of
+    :data:`_PARTIAL`; groups without students are left out."""
     labels = records.index.to_numpy()
     met = _outcome_values(records[outcome], labels, outcome)
-    time_codes, time_values = _codes(records[time])
+    period = _period_values(records[time])
+    time_codes, time_values = _codes(period)
     if (time_codes < 0).any():
         bad = np.flatnonzero(time_codes < 0)
         raise DataValidationError(
@@ -142,14 +205,62 @@ def aggregate_students(
         frames.append(frame.assign(_dim=position))
     counts = pd.concat(frames, ignore_index=True)
     slot = counts.pop("_base").to_numpy()
-    counts.insert(0, "partnership", part_values[slot // n_time])
-    counts.insert(1, "outcome", outcome_id or outcome)
-    time_name = "period" if pd.api.types.is_datetime64_any_dtype(records[time].dtype) else "year"
-    counts.insert(2, time_name, time_values[slot % n_time])
-    counts["source"] = f"aggregated from {len(records)} student records"
-    counts = counts.sort_values(["partnership", time_name, "_dim", "_order"], kind="stable")
-    counts = counts.drop(columns=["_dim", "_order"])
-    return _validate(counts.reset_index(drop=True), source="aggregate_students", aliases=False)
+    counts["partnership"] = part_values[slot // n_time]
+    counts["_time"] = pd.Series(time_values[slot % n_time]).astype(period.dtype).to_numpy()
+    out = counts[list(_PARTIAL)]
+    return out.astype({c: d for c, d in _PARTIAL.items() if d is not None})
+
+
+def _finish(counts: pd.DataFrame, time_dtype, outcome_id: str, n_records: int) -> pd.DataFrame:
+    """The canonical table from added-up counts: every partnership and period, All students
+    first, then each dimension's groups in the vocabulary's order (Not reported last)."""
+    time_name = "period" if pd.api.types.is_datetime64_any_dtype(time_dtype) else "year"
+    ranks = counts[["dimension", "group"]].drop_duplicates()
+    # One entry per distinct group label, not per row.
+    ranks["_vocabulary"] = [
+        {g: i for i, g in enumerate(GROUPS.get(d, ()))}.get(g, len(GROUPS.get(d, ())))
+        for d, g in zip(ranks["dimension"], ranks["group"], strict=True)
+    ]
+    counts = counts.merge(ranks, on=["dimension", "group"], how="left")
+    counts["_not_reported"] = counts["group"] == NOT_REPORTED
+    counts = counts.sort_values(
+        ["partnership", "_time", "_dim", "_vocabulary", "_not_reported", "group"], kind="stable"
+    )
+    out = pd.DataFrame(
+        {
+            "partnership": counts["partnership"].to_numpy(dtype=object),
+            "outcome": outcome_id,
+            time_name: counts["_time"].to_numpy(),
+            "dimension": counts["dimension"].to_numpy(dtype=object),
+            "group": counts["group"].to_numpy(dtype=object),
+            "numerator": counts["numerator"].to_numpy(dtype=np.int64),
+            "denominator": counts["denominator"].to_numpy(dtype=np.int64),
+        }
+    )
+    out["source"] = f"aggregated from {n_records} student records"
+    return _validate(out, source="aggregate_students", aliases=False)
+
+
+def _aggregate_dask(records, *, outcome_id: str, **options) -> pd.DataFrame:
+    """Count a Dask DataFrame: each partition is counted on its worker, the partial counts
+    are added up by a tree reduction (groupby-sum, no shuffle of students), and only the
+    small table of counts comes back. Duplicate student ids are found within a partition
+    (partition a dataset by period or by partnership, so that one student's rows for a
+    period sit in one partition)."""
+    time_dtype = _period_values(records[options["time"]]._meta).dtype
+    counts = _dask_counts(records, time_dtype, **options).compute().reset_index()
+    n_records = int(counts.loc[counts["_dim"] == 0, "denominator"].sum())
+    return _finish(counts, time_dtype, outcome_id, n_records)
+
+
+def _dask_counts(records, time_dtype, **options):
+    """The lazy added-up counts of a Dask DataFrame (see :func:`_aggregate_dask`)."""
+    partial = records.map_partitions(_partial_counts, **options, meta=_partial_meta(time_dtype))
+    keys = ["partnership", "_time", "_dim", "dimension", "group"]
+    # split_out=1: a tree of partial sums (split_every at a time), never a shuffle.
+    return partial.groupby(keys, sort=False, dropna=False)[["numerator", "denominator"]].sum(
+        split_out=1
+    )
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
