@@ -456,12 +456,20 @@ def _problem(row: object, column: object, value: object, problem: str) -> dict[s
 
 
 class _Collector:
-    """Accumulates problems for rows selected by boolean masks."""
+    """Accumulates problems for rows selected by boolean masks.
+
+    Problems of rows are kept as blocks of arrays (positions, values, texts), one block per
+    check, not one dict per problem: a file whose every row is invalid is collected in a few
+    arrays the size of its columns. ``items`` holds the few problems of whole columns."""
 
     def __init__(self, frame: pd.DataFrame, rows: np.ndarray) -> None:
         self.frame = frame
         self.rows = rows
         self.items: list[dict[str, Any]] = []
+        self.blocks: list[tuple[np.ndarray, str, np.ndarray, np.ndarray]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.items or self.blocks)
 
     def add(
         self,
@@ -474,22 +482,51 @@ class _Collector:
         if len(idx) == 0:
             return
         source = self.frame.get(value_column or column)
-        texts = problem if isinstance(problem, np.ndarray) else None
-        for i in idx:
-            value = source.iat[i] if source is not None else None
-            item = _problem(self.rows[i], column, value, texts[i] if texts is not None else problem)
-            self.items.append({**item, "_position": int(i)})
+        if source is not None:
+            values = np.array([_shown(v) for v in source.to_numpy(dtype=object)[idx]], object)
+        else:
+            values = np.full(len(idx), "", dtype=object)
+        if isinstance(problem, np.ndarray):
+            texts = problem[idx].astype(object)
+        else:
+            texts = np.full(len(idx), problem, dtype=object)
+        self.blocks.append((idx, str(column), values, texts))
 
     def whole(self, column: object, problem: str, value: object = None) -> None:
         self.items.append({**_problem(None, column, value, problem), "_position": -1})
 
     def table(self) -> pd.DataFrame:
         """Problems of whole columns first, then row by row in the order of the data."""
-        items = [{"_position": -1, **item} for item in self.items]
-        ordered = sorted(enumerate(items), key=lambda pair: (pair[1]["_position"], pair[0]))
-        return pd.DataFrame(
-            [item for _, item in ordered], columns=[*PROBLEM_COLUMNS, "_position"]
-        ).drop(columns="_position")
+        head = pd.DataFrame(
+            [{"_position": -1, **item} for item in self.items],
+            columns=[*PROBLEM_COLUMNS, "_position"],
+        )
+        if not self.blocks:
+            return head.drop(columns="_position").reset_index(drop=True)
+        positions = np.concatenate([b[0] for b in self.blocks])
+        order = np.argsort(positions, kind="stable")  # by row, checks in the order made
+        positions = positions[order]
+        rows = pd.DataFrame(
+            {
+                "row": self.rows[positions],
+                "column": np.concatenate(
+                    [np.full(len(b[0]), b[1], dtype=object) for b in self.blocks]
+                )[order],
+                "value": np.concatenate([b[2] for b in self.blocks])[order],
+                "problem": np.concatenate([b[3] for b in self.blocks])[order],
+            }
+        )
+        whole = head[head["_position"] < 0].drop(columns="_position")
+        placed = head[head["_position"] >= 0]
+        if len(placed):  # problems added as dicts for given rows (duplicate keys)
+            rows["_position"] = positions
+            rows = pd.concat([rows, placed], ignore_index=True)
+            rows = rows.sort_values("_position", kind="stable").drop(columns="_position")
+        return (
+            pd.concat([whole, rows], ignore_index=True)
+            if len(whole)
+            else rows.reset_index(drop=True)
+        )
 
 
 def validate_outcomes(
@@ -918,7 +955,7 @@ def _validate(
                 )
                 found.items.append({**problem, "_position": int(position)})
 
-    if found.items:
+    if found:
         raise DataValidationError(found.table(), source=source, notes=notes + concerns)
 
     # the normalized copy ------------------------------------------------------------------

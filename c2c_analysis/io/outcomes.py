@@ -281,11 +281,25 @@ def _european(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     return out
 
 
+def _utf8_head(path: Path, size: int = 1 << 16) -> str | None:
+    """The start of a file that reads as UTF-8 (no UTF-16 byte-order mark, no NUL bytes),
+    for sniffing its delimiter; None for other files, which :func:`_decode` reads whole."""
+    with path.open("rb") as handle:
+        data = handle.read(size)
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in data:
+        return None
+    try:
+        return codecs.getincrementaldecoder("utf-8-sig")().decode(data, final=False)
+    except UnicodeDecodeError:
+        return None
+
+
 def _read_csv(
     path: Path, *, recipe: Recipe | None = None, notes: list[str] | None = None
 ) -> pd.DataFrame:
     notes = [] if notes is None else notes
     header_row = recipe.header_row if recipe else 1
+    head = None
     if path.suffix.lower() in {".gz", ".bz2", ".zip", ".xz"}:
         # Compressed text: pandas decompresses; line numbers still hold.
         try:
@@ -299,7 +313,12 @@ def _read_csv(
         except (UnicodeDecodeError, ValueError, OSError) as error:
             raise _fail(path, f"the file could not be read: {error}") from None
     else:
-        text = _decode(path, recipe.encoding if recipe else None, notes)
+        # A UTF-8 file is read by pandas from disk: no whole-text copies of a large file (its
+        # bytes, its text, and a StringIO of it would be several times the file's size).
+        head = None if recipe is not None and recipe.encoding else _utf8_head(path)
+        text = (
+            head if head is not None else _decode(path, recipe.encoding if recipe else None, notes)
+        )
     if not text.strip():
         raise _fail(path, "the file is empty")
     if recipe is not None and recipe.delimiter:
@@ -310,16 +329,22 @@ def _read_csv(
             delimiter = csv.Sniffer().sniff(body[:20000], delimiters=",;\t|").delimiter
         except csv.Error:
             delimiter = ","
+    options = {
+        "sep": delimiter,
+        "dtype": str,
+        "keep_default_na": False,
+        "skip_blank_lines": False,
+        "header": None,
+        "skiprows": header_row - 1,
+    }
     try:
-        raw = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-            header=None,
-            skiprows=header_row - 1,
-        )
+        if head is not None and path.suffix.lower() not in {".gz", ".bz2", ".zip", ".xz"}:
+            try:
+                raw = pd.read_csv(path, encoding="utf-8-sig", **options)
+            except UnicodeDecodeError:  # not UTF-8 after all, past its first bytes
+                raw = pd.read_csv(io.StringIO(_decode(path, None, notes)), **options)
+        else:
+            raw = pd.read_csv(io.StringIO(text), **options)
     except pd.errors.ParserError as error:
         raise _fail(path, f"the file is not a well-formed table: {error}") from None
     except pd.errors.EmptyDataError:
