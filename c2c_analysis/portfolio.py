@@ -286,6 +286,7 @@ def interrupted_time_series(
         usable = np.isfinite(den) & (den > 0)
         response = np.where(usable, resolved["rate"].to_numpy(), np.nan)
         weights = den
+        cohort = resolved["cohort"].to_numpy()
         model_family = sm.families.Binomial()
     elif family == "poisson":
         response = pd.to_numeric(frame[y], errors="coerce").to_numpy(dtype=float)
@@ -384,7 +385,7 @@ def interrupted_time_series(
     table["effect_pp"] = effect_pp
     keep = treated == 1
     # Students for binomial (difference x cohort), events for Poisson, none for gaussian.
-    counts = weights if family == "binomial" else np.ones(len(frame))
+    counts = cohort if family == "binomial" else np.ones(len(frame))
     difference = fitted - counterfactual
     cf = pd.DataFrame(
         {
@@ -917,6 +918,11 @@ def evaluate_portfolio(
         if len(ref_rows) and (compared or group != (strategy.comparison or ALL_STUDENTS)):
             requests[(i, "reference")] = (ref_rows[keep], base)
     projected = _batched_projections(requests, method=method, level=level)
+    summaries = _summaries({i: projected[(i, "series")] for i in range(len(cases))})
+    fits = _binomial_its_many(
+        {i: (series, strategy.start) for i, (strategy, _, series, _, _) in enumerate(cases)},
+        dispersion_floor=dispersion_floor,
+    )
     for i, (strategy, group, series, ref_rows, overlaps) in enumerate(cases):
         record = _score(
             series,
@@ -931,6 +937,8 @@ def evaluate_portfolio(
             dispersion_floor=dispersion_floor,
             comparison_rows=ref_rows if _is_other_partnership(ref_rows, series) else None,
             reference=strategy.comparison or ALL_STUDENTS,
+            summary=summaries.get(i),
+            its_fit=fits.get(i),
         )
         record["overlaps"] = ", ".join(overlaps)
         if overlaps:
@@ -1062,6 +1070,8 @@ def _score(
     dispersion_floor: bool = True,
     comparison_rows: pd.DataFrame | None = None,
     reference: str = ALL_STUDENTS,
+    summary: pd.Series | None = None,
+    its_fit: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """One scorecard row from the series' baseline ``projection`` (or the error that
     prevented it) and the comparison group's (``None`` when there is none); with
@@ -1101,7 +1111,8 @@ def _score(
         record["note"] = f"baseline: {error.problems['problem'].iloc[0]}"
         return record
     projections[(strategy.id, group)] = projection
-    summary = baseline_summary(projection).iloc[0]
+    if summary is None:
+        summary = baseline_summary(projection).iloc[0]
     if summary["verdict"] == "no_data_after_baseline":
         record["note"] = "no data from the start on"
         return record
@@ -1118,37 +1129,10 @@ def _score(
     record["difference_students"] = last["difference_students"]
     if method == "linear" and not 0 <= summary["projected"] <= 1:
         record["note"] = "the linear projection leaves 0-100%: use method='logit'"
-    counts = _has_counts(series)
-    try:
-        if counts:
-            its = interrupted_time_series(
-                series,
-                time="year",
-                start=strategy.start,
-                numerator="numerator",
-                denominator="denominator",
-                level=level,
-                dispersion_floor=dispersion_floor,
-            )
-        else:
-            its = interrupted_time_series(
-                series.dropna(subset=["rate"]),
-                time="year",
-                start=strategy.start,
-                y="rate",
-                family="gaussian",
-                level=level,
-            )
-        terms = its.table.set_index("term")
-        record["level_change_pp"] = terms.loc["level_change", "effect_pp"]
-        record["p_value"] = terms.loc["level_change", "p_value"]
-        if its.settings["family"] == "binomial":
-            record["dispersion"] = its.dispersion
-            record["dispersion_floored"] = its.dispersion_floored
-        if "slope_change" in terms.index:
-            record["slope_change_pp"] = terms.loc["slope_change", "effect_pp"]
-    except (DataValidationError, ValueError, np.linalg.LinAlgError) as error:
-        record["note"] = f"segmented regression not estimable: {error}".splitlines()[0]
+    if its_fit is not None:  # fitted with every other counted series at once
+        record.update(its_fit)
+    else:
+        record["note"] = _its_one(record, series, strategy, level, dispersion_floor)
     notes = [record["note"]] if record["note"] else []
     if comparison_rows is not None:
         notes.append(
@@ -1170,6 +1154,123 @@ def _score(
         notes.append(f"no gap to {reference}: no rows of it for this outcome")
     record["note"] = "; ".join(n for n in notes if n)
     return record
+
+
+def _its_one(record, series, strategy, level, dispersion_floor) -> str:
+    """One series' segmented regression (rates without counts, or what the stacked fit
+    left); fills ``record`` and returns its note."""
+    try:
+        if _has_counts(series):
+            its = interrupted_time_series(
+                series, time="year", start=strategy.start, numerator="numerator",
+                denominator="denominator", level=level, dispersion_floor=dispersion_floor,
+            )  # fmt: skip
+        else:
+            its = interrupted_time_series(
+                series.dropna(subset=["rate"]), time="year", start=strategy.start, y="rate",
+                family="gaussian", level=level,
+            )  # fmt: skip
+    except (DataValidationError, ValueError, np.linalg.LinAlgError) as error:
+        return f"segmented regression not estimable: {error}".splitlines()[0]
+    terms = its.table.set_index("term")
+    record["level_change_pp"] = terms.loc["level_change", "effect_pp"]
+    record["p_value"] = terms.loc["level_change", "p_value"]
+    if its.settings["family"] == "binomial":
+        record["dispersion"] = its.dispersion
+        record["dispersion_floored"] = its.dispersion_floored
+    if "slope_change" in terms.index:
+        record["slope_change_pp"] = terms.loc["slope_change", "effect_pp"]
+    return record["note"]
+
+
+def _summaries(projections: Mapping[int, Any]) -> dict[int, pd.Series]:
+    """:func:`baseline_summary` of every projection in one call (one row each)."""
+    frames = [
+        frame.assign(_case=key)
+        for key, frame in projections.items()
+        if isinstance(frame, pd.DataFrame) and len(frame)
+    ]
+    if not frames:
+        return {}
+    table = baseline_summary(pd.concat(frames, ignore_index=True))
+    return {int(row["_case"]): row.drop("_case") for _, row in table.iterrows()}
+
+
+def _binomial_its_many(
+    cases: Mapping[int, tuple[pd.DataFrame, int]], *, dispersion_floor: bool = True
+) -> dict[int, dict[str, float]]:
+    """The scorecard's segmented regressions (binomial, level and slope change, quasi-
+    binomial dispersion) of every series with counts, in one iteratively reweighted least
+    squares over all of them: per series the normal equations are 4 × 4, solved as a stack.
+    Each series' estimates, dispersion and standard errors equal those of its own
+    :func:`interrupted_time_series` call (tested). Series without counts, or with too few
+    periods, are left to that function."""
+    from scipy.special import expit, ndtr
+
+    pieces = []
+    for key, (series, start) in cases.items():
+        if not len(series) or not _has_counts(series):
+            continue
+        resolved = resolve_rows(series)
+        t = _numeric_time(series["year"])
+        weight = resolved["n_effective"].to_numpy()
+        use = np.isfinite(t) & np.isfinite(weight) & (weight > 0)
+        tau = t - float(start)
+        if (use & (tau < 0)).sum() < 3 or (use & (tau >= 0)).sum() < 1:
+            continue
+        pieces.append((key, tau[use], resolved["rate"].to_numpy()[use], weight[use]))
+    if not pieces:
+        return {}
+    keys = np.array([p[0] for p in pieces])
+    code = np.concatenate([np.full(len(p[1]), i) for i, p in enumerate(pieces)])
+    tau = np.concatenate([p[1] for p in pieces])
+    y = np.concatenate([p[2] for p in pieces])
+    w = np.concatenate([p[3] for p in pieces])
+    post = (tau >= 0).astype(float)
+    X = np.column_stack([np.ones_like(tau), tau, post, tau * post])
+    k, p = len(pieces), X.shape[1]
+    mu = (w * y + 0.5) / (w + 1)
+    eta = np.log(mu / (1 - mu))
+    beta = np.zeros((k, p))
+    for _ in range(100):
+        var = mu * (1 - mu)
+        weights = w * var
+        z = eta + (y - mu) / var
+        A = np.zeros((k, p, p))
+        np.add.at(A, code, weights[:, None, None] * X[:, :, None] * X[:, None, :])
+        b = np.zeros((k, p))
+        np.add.at(b, code, (weights * z)[:, None] * X)
+        new = np.einsum("kij,kj->ki", np.linalg.pinv(A), b)
+        change = np.max(np.abs(new - beta))
+        beta = new
+        eta = np.einsum("ij,ij->i", X, beta[code])
+        mu = np.clip(expit(eta), 1e-12, 1 - 1e-12)
+        if change < 1e-10:
+            break
+    var = mu * (1 - mu)
+    A = np.zeros((k, p, p))
+    np.add.at(A, code, (w * var)[:, None, None] * X[:, :, None] * X[:, None, :])
+    chi2 = np.bincount(code, weights=w * (y - mu) ** 2 / var, minlength=k)
+    df = np.bincount(code, minlength=k) - np.linalg.matrix_rank(A)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dispersion = chi2 / df
+    floored = dispersion_floor & (dispersion < 1)
+    scale = np.where(floored, 1.0, dispersion)
+    se = np.sqrt(np.einsum("kii->ki", np.linalg.pinv(A)) * scale[:, None])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_level = 2 * ndtr(-np.abs(beta[:, 2] / se[:, 2]))
+    start, after = expit(beta[:, 0]), expit(beta[:, 0] + beta[:, 2])
+    return {
+        int(key): {
+            "level_change_pp": float(100 * (after[i] - start[i])),
+            "slope_change_pp": float(100 * after[i] * (1 - after[i]) * beta[i, 3]),
+            "p_value": float(p_level[i]),
+            "dispersion": float(dispersion[i]),
+            "dispersion_floored": bool(floored[i]),
+        }
+        for i, key in enumerate(keys)
+        if np.all(np.isfinite(beta[i])) and df[i] > 0
+    }
 
 
 def _has_counts(series: pd.DataFrame) -> bool:

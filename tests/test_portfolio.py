@@ -587,3 +587,39 @@ def test_a_comparison_that_names_nothing_in_the_data_is_an_error_with_a_suggesti
         evaluate_portfolio(
             load_sample("outcomes"), Portfolio(partnership="tacoma", strategies=(strategy,))
         )
+
+
+def test_stacked_segmented_regressions_equal_one_call_per_series(rng):
+    # Issue 18: the scorecard fits every counted series' ITS in one stacked IRLS; each must
+    # equal its own interrupted_time_series call (statsmodels GLM, quasi-binomial).
+    from c2c_analysis.portfolio import _binomial_its_many
+
+    cases, frames = {}, {}
+    for i in range(12):
+        years = np.arange(2008, 2020)
+        cohort = rng.integers(40, 900, len(years))
+        p = 1 / (1 + np.exp(-(0.2 + 0.05 * (years - 2013) + 0.3 * (years >= 2014))))
+        # Every third series lies nearly on its curve: dispersion below 1, floored.
+        numerator = np.round(p * cohort) if i % 3 == 0 else rng.binomial(cohort, p)
+        frame = pd.DataFrame({"year": years, "numerator": numerator, "denominator": cohort})
+        frames[i] = frame
+        cases[i] = (frame, 2014)
+    for floor in (True, False):
+        stacked = _binomial_its_many(cases, dispersion_floor=floor)
+        assert set(stacked) == set(cases)
+        for i, frame in frames.items():
+            its = interrupted_time_series(
+                frame, time="year", start=2014, numerator="numerator",
+                denominator="denominator", dispersion_floor=floor,
+            )  # fmt: skip
+            terms = its.table.set_index("term")
+            got = stacked[i]
+            assert got["level_change_pp"] == pytest.approx(
+                terms.loc["level_change", "effect_pp"], rel=1e-6
+            )
+            assert got["slope_change_pp"] == pytest.approx(
+                terms.loc["slope_change", "effect_pp"], rel=1e-6
+            )
+            assert got["p_value"] == pytest.approx(terms.loc["level_change", "p_value"], rel=1e-5)
+            assert got["dispersion"] == pytest.approx(its.dispersion, rel=1e-6)
+            assert got["dispersion_floored"] == its.dispersion_floored
