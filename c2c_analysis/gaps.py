@@ -13,11 +13,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri
 
 from c2c_analysis._rows import resolve_rows
 from c2c_analysis.schema import ALL_STUDENTS, better_direction
-from c2c_analysis.trends import _join_notes
 from c2c_analysis.validation import C2CDataWarning, DataValidationError
 
 __all__ = ["GAP_CATEGORIES", "classify_gap_change", "gap_change", "gaps", "inequality"]
@@ -392,6 +390,8 @@ def _newcombe(p1, n1, p2, n2, level):
 def _scale_free(p: np.ndarray, q: np.ndarray) -> dict[str, np.ndarray]:
     """Ratio and odds ratio of the group to the reference (both group / reference), and
     the probit gap (reference minus group, like ``gap_pp`` before orientation)."""
+    from scipy.special import ndtri  # scipy loads on first use: `c2c validate` never needs it
+
     with np.errstate(divide="ignore", invalid="ignore"):
         return {
             "ratio": p / q,
@@ -681,6 +681,8 @@ def gap_change(
             side: _scale_free(rates_[f"rate_{side}"], rates_[f"reference_rate_{side}"])
             for side in ("start", "end")
         }
+    from scipy.special import ndtr
+
     out = merged[pair_keys].copy()
     columns = {
         **rates_,
@@ -713,6 +715,8 @@ def gap_change(
         for side in ("start", "end")
     ]
     start_note, end_note = notes
+    from c2c_analysis.trends import _join_notes
+
     columns["note"] = _join_notes(
         len(merged),
         [(start_note != "", "start: " + start_note), (end_note != "", "end: " + end_note)],
@@ -1126,6 +1130,8 @@ def _sii_rii(y, n, *, scale, model, weights, level) -> dict[str, tuple[float, ..
         cov = np.asarray(fit.cov_params()) * groups / (groups - parameters)
     else:
         cov = np.full((parameters, parameters), np.nan)
+    from scipy.special import ndtri
+
     z = float(ndtri(1 - (1 - level) / 2))
     sii = v1 - v0
     g = grad1 - grad0
