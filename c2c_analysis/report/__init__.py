@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Mapping
 
+from c2c_analysis.privacy import DEFAULT_MIN_CELL, DEFAULT_MIN_N
 from c2c_analysis.report.escape import escape_html, escape_markdown, markdown, markdown_list
 from c2c_analysis.report.outputs import ReportWriter, formula_safe_table, small_cells
 from c2c_analysis.report.runner import (
@@ -16,6 +19,7 @@ from c2c_analysis.report.runner import (
     run_batch,
     run_report,
 )
+from c2c_analysis.validation import C2CDataWarning
 
 __all__ = [
     "NOTEBOOKS",
@@ -38,8 +42,34 @@ __all__ = [
 ]
 
 
-def load_partnership(partnership: str, *, data_path: str | os.PathLike[str] = "", min_n: int = 10):
+def load_partnership(
+    partnership: str,
+    *,
+    data_path: str | os.PathLike[str] = "",
+    min_n: int = DEFAULT_MIN_N,
+    min_cell: int | None = DEFAULT_MIN_CELL,
+    top_bottom: bool | float | Mapping[int, float] | None = True,
+):
     """One partnership's rows of an outcome table, and the same rows suppressed for publishing.
+
+    Only the partnership's rows are read where the file allows (a Parquet filter, or one
+    streaming pass over a CSV that keeps them; see
+    :func:`~c2c_analysis.report.runner.read_partnership_rows`), validated as
+    :func:`~c2c_analysis.read_outcomes` validates the whole file.
+
+    Parameters
+    ----------
+    partnership : str
+        The partnership's slug.
+    data_path : path, optional
+        The outcome file (empty: the bundled sample).
+    min_n, min_cell, top_bottom
+        Passed to :func:`~c2c_analysis.privacy.suppress` (defaults: the state-practice
+        rules of :mod:`c2c_analysis.privacy`). ``min_cell`` 0 or None turns that rule off;
+        ``top_bottom`` is True (the thresholds of
+        :data:`~c2c_analysis.privacy.DEFAULT_TOP_BOTTOM`), False (off), one threshold, or
+        ``{smallest group size: threshold}`` (keys may be text, as notebook parameters
+        write them).
 
     Returns
     -------
@@ -49,18 +79,24 @@ def load_partnership(partnership: str, *, data_path: str | os.PathLike[str] = ""
     Raises
     ------
     ValueError
-        If the table has no rows for ``partnership``.
+        If the table has no rows for ``partnership`` (naming the partnerships it has).
     """
-    from c2c_analysis.datasets import load_sample
-    from c2c_analysis.io.outcomes import read_outcomes
     from c2c_analysis.privacy import suppress
+    from c2c_analysis.report.runner import read_partnership_rows, top_bottom_thresholds
 
-    table = read_outcomes(data_path) if data_path else load_sample("outcomes")
-    rows = table[table["partnership"] == partnership].reset_index(drop=True)
+    rows, notes, known = read_partnership_rows(data_path or None, [partnership])
+    for note in notes:  # the reading notes, as reading the file would warn them
+        warnings.warn(note, C2CDataWarning, stacklevel=2)
+    rows = rows[rows["partnership"] == partnership].reset_index(drop=True)
     if rows.empty:
-        known = ", ".join(sorted(table["partnership"].unique())[:10])
-        raise ValueError(f"no rows for partnership {partnership!r} in the data (it has: {known})")
-    return rows, suppress(rows, min_n=min_n)
+        listed = ", ".join(known[:10])
+        raise ValueError(f"no rows for partnership {partnership!r} in the data (it has: {listed})")
+    return rows, suppress(
+        rows,
+        min_n=min_n,
+        min_cell=int(min_cell) if min_cell else None,
+        top_bottom=top_bottom_thresholds(top_bottom),
+    )
 
 
 def load_portfolio(partnership: str, portfolio_path: str | os.PathLike[str] = ""):

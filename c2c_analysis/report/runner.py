@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from c2c_analysis._util import json_safe
+from c2c_analysis.privacy import DEFAULT_MIN_CELL, DEFAULT_MIN_N, DEFAULT_TOP_BOTTOM
 from c2c_analysis.report import folders
 from c2c_analysis.report.escape import csp_meta, escape_html
 from c2c_analysis.report.folders import OutputFolderBusy, OutputFolderError
@@ -140,7 +141,14 @@ def _check_slug(partnership: str) -> None:
         )
 
 
-def _check_settings(*, timeout: float, min_n: int, workers: int = 1) -> None:
+def _check_settings(
+    *,
+    timeout: float,
+    min_n: int,
+    workers: int = 1,
+    min_cell: int | None = DEFAULT_MIN_CELL,
+    top_bottom: Any = True,
+) -> None:
     """Refuse unusable settings before anything runs (``c2c`` exits with 2)."""
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a whole number of at least 1, not {workers!r}")
@@ -148,6 +156,57 @@ def _check_settings(*, timeout: float, min_n: int, workers: int = 1) -> None:
         raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
     if isinstance(min_n, bool) or not isinstance(min_n, int) or min_n < 1:
         raise ValueError(f"min_n must be a whole number of at least 1, not {min_n!r}")
+    if min_cell is not None and (
+        isinstance(min_cell, bool) or not isinstance(min_cell, int) or min_cell < 0
+    ):
+        raise ValueError(f"min_cell must be a whole number (0 or None: off), not {min_cell!r}")
+    top_bottom_thresholds(top_bottom)  # raises for an unusable value
+
+
+def top_bottom_thresholds(value: Any) -> float | Mapping[int, float] | None:
+    """What ``suppress(top_bottom=...)`` takes, from a report's JSON-safe setting.
+
+    ``True`` (the default): the state-practice thresholds
+    (:data:`~c2c_analysis.privacy.DEFAULT_TOP_BOTTOM`); ``False`` or ``None``: no top/bottom
+    coding; a number in (0, 0.5]: one threshold for every group; a mapping
+    ``{smallest group size: threshold}`` (keys may be text, as JSON writes them).
+
+    Examples
+    --------
+    >>> top_bottom_thresholds(True) == dict(DEFAULT_TOP_BOTTOM)
+    True
+    >>> top_bottom_thresholds({"10": 0.1, "50": 0.05})
+    {10: 0.1, 50: 0.05}
+    >>> top_bottom_thresholds(False) is None
+    True
+    """
+    if value is True:
+        return dict(DEFAULT_TOP_BOTTOM)
+    if value is None or value is False:
+        return None
+    if isinstance(value, Mapping):
+        try:
+            out = {int(k): float(v) for k, v in value.items()}
+        except (TypeError, ValueError):
+            out = {}
+        if out and all(0 < v <= 0.5 for v in out.values()) and all(k >= 0 for k in out):
+            return out
+    elif isinstance(value, int | float) and 0 < value <= 0.5:
+        return float(value)
+    raise ValueError(
+        "top_bottom must be True (the state-practice thresholds), False (off), a threshold "
+        f"in (0, 0.5] or a mapping of group sizes to thresholds, not {value!r}"
+    )
+
+
+def _top_bottom_parameter(value: Any) -> Any:
+    """The JSON-safe notebook parameter for ``top_bottom`` (mapping keys as text)."""
+    thresholds = top_bottom_thresholds(value)
+    if value is True or thresholds is None:
+        return bool(thresholds is not None)
+    if isinstance(thresholds, Mapping):
+        return {str(k): v for k, v in sorted(thresholds.items())}
+    return thresholds
 
 
 def _check_input(path: str | os.PathLike[str] | None, what: str) -> None:
@@ -216,6 +275,207 @@ def _published_sha256(folder: Path) -> dict[str, str]:
             if name not in ("provenance.json", "status.json"):
                 out[name] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
+
+
+# --- reading only the partnerships' rows ------------------------------------------------------
+
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def read_partnership_rows(
+    source: str | os.PathLike[str] | None, partnerships: Iterable[str] | None = None
+) -> tuple[Any, list[str], list[str]]:
+    """The validated rows of ``partnerships`` in an outcome file, reading no other rows.
+
+    A Parquet file with a ``partnership`` column is read with a filter on it (only the
+    matching row groups are decoded); a UTF-8, comma-separated CSV with a ``partnership``
+    header in one streaming pass (pyarrow) that keeps only the matching rows. The rows kept
+    are validated exactly as :func:`~c2c_analysis.read_outcomes` validates the whole file
+    (the same text, the same file line numbers in problems and notes), so the table equals
+    ``read_outcomes(source)`` restricted to those partnerships. Any other file (Excel,
+    another separator or encoding, compressed, a header read through an alias, quoted line
+    breaks) is read whole by :func:`~c2c_analysis.read_outcomes` and then filtered.
+
+    Parameters
+    ----------
+    source : path or None
+        The outcome file (None: the bundled sample).
+    partnerships : iterable of str, optional
+        Slugs to keep (raw names are matched through their slug); None keeps every row.
+
+    Returns
+    -------
+    (DataFrame, list of str, list of str)
+        The rows (in file order, index reset), the reading notes (data warnings), and every
+        partnership slug the file holds (for "did you mean").
+
+    Raises
+    ------
+    DataValidationError, FileNotFoundError
+        As :func:`~c2c_analysis.read_outcomes`; a problem in the kept rows is reported as a
+        read of the whole file reports it.
+    """
+    from c2c_analysis.datasets import sample_path
+    from c2c_analysis.io.outcomes import read_outcomes
+    from c2c_analysis.validation import C2CDataWarning, DataValidationError
+
+    path = Path(source) if source else sample_path("outcomes")
+    wanted = None if partnerships is None else {str(p) for p in partnerships}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", C2CDataWarning)
+        fast = None
+        if wanted is not None:
+            try:
+                fast = _filtered_read(path, wanted)
+            except DataValidationError:
+                fast = "again"  # said as a read of the whole file says it (below)
+        if isinstance(fast, tuple):
+            table, known = fast
+        else:
+            table = read_outcomes(path)
+            known = sorted(set(table["partnership"]))
+            if wanted is not None:
+                table = table[table["partnership"].isin(wanted)].reset_index(drop=True)
+    notes = [str(w.message) for w in caught if issubclass(w.category, C2CDataWarning)]
+    return table, notes, known
+
+
+def _filtered_read(path: Path, wanted: set[str]):
+    """(rows, every slug) from the fast paths, or None where the file needs a whole read."""
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        return None
+    if suffix in _PARQUET_SUFFIXES:
+        return _filtered_parquet(path, wanted)
+    if suffix == ".csv":
+        return _filtered_csv(path, wanted)
+    return None
+
+
+def _slug_map(values, cache: dict[str, str]) -> None:
+    from c2c_analysis.schema import slugify
+
+    for value in values:
+        if value not in cache:
+            try:
+                cache[value] = slugify(value) if value and str(value).strip() else ""
+            except ValueError:
+                cache[value] = ""
+
+
+def _validated(frame, lines, source: str):
+    from c2c_analysis.validation import validate_outcomes
+
+    # Row labels are what problems and notes cite: the file's lines (or Parquet positions).
+    frame.index = lines
+    table = validate_outcomes(frame, source=source)
+    return table.reset_index(drop=True)
+
+
+def _filtered_parquet(path: Path, wanted: set[str]):
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+        if "partnership" not in schema.names:
+            return None
+        column = pq.read_table(path, columns=["partnership"]).column("partnership")
+    except Exception:  # not readable by pyarrow: the whole read says why
+        return None
+    cache: dict[str, str] = {}
+    raw = [v for v in pc.unique(column).to_pylist() if isinstance(v, str)]
+    _slug_map(raw, cache)
+    keep = [v for v in raw if cache[v] in wanted]
+    mask = pc.is_in(column, value_set=pa.array(keep, type=pa.string()))
+    mask = mask.to_numpy(zero_copy_only=False)
+    positions = np.flatnonzero(np.asarray(mask, dtype=bool))
+    frame = pd.read_parquet(path, filters=[("partnership", "in", keep)]) if keep else None
+    if frame is None:
+        frame = pd.read_parquet(path).iloc[:0]
+    if len(frame) != len(positions):  # a filter the reader did not apply row by row
+        return None
+    known = sorted({s for s in cache.values() if s})
+    return _validated(frame.reset_index(drop=True), positions, path.name), known
+
+
+def _filtered_csv(path: Path, wanted: set[str]):
+    """One streaming pass over a plain CSV keeping the wanted partnerships' rows as text."""
+    import codecs
+    import csv
+    import io
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    with path.open("rb") as handle:
+        head_bytes = handle.read(1 << 16)
+    if head_bytes.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head_bytes:
+        return None
+    try:
+        head = codecs.getincrementaldecoder("utf-8-sig")().decode(head_bytes, final=False)
+    except UnicodeDecodeError:
+        return None
+    body = "\n".join(head.splitlines()[:201])
+    try:  # the delimiter as read_outcomes sniffs it
+        delimiter = csv.Sniffer().sniff(body[:20000], delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    if delimiter != "," or not head.strip():
+        return None
+    try:
+        header = next(csv.reader(io.StringIO(head)))
+    except (StopIteration, csv.Error):
+        return None
+    headers = [h.strip() for h in header]
+    if headers.count("partnership") != 1 or len(set(headers)) != len(headers):
+        return None
+    where = headers.index("partnership")
+    names = [f"c{i}" for i in range(len(headers))]
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=1, block_size=1 << 24, encoding="utf8"
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=",", newlines_in_values=False, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        cache: dict[str, str] = {}
+        kept, lines, offset = [], [], 0
+        for batch in reader:
+            column = batch.column(where)
+            raw = pc.unique(column).to_pylist()
+            _slug_map(raw, cache)
+            keep = [v for v in raw if cache[v] in wanted]
+            if keep:
+                mask = pc.is_in(column, value_set=pa.array(keep, type=pa.string()))
+                chosen = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+                kept.append(batch.take(pa.array(chosen)))
+                lines.append(chosen + offset + 2)  # the header is line 1
+            offset += batch.num_rows
+    except (pa.ArrowInvalid, UnicodeDecodeError, OSError):
+        return None  # uneven rows, quoted line breaks, blank lines: the whole read handles them
+    if kept:
+        frame = pa.Table.from_batches(kept).to_pandas()
+    else:
+        frame = pa.Table.from_batches([], schema=reader.schema).to_pandas()
+    frame.columns = headers
+    rows = np.concatenate(lines) if lines else np.array([], dtype=np.int64)
+    known = sorted({s for s in cache.values() if s})
+    return _validated(frame, rows, path.name), known
 
 
 # --- the HTML report --------------------------------------------------------------------------
@@ -289,13 +549,23 @@ def run_report(
     out_dir: str | os.PathLike[str] = "reports",
     parameters: Mapping[str, Any] | None = None,
     timeout: float = 600,
-    min_n: int = 10,
+    min_n: int = DEFAULT_MIN_N,
     fingerprint: str | None = None,
     source: str | os.PathLike[str] | None = None,
     source_notes: Sequence[str] = (),
     lock_timeout: float | None = None,
+    min_cell: int | None = DEFAULT_MIN_CELL,
+    top_bottom: bool | float | Mapping[int, float] | None = True,
 ) -> RunRecord:
     """Run a report notebook for one partnership.
+
+    Before any kernel starts, the inputs are checked (:func:`check_inputs`): the data are
+    read (only this partnership's rows, see :func:`read_partnership_rows`) and validated,
+    the partnership must be in them, and a portfolio's labels must match them; the rows go
+    to the kernel as a private per-partnership file. After the notebook ran, the disclosure
+    audit (:func:`~c2c_analysis.audit.audit_disclosure`) checks everything the run would
+    publish; a run it finds unsafe is a failure that names the exposed cells, and nothing
+    is published (the last good report stays).
 
     Parameters
     ----------
@@ -312,7 +582,15 @@ def run_report(
     timeout : float
         Seconds allowed per cell.
     min_n : int
-        Smallest count of students published.
+        Smallest count of students published (default
+        :data:`~c2c_analysis.privacy.DEFAULT_MIN_N`, 10).
+    min_cell : int or None
+        Smallest number of students who met, or did not meet, an outcome published exactly
+        (default :data:`~c2c_analysis.privacy.DEFAULT_MIN_CELL`, 5; 0 or None: off).
+    top_bottom : bool, float or mapping
+        Top/bottom coding of rates near 0% and 100%: True (default) the state-practice
+        thresholds of :data:`~c2c_analysis.privacy.DEFAULT_TOP_BOTTOM`, False off, a
+        threshold, or ``{smallest group size: threshold}``.
     fingerprint : str, optional
         Digest of the inputs; ``provenance.json`` stores it keyed with this machine's
         secret (``run_batch`` compares it to skip unchanged reports).
@@ -337,31 +615,112 @@ def run_report(
         cannot be written or holds a symbolic link where the run must write.
     FileNotFoundError
         For a notebook, data or portfolio file that does not exist.
+    ~c2c_analysis.validation.DataValidationError
+        For data or a portfolio that cannot be used, or a partnership that is not in the
+        data (with "did you mean"), before any kernel starts.
     OutputFolderBusy
         When another run held ``out_dir`` for longer than ``lock_timeout``.
     """
     _check_slug(partnership)
-    _check_settings(timeout=timeout, min_n=min_n)
-    notebook_path(notebook)  # a missing template is an error before anything is written
+    _check_settings(timeout=timeout, min_n=min_n, min_cell=min_cell, top_bottom=top_bottom)
+    template = notebook_path(notebook)  # a missing template is an error before anything
     _check_input(data, "data")
     _check_input(portfolio, "portfolio")
     out = folders.check_output_folder(out_dir)
     folders.check_private_outside(out)
-    with folders.folder_lock(out, timeout=lock_timeout):
-        folders.recover(out)
-        return _run_locked(
-            partnership,
-            data=data,
-            portfolio=portfolio,
-            notebook=notebook,
-            out_dir=out,
-            parameters=parameters,
-            timeout=timeout,
-            min_n=min_n,
-            fingerprint=fingerprint,
-            source=source,
-            source_notes=source_notes,
+    declared = _declared_parameters(template)
+    rows, notes = None, list(source_notes)
+    if "data_path" in declared:  # the notebook reads the data: check them first
+        rows, read_notes, _ = check_inputs(
+            data,
+            partnerships=[partnership],
+            portfolio=portfolio if "portfolio_path" in declared else None,
         )
+        rows = rows[rows["partnership"] == partnership]
+        notes = [*notes, *read_notes] if source is None else notes
+    from c2c_analysis.datasets import sample_path
+
+    job = {
+        "partnership": partnership,
+        "data": data,
+        "portfolio": portfolio,
+        "notebook": notebook,
+        "out_dir": str(out),
+        "parameters": parameters,
+        "timeout": timeout,
+        "min_n": min_n,
+        "min_cell": min_cell,
+        "top_bottom": top_bottom,
+        "fingerprint": fingerprint,
+        "source": source,
+        "source_notes": notes,
+    }
+    with folders.folder_lock(out, timeout=lock_timeout), folders.private_inputs() as inputs:
+        folders.recover(out)
+        if rows is not None:  # the kernel gets this partnership's validated rows only
+            job.update(
+                data=str(inputs / f"{partnership}.parquet"),
+                rows=rows,
+                source=source or str(Path(data) if data else sample_path("outcomes")),
+            )
+        return _run_one(job)
+
+
+def check_inputs(
+    data: str | os.PathLike[str] | None,
+    *,
+    partnerships: Sequence[str] | None = None,
+    portfolio: str | os.PathLike[str] | None = None,
+) -> tuple[Any, list[str], list[str]]:
+    """Check a report's or a batch's inputs before any kernel starts.
+
+    Reads the data (only the rows of ``partnerships`` and of the portfolio's partnership
+    where the file allows, :func:`read_partnership_rows`), checks that every partnership
+    named is in them and that the portfolio's partnership, outcomes, dimensions and groups
+    are (labels normalised as the data's are), with the errors of
+    :func:`~c2c_analysis.validation.validate_inputs`.
+
+    Returns
+    -------
+    (DataFrame, list of str, list of str)
+        The rows read, the reading notes and every partnership slug in the data.
+
+    Raises
+    ------
+    DataValidationError
+        ``source == "partnerships"`` for a partnership that is not in the data (a usage
+        error: ``c2c`` exits with 2), else the data's or the portfolio's problems.
+    """
+    from c2c_analysis.schema import did_you_mean
+    from c2c_analysis.validation import DataValidationError, _check_portfolio
+
+    wanted = None if partnerships is None else list(dict.fromkeys(partnerships))
+    owner = None
+    if portfolio:
+        from c2c_analysis.portfolio import read_portfolio
+
+        owner = read_portfolio(portfolio).partnership
+    keep = None if wanted is None else [*wanted, *([owner] if owner else [])]
+    table, notes, known = read_partnership_rows(data, keep)
+    problems = []
+    for name in wanted or ():
+        if name not in known:
+            hint = did_you_mean(str(name), known) or (
+                f"; the data hold {', '.join(map(repr, known[:8]))}" if known else ""
+            )
+            problems.append(
+                {
+                    "row": None,
+                    "column": "partnership",
+                    "value": str(name),
+                    "problem": f"not in the data{hint}",
+                }
+            )
+    if problems:
+        raise DataValidationError(problems, source="partnerships")
+    if portfolio:
+        _check_portfolio(table, portfolio)
+    return table, notes, known
 
 
 def _report_folder(out_dir: Path, partnership: str, stem: str) -> Path:
@@ -403,10 +762,12 @@ def _run_locked(
     out_dir,
     parameters=None,
     timeout: float = 600,
-    min_n: int = 10,
+    min_n: int = DEFAULT_MIN_N,
     fingerprint: str | None = None,
     source=None,
     source_notes: Sequence[str] = (),
+    min_cell: int | None = DEFAULT_MIN_CELL,
+    top_bottom: Any = True,
 ) -> RunRecord:
     """One run, its caller holding ``out_dir``'s lock (a batch holds it for all its runs)."""
     template = notebook_path(notebook)
@@ -450,6 +811,8 @@ def _run_locked(
             parameters=parameters,
             timeout=timeout,
             min_n=min_n,
+            min_cell=min_cell,
+            top_bottom=top_bottom,
             fingerprint=fingerprint,
             source=source,
             source_notes=source_notes,
@@ -473,6 +836,8 @@ def _run_in(
     parameters,
     timeout: float,
     min_n: int,
+    min_cell: int | None,
+    top_bottom: Any,
     fingerprint: str | None,
     source,
     source_notes: Sequence[str],
@@ -482,6 +847,8 @@ def _run_in(
         "data_path": os.fspath(data) if data else "",
         "portfolio_path": os.fspath(portfolio) if portfolio else "",
         "min_n": int(min_n),
+        "min_cell": int(min_cell) if min_cell else None,
+        "top_bottom": _top_bottom_parameter(top_bottom),
         "output_dir": str(work),
         "source_path": os.fspath(source) if source else "",
         "source_notes": [str(note) for note in source_notes],
@@ -498,6 +865,9 @@ def _run_in(
     except OSError as exc:  # the notebook could not be saved: a full disk, a read-only folder
         error = folders.describe_os_error(exc, "saving the executed notebook")
         failed_cell, notebook_node = _running_cell(), None
+    audit_detail = None
+    if error is None:  # nothing is published that the disclosure audit finds unsafe
+        error, audit_detail = _disclosure_audit(work, min_n=min_n)
     seconds = round(time.perf_counter() - started, 3)
     inputs = _inputs({**values, "source_path": built_in["source_path"]}, template)
     provenance = {
@@ -577,6 +947,11 @@ def _run_in(
                 )
     private["status"] = status
     private["failed_run"] = failed_run
+    if audit_detail is not None and error is not None and status["error"] == error:
+        # The exposed cells' ranges go to the caller and the private record, never to
+        # the output folder (they would publish what the audit protects).
+        private["audit"] = audit_detail
+        error = audit_detail
     with contextlib.suppress(OSError, OutputFolderError):
         folders.write_private_record(final.parent, final.name, private)
     return record(
@@ -587,6 +962,79 @@ def _run_in(
         failed_cell=status["failed_cell"],
         failed_run=failed_run,
     )
+
+
+_AUDIT_SHOWN = 12
+
+
+def _disclosure_audit(work: Path, *, min_n: int) -> tuple[str | None, str | None]:
+    """(public error, private detail) when what ``work`` would publish is not safe, else
+    (None, None).
+
+    The audit reads every table, workbook, ``results.json`` and the executed notebook in
+    the run's folder, as an attacker with everything published would. The public error
+    names each exposed cell in words (group, outcome, year, which count) and how closely
+    it is determined; the private detail adds the range an attacker finds. An audit that
+    cannot run refuses to publish too.
+    """
+    try:
+        from c2c_analysis.audit import audit_disclosure
+
+        result = audit_disclosure(work, min_n=min_n)
+    except Exception as exc:  # fail closed: an unaudited report is not published
+        message = (
+            f"the disclosure audit could not run ({type(exc).__name__}: {exc}); "
+            "nothing was published"
+        )
+        return message, message
+    if result.safe:
+        return None, None
+    public, private = [], []
+    cells = result.exposed
+    for row in cells.itertuples(index=False):
+        where = _cell_words(row)
+        public.append(f"{where}: {row.reason}")
+        private.append(f"{where}: {row.reason} ({_range_words(row.low, row.high)})")
+    sets = result.sets
+    if len(sets):
+        for row in sets[sets["exposed"]].itertuples(index=False):
+            where = (
+                f"the {row.value} of the withheld groups {row.cells} together"
+                f" ({row.dimension}), {row.outcome}, {row.time}"
+            )
+            public.append(f"{where}: {row.reason}")
+            private.append(f"{where}: {row.reason} ({_range_words(row.low, row.high)})")
+    count = len(public)
+    head = (
+        f"the disclosure audit refused to publish: {count} withheld value(s) or set(s) "
+        "could be worked out from what the report publishes: "
+    )
+    more = f"; and {count - _AUDIT_SHOWN} more" if count > _AUDIT_SHOWN else ""
+    public_text = head + "; ".join(public[:_AUDIT_SHOWN]) + more
+    public_text += " (the ranges an attacker finds are in the private record)"
+    private_text = head + "; ".join(private[:_AUDIT_SHOWN]) + more
+    return public_text, private_text
+
+
+def _cell_words(row) -> str:
+    unit = f", unit {row.unit}" if getattr(row, "unit", "") else ""
+    dimension = f" ({row.dimension})" if row.dimension and row.dimension != "all" else ""
+    return f"the {row.value} of {row.group}{dimension}, {row.outcome}, {row.time}{unit}"
+
+
+def _range_words(low, high) -> str:
+    import math
+
+    def shown(value) -> str:
+        return (
+            "?"
+            if value is None or (isinstance(value, float) and math.isnan(value))
+            else ("no bound" if math.isinf(value) else f"{value:g}")
+        )
+
+    if shown(low) == "?" or shown(high) == "?":
+        return "an attacker's range could not be verified"
+    return f"an attacker finds {shown(low)} to {shown(high)} students"
 
 
 def _keep_failed_run(executed: Path, final: Path) -> str | None:
@@ -758,6 +1206,8 @@ def _register_engine(pm) -> None:
     papermill_engines.register(_ENGINE, Engine)
 
 
+_NOT_STARTED = "the kernel failed to start"
+
 # The cell each thread's last run was executing when it stopped (runs in a batch are threads).
 _RUNNING = threading.local()
 
@@ -798,7 +1248,7 @@ def _execute_once_or_twice(
             if cell is not None:  # cells ran: never run them twice
                 return f"the kernel died while running {_cell_name(cell)} ({exc})", cell, None
             if attempt == 2:
-                return f"the kernel failed to start twice: {type(exc).__name__}: {exc}", None, None
+                return f"{_NOT_STARTED} twice: {type(exc).__name__}: {exc}", None, None
             continue
         except OSError as exc:
             if exc.errno in folders.DISK_ERRNOS:
@@ -874,7 +1324,14 @@ def _running_cell() -> int | None:
 
 
 def _fingerprint(
-    partnership: str, notebook: str, data_digest: str, portfolio, parameters, min_n
+    partnership: str,
+    notebook: str,
+    data_digest: str,
+    portfolio,
+    parameters,
+    min_n,
+    min_cell=DEFAULT_MIN_CELL,
+    top_bottom=True,
 ) -> str:
     parts = {
         "partnership": partnership,
@@ -884,8 +1341,35 @@ def _fingerprint(
         "data": data_digest,
         "portfolio": _sha256(portfolio) if portfolio else "sample",
     }
+    if (min_cell, top_bottom) != (DEFAULT_MIN_CELL, True):  # old fingerprints still match
+        parts["privacy"] = [min_cell or None, _top_bottom_parameter(top_bottom)]
     parts["version"] = metadata.version("c2c_analysis")
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _failed_record(job: Mapping[str, Any], error: str, output: str = "") -> RunRecord:
+    return RunRecord(
+        partnership=job["partnership"],
+        notebook=notebook_path(job["notebook"]).stem,
+        status="failed",
+        run_id="",
+        output=output,
+        seconds=0.0,
+        error=error,
+    )
+
+
+def _write_rows(job: dict[str, Any]) -> RunRecord | None:
+    """Write ``job``'s rows to its private per-partnership file (``job['data']``); a failed
+    record when the file system refuses."""
+    rows = job.pop("rows", None)
+    if rows is None:
+        return None
+    try:
+        rows.to_parquet(job["data"], index=False)
+    except OSError as exc:
+        return _failed_record(job, folders.describe_os_error(exc, "writing the partnership's rows"))
+    return None
 
 
 def _run_one(job: dict[str, Any]) -> RunRecord:
@@ -894,21 +1378,8 @@ def _run_one(job: dict[str, Any]) -> RunRecord:
     Where the batch read the data for all, the partnership's rows are first written to the
     batch's private folder (in the worker, so writing overlaps the other reports' runs)."""
     job = dict(job)
-    rows = job.pop("rows", None)
-    if rows is not None:
-        try:
-            rows.to_parquet(job["data"], index=False)
-        except OSError as exc:
-            return RunRecord(
-                partnership=job["partnership"],
-                notebook=notebook_path(job["notebook"]).stem,
-                status="failed",
-                run_id="",
-                output="",
-                seconds=0.0,
-                error=folders.describe_os_error(exc, "writing the partnership's rows"),
-            )
-    return _run_locked(**job)
+    failed = _write_rows(job)
+    return failed if failed is not None else _run_locked(**job)
 
 
 def _partnership_spans(table) -> tuple[dict[str, tuple[int, int]], Any]:
@@ -934,18 +1405,22 @@ def run_batch(
     notebook: str = "partnership_report",
     parameters: Mapping[str, Any] | None = None,
     timeout: float = 600,
-    min_n: int = 10,
+    min_n: int = DEFAULT_MIN_N,
     skip_unchanged: bool = False,
     progress: bool = False,
     lock_timeout: float | None = None,
+    min_cell: int | None = DEFAULT_MIN_CELL,
+    top_bottom: bool | float | Mapping[int, float] | None = True,
+    client: Any = None,
 ) -> list[RunRecord]:
-    """Run the report for many partnerships, ``workers`` at a time.
+    """Run the report for many partnerships, ``workers`` at a time (or on a Dask cluster).
 
     Parameters
     ----------
     partnerships : iterable of str, optional
         Default: every partnership in ``data`` (the bundled sample when ``data`` is None).
-        A name given twice runs once.
+        A name given twice runs once. Only these partnerships' rows are read where the
+        file allows (:func:`read_partnership_rows`).
     skip_unchanged : bool
         Skip a partnership whose last good report was made from the same inputs,
         parameters, notebook and package version.
@@ -954,6 +1429,15 @@ def run_batch(
     lock_timeout : float, optional
         Seconds to wait while another batch writes to ``out_dir`` (default: until it ends),
         then :class:`OutputFolderBusy`.
+    client : dask.distributed.Client, optional
+        Run the reports as tasks of this Dask cluster (``pip install
+        "c2c_analysis[dask]"``): one task per partnership, its key named after it, given
+        only paths (its rows are written to a private per-partnership file first, which
+        the workers must be able to read, as they must write ``out_dir``); each task runs
+        its report's kernel as a subprocess and returns its :class:`RunRecord`; a task
+        whose kernel failed to start is retried (twice), no other. Records are collected
+        as tasks complete. ``workers`` is then unused. Default: ``workers`` threads in
+        this process.
     Others
         As in :func:`run_report`.
 
@@ -968,46 +1452,44 @@ def run_batch(
     Raises
     ------
     ValueError, FileNotFoundError, OutputFolderError, OutputFolderBusy
-        As :func:`run_report`, before any report runs; also a
-        :class:`~c2c_analysis.validation.DataValidationError` or ``OSError`` for a data
-        file that cannot be read when ``partnerships`` is not given.
+        As :func:`run_report`, before any report runs.
+    ~c2c_analysis.validation.DataValidationError
+        Before any kernel starts: for data that cannot be read or hold invalid rows, a
+        partnership named that is not in the data (``source == "partnerships"``, with "did
+        you mean"), or a portfolio whose labels do not match the data.
     """
     from c2c_analysis.datasets import sample_path
-    from c2c_analysis.io.outcomes import read_outcomes
-    from c2c_analysis.validation import C2CDataWarning, DataValidationError
 
-    _check_settings(timeout=timeout, min_n=min_n, workers=workers)
-    stem = notebook_path(notebook).stem
+    _check_settings(
+        timeout=timeout, min_n=min_n, workers=workers, min_cell=min_cell, top_bottom=top_bottom
+    )
+    template = notebook_path(notebook)
+    stem = template.stem
     _check_input(data, "data")
     _check_input(portfolio, "portfolio")
     out = folders.check_output_folder(out_dir)
     folders.check_private_outside(out)
     folders.refuse_symlink(out / "index.html", " (the index)")
-    # The data are read and validated once, and each report gets its own rows: a state file
-    # of a million rows is not re-read by every partnership's kernel, and a change to one
-    # partnership's rows re-runs only that report under skip_unchanged. A file that cannot
-    # be read goes to every report as it is, so each fails with the problems listed.
+    # The data are read and validated once, before any kernel starts, and each report gets
+    # its own rows: a state file of a million rows is not re-read by every partnership's
+    # kernel, and a change to one partnership's rows re-runs only that report under
+    # skip_unchanged. Unknown partnerships and portfolio labels fail the batch here.
     source = Path(data) if data else sample_path("outcomes")
-    table, notes = None, []
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", C2CDataWarning)
-            # Sorted by partnership (stably): each partnership's rows are one slice.
-            table = read_outcomes(source).sort_values(
-                "partnership", kind="stable", ignore_index=True
-            )
-        notes = [str(w.message) for w in caught if issubclass(w.category, C2CDataWarning)]
-    except (DataValidationError, OSError, ValueError):
-        if partnerships is None:
-            raise
-    if partnerships is None:
-        partnerships = sorted(table["partnership"].unique())
-    partnerships = list(dict.fromkeys(partnerships))
-    spans, row_hashes = _partnership_spans(table) if table is not None else ({}, None)
+    names = None if partnerships is None else list(dict.fromkeys(partnerships))
+    safe = None if names is None else [n for n in names if _is_slug(n)]
+    declared = _declared_parameters(template)
+    table, notes, known = check_inputs(
+        data, partnerships=safe, portfolio=portfolio if "portfolio_path" in declared else None
+    )
+    # Sorted by partnership (stably): each partnership's rows are one slice.
+    table = table.sort_values("partnership", kind="stable", ignore_index=True)
+    if names is None:
+        names = sorted(known)
+    spans, row_hashes = _partnership_spans(table)
     with folders.folder_lock(out, timeout=lock_timeout), folders.private_inputs() as inputs:
         folders.recover(out)
         jobs, records = [], {}
-        for name in partnerships:
+        for name in names:
             try:
                 _check_slug(name)
             except ValueError as exc:
@@ -1021,12 +1503,11 @@ def run_batch(
                     error=str(exc),
                 )
                 continue
-            if name in spans:
-                first, stop = spans[name]
-                digest = hashlib.sha256(row_hashes[first:stop].tobytes()).hexdigest()
-            else:  # no rows, or no readable table: the report reads the file and says why
-                digest = _sha256(source)
-            fingerprint = _fingerprint(name, notebook, digest, portfolio, parameters, min_n)
+            first, stop = spans[name]
+            digest = hashlib.sha256(row_hashes[first:stop].tobytes()).hexdigest()
+            fingerprint = _fingerprint(
+                name, notebook, digest, portfolio, parameters, min_n, min_cell, top_bottom
+            )
             folder = _report_folder(out, name, stem)
             if skip_unchanged and _unchanged(folder, fingerprint):
                 records[name] = RunRecord(
@@ -1039,28 +1520,34 @@ def run_batch(
                     skipped=True,
                 )
                 continue
-            job = {
-                "partnership": name,
-                "data": data,
-                "portfolio": portfolio,
-                "notebook": notebook,
-                "out_dir": str(out),
-                "parameters": parameters,
-                "timeout": timeout,
-                "min_n": min_n,
-                "fingerprint": fingerprint,
-            }
-            if name in spans:  # written by the worker that runs the report (_run_one)
-                first, stop = spans[name]
-                job.update(
-                    data=str(inputs / f"{name}.parquet"),
-                    rows=table.iloc[first:stop],
-                    source=str(source),
-                    source_notes=notes,
-                )
-            jobs.append(job)
-        _run_jobs(jobs, records, workers=workers, notebook=stem, out_dir=out, progress=progress)
-        ordered = [records[name] for name in partnerships]
+            jobs.append(
+                {
+                    "partnership": name,
+                    "portfolio": portfolio,
+                    "notebook": notebook,
+                    "out_dir": str(out),
+                    "parameters": parameters,
+                    "timeout": timeout,
+                    "min_n": min_n,
+                    "min_cell": min_cell,
+                    "top_bottom": top_bottom,
+                    "fingerprint": fingerprint,
+                    # Written by the worker that runs the report (_run_one), or before
+                    # submitting to a Dask cluster (tasks get paths, never DataFrames).
+                    "data": str(inputs / f"{name}.parquet"),
+                    "rows": table.iloc[first:stop],
+                    "source": str(source),
+                    "source_notes": notes,
+                }
+            )
+        del table
+        if client is not None:
+            _run_jobs_dask(
+                jobs, records, client=client, notebook=stem, out_dir=out, progress=progress
+            )
+        else:
+            _run_jobs(jobs, records, workers=workers, notebook=stem, out_dir=out, progress=progress)
+        ordered = [records[name] for name in names]
         try:
             _write_index(out, ordered)
         except (OSError, OutputFolderError) as exc:
@@ -1073,24 +1560,36 @@ def run_batch(
     return ordered
 
 
+def _is_slug(name: object) -> bool:
+    return isinstance(name, str) and bool(_SLUG.match(name))
+
+
+def _progress_bar(progress: bool, total: int):
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="reports", unit="report", file=sys.stderr)
+
+
+def _raised(name: str, exc: BaseException, *, notebook: str, out_dir: Path) -> RunRecord:
+    return RunRecord(
+        partnership=name,
+        notebook=notebook,
+        status="failed",
+        run_id="",
+        output=str(out_dir / name),
+        seconds=0.0,
+        error=f"{type(exc).__name__}: {exc}",
+    )
+
+
 def _run_jobs(jobs, records, *, workers, notebook, out_dir, progress) -> None:
     """Run ``jobs`` (``_run_one`` arguments), ``workers`` at a time, into ``records``."""
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(jobs), desc="reports", unit="report", file=sys.stderr)
+    bar = _progress_bar(progress, len(jobs))
 
     def failed(name: str, exc: Exception) -> RunRecord:
-        return RunRecord(
-            partnership=name,
-            notebook=notebook,
-            status="failed",
-            run_id="",
-            output=str(out_dir / name),
-            seconds=0.0,
-            error=f"{type(exc).__name__}: {exc}",
-        )
+        return _raised(name, exc, notebook=notebook, out_dir=out_dir)
 
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
@@ -1119,6 +1618,90 @@ def _run_jobs(jobs, records, *, workers, notebook, out_dir, progress) -> None:
                     bar.update()
     if bar:
         bar.close()
+
+
+# --- batches on Dask --------------------------------------------------------------------------
+
+#: Attempts after the first for a Dask task whose kernel failed to start.
+DASK_RETRIES = 2
+
+
+class KernelDidNotStart(RuntimeError):
+    """A Dask task's kernel failed to start (the only failure a task is retried for)."""
+
+    def __init__(self, record: RunRecord):
+        super().__init__(record.error)
+        self.record = record
+
+    def __reduce__(self):  # sent back from a worker process
+        return (type(self), (self.record,))
+
+
+def _dask_task(job: dict[str, Any], private_dir: str) -> RunRecord:
+    """One report on a Dask worker: paths and settings in, a :class:`RunRecord` out.
+
+    The kernel is a subprocess of the worker, as in a thread of the batch (a Dask worker
+    process is daemonic and cannot start multiprocessing children; a subprocess it can).
+    Private files go where the batch's go. A kernel that failed to start raises
+    :class:`KernelDidNotStart`, which Dask retries; every other failure is a record."""
+    if os.environ.get("C2C_PRIVATE_DIR") != private_dir:
+        os.environ["C2C_PRIVATE_DIR"] = private_dir
+    try:
+        record = _run_locked(**job)
+    except Exception as exc:  # recorded, not retried: the run may have started its cells
+        return _raised(
+            job["partnership"],
+            exc,
+            notebook=notebook_path(job["notebook"]).stem,
+            out_dir=Path(job["out_dir"]),
+        )
+    if record.status == "failed" and (record.error or "").startswith(_NOT_STARTED):
+        raise KernelDidNotStart(record)
+    return record
+
+
+def _run_jobs_dask(jobs, records, *, client, notebook, out_dir, progress) -> None:
+    """Run ``jobs`` as tasks of a Dask cluster, collecting records as they complete."""
+    from distributed import as_completed
+
+    batch = uuid.uuid4().hex[:8]
+    private_dir = str(folders.private_root())
+    submitted = {}
+    for job in jobs:
+        job = dict(job)
+        failed = _write_rows(job)  # tasks get a path, never a DataFrame
+        if failed is not None:
+            records[job["partnership"]] = failed
+            continue
+        future = client.submit(
+            _dask_task,
+            job,
+            private_dir,
+            key=f"c2c-report-{job['partnership']}-{batch}",
+            retries=DASK_RETRIES,
+            pure=False,
+        )
+        submitted[future] = job["partnership"]
+    bar = _progress_bar(progress, len(jobs))
+    if bar:
+        bar.update(len(jobs) - len(submitted))
+    try:
+        for future in as_completed(list(submitted)):
+            name = submitted[future]
+            try:
+                records[name] = future.result()
+            except KernelDidNotStart as exc:
+                records[name] = exc.record
+            except Exception as exc:  # a lost worker, a task that raised: record it
+                records[name] = _raised(name, exc, notebook=notebook, out_dir=out_dir)
+            if bar:
+                bar.update()
+    except BaseException:
+        client.cancel(list(submitted))
+        raise
+    finally:
+        if bar:
+            bar.close()
 
 
 def _unchanged(folder: Path, fingerprint: str) -> bool:
