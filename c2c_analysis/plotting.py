@@ -21,6 +21,8 @@ from c2c_analysis.trends import projection_keys, rates
 __all__ = [
     "CATCH_ALL_GROUPS",
     "GROUP_COLORS",
+    "describe_figure",
+    "figure_svg",
     "group_colors",
     "plot_funnel",
     "plot_gap_change",
@@ -168,10 +170,55 @@ def _register_figure_formatter(shell, figure_format: str) -> None:
 
     def show(fig, **kwargs):
         laid_out = getattr(fig, "_c2c_layout", False) and _measured_layout(fig)
-        return print_figure(fig, figure_format, bbox_inches=None if laid_out else "tight", **kwargs)
+        data = print_figure(fig, figure_format, bbox_inches=None if laid_out else "tight", **kwargs)
+        # (data, metadata): the report's template writes the alt text from the metadata.
+        return data, {"alt": describe_figure(fig)}
 
     formatter = shell.display_formatter.formatters[mime]
     formatter.for_type(Figure, partial(show, base64=True) if figure_format == "png" else show)
+
+
+def describe_figure(fig) -> str:
+    """The figure's alt text: what a plotting function or the caller set as
+    ``fig._c2c_alt``, else its titles and axis labels in words.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.set_title("High school graduation"); _ = ax.set_ylabel("Rate")
+    >>> describe_figure(fig)
+    'Chart: High school graduation (y axis: Rate).'
+    >>> plt.close(fig)
+    """
+    alt = getattr(fig, "_c2c_alt", None)
+    if alt:
+        return str(alt)
+    parts = []
+    suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        title = ax.get_title().replace("\\$", "$")
+        ylabel = ax.get_ylabel().replace("\\$", "$")
+        if title:
+            parts.append(f"{title} (y axis: {ylabel})" if ylabel else title)
+    text = "; ".join(parts[:12]) + ("; and more panels" if len(parts) > 12 else "")
+    text = f"{suptitle}: {text}" if suptitle and text else suptitle or text
+    return f"Chart: {text}." if text else "Chart."
+
+
+def figure_svg(fig, *, close: bool = True) -> str:
+    """``fig`` as SVG text, laid out as a notebook would show it (measured layout for the
+    package's figures, cropped to its contents otherwise); closed afterwards unless
+    ``close`` is false."""
+    import io
+
+    laid_out = getattr(fig, "_c2c_layout", False) and _measured_layout(fig)
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches=None if laid_out else "tight")
+    if close:
+        plt.close(fig)
+    return buffer.getvalue()
 
 
 def _percent_axis(ax: Axes) -> None:

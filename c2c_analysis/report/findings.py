@@ -16,7 +16,7 @@ import pandas as pd
 
 from c2c_analysis.schema import OUTCOMES, better_direction
 
-__all__ = ["GAP_WORDS", "VERDICT_WORDS", "findings"]
+__all__ = ["GAP_WORDS", "VERDICT_WORDS", "findings", "headlines"]
 
 #: How each gap-change category reads: (verb phrase of the gap, how it happened).
 GAP_WORDS: Mapping[str, tuple[str, str]] = {
@@ -61,7 +61,10 @@ VERDICT_WORDS: Mapping[str, str] = {
 #: source could not classify).
 _CATCH_ALL = frozenset({"Not reported", "Unknown", "Withheld groups"})
 
-_COLUMNS = ["topic", "outcome", "group", "sentence", "estimate", "ci_lower", "ci_upper", "method"]
+_COLUMNS = [
+    "topic", "outcome", "group", "sentence", "estimate", "ci_lower", "ci_upper", "method",
+    "verdict",
+]  # fmt: skip
 
 
 def _label(outcome: str, labels: Mapping[str, str] | None) -> str:
@@ -97,7 +100,10 @@ def _improvement(trends, runs, overview, labels) -> list[dict]:
         slope, low, high = t["slope_pp"], t["ci_lower_pp"], t["ci_upper_pp"]
         if not np.isfinite(slope):
             sentence = f"{parts[0]}; there are too few years for a trend."
-            rows.append(_row("improving", outcome, "All students", sentence, method="none"))
+            rows.append(
+                _row("improving", outcome, "All students", sentence, method="none",
+                     verdict="too_few_years")
+            )  # fmt: skip
             continue
         good_low, good_high = (-high, -low) if lower_better else (low, high)
         if good_low > 0:
@@ -134,6 +140,7 @@ def _improvement(trends, runs, overview, labels) -> list[dict]:
                 "improving", outcome, "All students", sentence + ".", estimate=slope,
                 ci_lower=low, ci_upper=high,
                 method="quasi-binomial trend (percentage points a year); Anhøj run chart rules",
+                verdict=verdict.split(":")[0].replace("no clear trend", "within_noise"),
             )
         )  # fmt: skip
     return rows
@@ -172,6 +179,7 @@ def _gaps(gap_changes: pd.DataFrame, labels, largest: int) -> list[dict]:
             _row(
                 "gaps", outcome, group, sentence + ".", estimate=change, ci_lower=low,
                 ci_upper=high, method="gap change with the excellence-with-equity typology",
+                verdict=verb.replace("stayed about the same", "stable"),
             )
         )  # fmt: skip
     return rows
@@ -187,7 +195,10 @@ def _strategies(scorecard: pd.DataFrame, names: Mapping[str, str] | None) -> lis
         subject = name if group == "All students" else f"{name} ({group} students)"
         if verdict == "insufficient_data" or not np.isfinite(s.get("actual", np.nan)):
             note = f": {s['note']}" if s.get("note") else ""
-            rows.append(_row("strategies", s["outcome"], s["group"], f"{subject} {words}{note}."))
+            rows.append(
+                _row("strategies", s["outcome"], s["group"], f"{subject} {words}{note}.",
+                     verdict=verdict)
+            )  # fmt: skip
             continue
         sentence = (
             f"{subject} {words}: {_pct(s['actual'])} in {int(s['last_period'])} against a "
@@ -209,17 +220,18 @@ def _strategies(scorecard: pd.DataFrame, names: Mapping[str, str] | None) -> lis
             _row(
                 "strategies", s["outcome"], s["group"], sentence + ".",
                 estimate=s["difference_pp"], method="baseline projection with prediction interval",
+                verdict=verdict,
             )
         )  # fmt: skip
     return rows
 
 
 def _row(topic, outcome, group, sentence, *, estimate=np.nan, ci_lower=np.nan, ci_upper=np.nan,
-         method="") -> dict:  # fmt: skip
+         method="", verdict="") -> dict:  # fmt: skip
     return dict(
         zip(
             _COLUMNS,
-            [topic, outcome, group, sentence, estimate, ci_lower, ci_upper, method],
+            [topic, outcome, group, sentence, estimate, ci_lower, ci_upper, method, verdict],
             strict=True,
         )
     )
@@ -263,7 +275,9 @@ def findings(
         One row per finding: ``topic`` (``improving``, ``gaps``, ``strategies``),
         ``outcome``, ``group``, ``sentence``, ``estimate`` (the number the sentence is
         about: slope or gap change in points, or actual minus projected), ``ci_lower``,
-        ``ci_upper`` and ``method``.
+        ``ci_upper``, ``method`` and ``verdict`` (``improving``, ``worsening``,
+        ``within_noise`` or ``too_few_years`` for trends; ``narrowed``, ``widened``,
+        ``stable`` or ``reversed`` for gaps; the scorecard's verdict for strategies).
 
     Examples
     --------
@@ -283,3 +297,111 @@ def findings(
     if scorecard is not None and len(scorecard):
         rows += _strategies(scorecard, strategy_names)
     return pd.DataFrame(rows, columns=_COLUMNS)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def headlines(
+    findings: pd.DataFrame,
+    *,
+    gap_changes: pd.DataFrame | None = None,
+    scorecard: pd.DataFrame | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """One sentence per question, for the report's first screen.
+
+    Parameters
+    ----------
+    findings : DataFrame
+        :func:`findings`' table.
+    gap_changes : DataFrame, optional
+        Every gap (not only the largest): how many narrowed, widened or held.
+    scorecard : DataFrame, optional
+        :func:`~c2c_analysis.evaluate_portfolio`'s table.
+    labels : mapping, optional
+        Outcome labels.
+
+    Returns
+    -------
+    dict
+        ``improving``, ``gaps`` and ``strategies``: a sentence each (empty data say so).
+
+    Examples
+    --------
+    >>> table = findings(trends=pd.DataFrame({"outcome": ["hs_graduation"], "slope_pp": [1.2],
+    ...     "ci_lower_pp": [0.4], "ci_upper_pp": [2.0], "first_period": [2010],
+    ...     "last_period": [2019]}))
+    >>> print(headlines(table)["improving"])  # doctest: +NORMALIZE_WHITESPACE
+    Of 1 outcome with a trend, 1 is improving (High school graduation), 0 worsening and
+    0 within noise.
+    """
+    out = {}
+    trend = findings[findings["topic"] == "improving"] if len(findings) else findings
+    judged = trend[trend["verdict"] != "too_few_years"] if len(trend) else trend
+    if len(judged):
+        counts = judged["verdict"].value_counts()
+        up = judged.loc[judged["verdict"] == "improving", "outcome"]
+        down = judged.loc[judged["verdict"] == "worsening", "outcome"]
+        names = lambda o: ", ".join(_label(x, labels) for x in o)  # noqa: E731
+        text = (
+            f"Of {_count(len(judged), 'outcome')} with a trend, {counts.get('improving', 0)} "
+            f"{'is' if counts.get('improving', 0) == 1 else 'are'} improving"
+        )
+        text += f" ({names(up)})" if len(up) else ""
+        text += f", {counts.get('worsening', 0)} worsening"
+        text += f" ({names(down)})" if len(down) else ""
+        text += f" and {counts.get('within_noise', 0)} within noise."
+        out["improving"] = text
+    else:
+        out["improving"] = "No outcome has enough years for a trend."
+    if gap_changes is not None and len(gap_changes):
+        usable = gap_changes[
+            (gap_changes["category"] != "insufficient_data")
+            & ~gap_changes["group"].isin(_CATCH_ALL)
+            & np.isfinite(gap_changes["gap_end_pp"])
+        ]
+        kind = usable["category"].str.split("_").str[0]
+        n = len(usable)
+        text = (
+            f"Of {_count(n, 'gap')} with data at both ends, {int((kind == 'narrowing').sum())} "
+            f"narrowed, {int((kind == 'widening').sum())} widened, "
+            f"{int(kind.isin(['stable', 'no']).sum())} stayed about the same and "
+            f"{int((kind == 'reversed').sum())} reversed."
+        )
+        largest = findings[findings["topic"] == "gaps"] if len(findings) else findings
+        if len(largest):
+            text += " Largest: " + largest["sentence"].iloc[0]
+        out["gaps"] = text if n else "No gap has data at both its first and last year."
+    else:
+        out["gaps"] = "No gaps could be computed."
+    if scorecard is not None and len(scorecard):
+        verdicts = scorecard["verdict"].astype(str)
+        judged = verdicts[verdicts != "insufficient_data"]
+        beat = scorecard.loc[verdicts == "turned_the_curve"]
+        text = (
+            f"{len(beat)} of {_count(len(judged), 'strategy result')} beat "
+            f"{'its' if len(judged) == 1 else 'their'} baseline beyond the prediction interval"
+        )
+        if len(beat):
+            text += (
+                " ("
+                + ", ".join(
+                    f"{s} for {g} students" if g != "All students" else str(s)
+                    for s, g in zip(beat["strategy"], beat["group"], strict=True)
+                )
+                + ")"
+            )
+        within = int((judged == "above_baseline_within_noise").sum())
+        text += f"; {within} {'was' if within == 1 else 'were'} above it within noise"
+        short = (scorecard["baseline_last"] - scorecard["baseline_first"] + 1) < 5
+        if short.any():
+            text += "; short baselines make these projections uncertain"
+        missing = int((verdicts == "insufficient_data").sum())
+        if missing:
+            text += f"; {missing} cannot be judged yet"
+        out["strategies"] = text + "."
+    else:
+        out["strategies"] = "No strategy portfolio was given for this partnership."
+    return out

@@ -21,12 +21,21 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from c2c_analysis._util import json_safe
 from c2c_analysis.report.escape import FORMULA_PREFIXES, formula_safe
 
-__all__ = ["COUNT_COLUMN", "FORMULA_NOTE", "ReportWriter", "formula_safe_table", "small_cells"]
+__all__ = [
+    "COUNT_COLUMN",
+    "FORMULA_NOTE",
+    "ReportWriter",
+    "data_dictionary",
+    "formula_safe_table",
+    "rounded_table",
+    "small_cells",
+]
 
 #: Columns that hold counts of students, checked against ``min_n`` before publishing.
 COUNT_COLUMN = re.compile(r"^(denominator|n|reference_n|cohort|n_students)$|_denominator$")
@@ -121,6 +130,7 @@ class ReportWriter:
         self.min_n = int(min_n)
         self.results: dict[str, Any] = {}
         self._tables: dict[str, list[str]] = {}
+        self._dictionaries: dict[str, pd.DataFrame] = {}
         if self.output_dir is not None:
             (self.output_dir / "tables").mkdir(parents=True, exist_ok=True)
 
@@ -136,13 +146,24 @@ class ReportWriter:
             )
         if self.output_dir is not None:
             folder = self.output_dir / "tables"
-            safe = formula_safe_table(table)
+            safe = formula_safe_table(rounded_table(table))
+            dictionary = data_dictionary(safe, name=name)
             _atomic(
                 folder / f"{name}.csv", lambda p: safe.to_csv(p, index=False, lineterminator="\n")
             )
-            _atomic(folder / f"{name}.xlsx", lambda p: _excel(safe, p))
+            _atomic(folder / f"{name}.xlsx", lambda p: _excel(safe, p, dictionary=dictionary))
             self._tables[name] = [str(c) for c in safe.columns]
+            self._dictionaries[name] = dictionary
             _atomic(folder / "README.txt", lambda p: Path(p).write_text(self._dictionary()))
+            everything = pd.concat(
+                [self._dictionaries[k] for k in sorted(self._dictionaries)], ignore_index=True
+            )
+            _atomic(
+                folder / "data_dictionary.csv",
+                lambda p: formula_safe_table(everything).to_csv(
+                    p, index=False, lineterminator="\n"
+                ),
+            )
         return table
 
     def _dictionary(self) -> str:
@@ -151,7 +172,10 @@ class ReportWriter:
             "",
             "Each table is written twice: <name>.csv (UTF-8, comma-separated, one header row)",
             "and <name>.xlsx (one sheet, 'table'). Rates are proportions from 0 to 1; columns",
-            "whose name ends in _pp are percentage points.",
+            "whose name ends in _pp are percentage points. Numbers are rounded: percentage",
+            "points to 2 decimals, rates to 4 (a hundredth of a percent), other numbers to 6",
+            "significant digits. data_dictionary.csv (and each workbook's 'dictionary'",
+            "sheet) says what every column means and its unit.",
             "",
             *textwrap.wrap(FORMULA_NOTE, 88),
             "",
@@ -172,7 +196,85 @@ class ReportWriter:
         return value
 
 
-def _excel(table: pd.DataFrame, path: Path) -> None:
+_RATE_NAME = re.compile(
+    r"(^|_)(rate|actual|projected|pi_lower|pi_upper|ci_lower|ci_upper|share|centre|center|"
+    r"lower|upper)(_|$)"
+)
+
+
+def _unit(name: str) -> str:
+    if name.endswith("_pp"):
+        return "percentage points"
+    if COUNT_COLUMN.search(name) or name in ("numerator", "n_suppressed", "n_small", "n_rows"):
+        return "students" if name in ("numerator", "denominator", "n") else "count"
+    if name in ("year", "start", "end", "first_year", "last_year", "first_period",
+                "last_period", "baseline_first", "baseline_last"):  # fmt: skip
+        return "year"
+    if _RATE_NAME.search(name) and not name.endswith("_pp"):
+        return "proportion (0 to 1)"
+    return ""
+
+
+def rounded_table(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its float columns rounded for publishing (the input is not changed).
+
+    Percentage points (columns ending ``_pp``) to 2 decimals, rates (proportions from 0 to
+    1) to 4, other numbers to 6 significant digits: no float noise such as
+    ``8.111400000000001``.
+
+    Examples
+    --------
+    >>> rounded_table(pd.DataFrame({"change_pp": [8.111400000000001], "rate": [0.5365642],
+    ...                             "p_value": [1.521581234e-08]}))
+       change_pp    rate       p_value
+    0       8.11  0.5366  1.521580e-08
+    """
+    out = None
+    for position, column in enumerate(table.columns):
+        values = table.iloc[:, position]
+        if not pd.api.types.is_float_dtype(values.dtype):
+            continue
+        name = str(column)
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        if name.endswith("_pp"):
+            rounded = np.round(numbers, 2)
+        elif _unit(name) == "proportion (0 to 1)":
+            rounded = np.round(numbers, 4)
+        else:
+            rounded = _significant(numbers, 6)
+        if out is None:
+            out = table.copy()
+        out.isetitem(position, pd.Series(rounded, index=table.index, dtype=values.dtype))
+    return table if out is None else out
+
+
+def _significant(values: np.ndarray, digits: int) -> np.ndarray:
+    """Round to ``digits`` significant digits: k / 10**d of exact integers, so that each
+    result is the double nearest its decimal (printed without noise)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitude = np.floor(np.log10(np.abs(values)))
+    decimals = np.clip(digits - 1 - np.nan_to_num(magnitude, nan=0, neginf=0), 0, 300)
+    out = values.copy()
+    for d in np.unique(decimals[np.isfinite(values)]):  # a handful of distinct scales
+        chosen = np.isfinite(values) & (decimals == d)
+        out[chosen] = np.round(values[chosen], int(d))
+    return out
+
+
+def data_dictionary(table: pd.DataFrame, *, name: str = "") -> pd.DataFrame:
+    """What each column of a published table means: ``table, column, meaning, unit``."""
+    from c2c_analysis.report.tables import COLUMNS
+
+    rows = []
+    for column in table.columns:
+        key = str(column).lstrip("'")
+        spec = COLUMNS.get(key)
+        meaning = spec.meaning if spec else key.replace("_", " ")
+        rows.append({"table": name, "column": str(column), "meaning": meaning, "unit": _unit(key)})
+    return pd.DataFrame(rows, columns=["table", "column", "meaning", "unit"])
+
+
+def _excel(table: pd.DataFrame, path: Path, *, dictionary: pd.DataFrame | None = None) -> None:
     """Write ``table`` (already formula-safe) as a workbook: openpyxl refuses control
     characters in cells, so they are replaced by U+FFFD, and time zones are dropped."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -195,6 +297,8 @@ def _excel(table: pd.DataFrame, path: Path) -> None:
     )
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         frame.to_excel(writer, index=False, sheet_name="table")
+        if dictionary is not None:
+            formula_safe_table(dictionary).to_excel(writer, index=False, sheet_name="dictionary")
 
 
 def _atomic(path: Path, write) -> None:
