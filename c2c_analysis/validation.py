@@ -131,9 +131,13 @@ class DataValidationError(ValueError):
         self.notes = tuple(notes)
         super().__init__(self._message())
 
+    # The number of problems when .problems holds only the first ones (a file validated in
+    # chunks, whose problems were written to a file as they were found).
+    _total: int | None = None
+
     def _message(self) -> str:
         where = f"{self.source}: " if self.source else ""
-        count = len(self.problems)
+        count = len(self.problems) if self._total is None else self._total
         head = f"{where}{count} problem{'s' if count != 1 else ''} found"
         more = (
             f" (first {_MAX_LISTED} listed; all are in .problems, and "
@@ -157,12 +161,56 @@ class DataValidationError(ValueError):
         ``line`` is the file line (the header is line 1) or the row label of a frame; it is
         empty for problems of a whole column or file. Returns the number of problems written.
         """
-        table = self.problems.rename(columns={"row": "line"})
-        # A spreadsheet would run a value such as "=cmd()" as a formula.
-        risky = table["value"].astype(str).str.match(r"^(=|@|[+-][^0-9.])")
-        table.loc[risky, "value"] = "'" + table.loc[risky, "value"].astype(str)
+        table = _for_csv(self.problems)
         table.to_csv(path, index=False)
         return len(table)
+
+
+class _FirstProblems(DataValidationError):
+    """The first problems of a table validated in chunks, and how many there were in all
+    (every one of them was written to a problems file as it was found)."""
+
+    def __init__(
+        self,
+        problems: pd.DataFrame,
+        *,
+        count: int,
+        source: str | None = None,
+        notes: Iterable[str] = (),
+    ) -> None:
+        self._total = count
+        super().__init__(problems, source=source, notes=notes)
+
+
+def _for_csv(problems: pd.DataFrame) -> pd.DataFrame:
+    """Problems as a problems file holds them: ``line, column, value, problem``."""
+    table = problems.rename(columns={"row": "line"})
+    # A spreadsheet would run a value such as "=cmd()" as a formula.
+    risky = table["value"].astype(str).str.match(r"^(=|@|[+-][^0-9.])")
+    if risky.any():
+        table = table.copy()
+        table.loc[risky, "value"] = "'" + table.loc[risky, "value"].astype(str)
+    return table
+
+
+class _ProblemsFile:
+    """A problems CSV written block by block, in the order the problems are found."""
+
+    def __init__(self, path: str | Any) -> None:
+        self.handle = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        self.header = True
+
+    def write(self, problems: pd.DataFrame) -> None:
+        _for_csv(problems).to_csv(self.handle, index=False, header=self.header)
+        self.header = False
+
+    def restart(self) -> None:
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.header = True
+
+    def close(self) -> None:
+        self.handle.close()
 
 
 # --- column names -------------------------------------------------------------------------
@@ -469,18 +517,14 @@ class _Collector:
         self.blocks: list[tuple[np.ndarray, str, np.ndarray, np.ndarray]] = []
 
     def __bool__(self) -> bool:
-        return bool(self.items or self.blocks)
+        return bool(self.items or any(b is not None for b in self.blocks))
 
-    def add(
-        self,
-        mask: np.ndarray,
-        column: str,
-        problem: str | np.ndarray,
-        value_column: str | None = None,
-    ) -> None:
+    def _block(
+        self, mask: np.ndarray, column: str, problem: str | np.ndarray, value_column: str | None
+    ) -> tuple[np.ndarray, str, np.ndarray, np.ndarray] | None:
         idx = np.flatnonzero(mask)
         if len(idx) == 0:
-            return
+            return None
         source = self.frame.get(value_column or column)
         if source is not None:
             values = np.array([_shown(v) for v in source.to_numpy(dtype=object)[idx]], object)
@@ -490,13 +534,33 @@ class _Collector:
             texts = problem[idx].astype(object)
         else:
             texts = np.full(len(idx), problem, dtype=object)
-        self.blocks.append((idx, str(column), values, texts))
+        return idx, str(column), values, texts
+
+    def add(
+        self,
+        mask: np.ndarray,
+        column: str,
+        problem: str | np.ndarray,
+        value_column: str | None = None,
+    ) -> None:
+        block = self._block(mask, column, problem, value_column)
+        if block is not None:
+            self.blocks.append(block)
+
+    def reserve(self) -> int:
+        """A place among the checks for one decided later (from the whole table)."""
+        self.blocks.append(None)
+        return len(self.blocks) - 1
+
+    def fill(self, slot: int, mask: np.ndarray, column: str, problem: str | np.ndarray) -> None:
+        self.blocks[slot] = self._block(mask, column, problem, None)
 
     def whole(self, column: object, problem: str, value: object = None) -> None:
         self.items.append({**_problem(None, column, value, problem), "_position": -1})
 
     def table(self) -> pd.DataFrame:
         """Problems of whole columns first, then row by row in the order of the data."""
+        self.blocks = [b for b in self.blocks if b is not None]
         head = pd.DataFrame(
             [{"_position": -1, **item} for item in self.items],
             columns=[*PROBLEM_COLUMNS, "_position"],
@@ -527,6 +591,16 @@ class _Collector:
             if len(whole)
             else rows.reset_index(drop=True)
         )
+
+
+class _NullCollector(_Collector):
+    """The first pass over a table read in chunks gathers evidence only, not problems."""
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def fill(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 def validate_outcomes(
@@ -596,21 +670,50 @@ def validate_outcomes(
     return _validate(data, source=source, rates_in_percent=rates_in_percent)
 
 
+def _listed(picked: Sequence[object], count: int) -> str:
+    """'rows 2, 5 and 3 more': the first labels of some rows and how many there are."""
+    shown = [str(r) for r in picked]
+    more = count - len(shown)
+    word = "row" if count == 1 else "rows"
+    return f"{word} {', '.join(shown)}" + (f" and {more} more" if more > 0 else "")
+
+
 def _listed_rows(rows: np.ndarray, mask: np.ndarray, *, limit: int = 8) -> str:
     """'rows 2, 5 and 3 more': the labels of the masked rows."""
-    picked = [str(r) for r in rows[mask][:limit]]
-    more = int(mask.sum()) - len(picked)
-    word = "row" if int(mask.sum()) == 1 else "rows"
-    return f"{word} {', '.join(picked)}" + (f" and {more} more" if more > 0 else "")
+    return _listed(rows[mask][:limit], int(mask.sum()))
+
+
+class _RateEvidence:
+    """What decides a rate column's unit, gathered chunk by chunk: how many plain values
+    are at or below 1 (``small``), above 1 or written with % (``large``), strictly between 0
+    and 1, and plain at all, with the first rows of each side for the error that lists them."""
+
+    limit = 8
+
+    def __init__(self) -> None:
+        self.small = self.large = self.between = self.plain = 0
+        self.small_rows: list[object] = []
+        self.large_rows: list[object] = []
+
+    def add(self, values: np.ndarray, status: np.ndarray, rows: np.ndarray) -> None:
+        plain = status == "ok"
+        small = plain & (values > 0) & (values <= 1)
+        large = (plain & (values > 1)) | (status == "percent")
+        self.plain += int(plain.sum())
+        self.between += int((plain & (values > 0) & (values < 1)).sum())
+        self.small += int(small.sum())
+        self.large += int(large.sum())
+        for mask, kept in ((small, self.small_rows), (large, self.large_rows)):
+            if len(kept) < self.limit and mask.any():
+                kept.extend(rows[mask][: self.limit - len(kept)].tolist())
 
 
 def _rate_units(
-    parsed: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    evidence: Mapping[str, _RateEvidence],
     *,
     rate_header: str,
     rates_in_percent: bool | None,
-    rows: np.ndarray,
-    found: _Collector,
+    whole: list[dict[str, Any]],
     notes: list[str],
     told: str | None,
 ) -> dict[str, bool | None]:
@@ -623,7 +726,7 @@ def _rate_units(
     nothing. A column of values at or below 1 is proportions; one of only 0 and 1 is
     ambiguous and follows the other rate columns' decision, with a note either way.
     """
-    if not parsed:
+    if not evidence:
         return {}
     if rates_in_percent is not None:
         if told is None:
@@ -631,30 +734,31 @@ def _rate_units(
             notes.append(f"rates read as {kind}, as told (rates_in_percent={rates_in_percent})")
         elif told:
             notes.append(told)
-        return dict.fromkeys(parsed, bool(rates_in_percent))
+        return dict.fromkeys(evidence, bool(rates_in_percent))
     decided: dict[str, bool | None] = {}
     undecided: list[str] = []
     mixed: list[str] = []
-    for column, (values, status) in parsed.items():
-        plain = status == "ok"
-        small = plain & (values > 0) & (values <= 1)
-        large = (plain & (values > 1)) | (status == "percent")
-        if large.any() and small.any():
-            found.whole(
-                column,
-                "mixes proportions and percents: values at or below 1 ("
-                + _listed_rows(rows, small)
-                + ") beside values above 1 or written with % ("
-                + _listed_rows(rows, large)
-                + "); say which they are with rates_in_percent=True or False (c2c validate "
-                "--rates-in-percent yes|no, or a recipe's rates_in_percent:)",
+    for column, seen in evidence.items():
+        if seen.large and seen.small:
+            whole.append(
+                _problem(
+                    None,
+                    column,
+                    None,
+                    "mixes proportions and percents: values at or below 1 ("
+                    + _listed(seen.small_rows, seen.small)
+                    + ") beside values above 1 or written with % ("
+                    + _listed(seen.large_rows, seen.large)
+                    + "); say which they are with rates_in_percent=True or False (c2c validate "
+                    "--rates-in-percent yes|no, or a recipe's rates_in_percent:)",
+                )
             )
             mixed.append(column)
-        elif large.any():
+        elif seen.large:
             decided[column] = True
-        elif (plain & (values > 0) & (values < 1)).any():
+        elif seen.between:
             decided[column] = False
-        elif plain.any():
+        elif seen.plain:
             undecided.append(column)  # only 0 and 1: 0 % and 100 %, or 0 % and 1 %?
     percent = [c for c, v in decided.items() if v]
     if percent:
@@ -685,6 +789,646 @@ def _rate_units(
     return decided
 
 
+# Keys hashed to find duplicates; another is tried when two different keys share a hash.
+_HASH_KEYS = ("0123456789123456", "c2c-duplicates-2", "c2c-duplicates-3", "c2c-duplicates-4")
+
+
+class _KeyCollision(Exception):
+    """Two different keys gave one 64-bit hash: the check runs again with another hash key."""
+
+
+class _Chunk:
+    """One chunk's parsed columns and problems, between the checks that need the whole
+    table (decided by :meth:`_Validation.decide`) and the checks after them."""
+
+    def __init__(self, **state: Any) -> None:
+        self.__dict__.update(state)
+
+
+class _Validation:
+    """Validation of an outcome table given whole or in chunks (a large file read in parts).
+
+    Every row check runs chunk by chunk, with the row labels (file lines) of the chunk.
+    What needs the whole table is gathered chunk by chunk (``parse`` while observing) and
+    decided once (``decide``): the number of rows, each rate column's unit, partnership
+    names that give one slug, labels and outcome ids to warn about, and duplicate keys (a
+    64-bit hash per row key; every candidate duplicate is compared exactly when its chunk
+    is checked, and a collision of hashes starts over with another hash key). ``finish``
+    then runs the checks that depend on those decisions and gives the chunk's problems, in
+    the order :func:`_validate` reports them for the whole table.
+
+    A table in memory is one chunk: parse, decide, finish. A file is read twice: a first
+    pass that only observes, and a second that parses and finishes each chunk again.
+    """
+
+    def __init__(
+        self,
+        columns: Sequence[Hashable],
+        *,
+        source: str | None,
+        column_map: Mapping[str, str] | None = None,
+        aliases: bool = True,
+        reading: Sequence[str] = (),
+        rates_in_percent: bool | None = None,
+        rates_note: str | None = None,
+        hash_key: str = _HASH_KEYS[0],
+    ) -> None:
+        self.columns = list(columns)
+        renaming, column_problems, rate_header, alias_notes = _resolve_columns(
+            self.columns, column_map, aliases=aliases
+        )
+        self.renaming = renaming
+        self.extra_positions = [p for p in range(len(self.columns)) if p not in renaming]
+        self.column_problems = column_problems
+        self.rate_header = rate_header
+        self.source = source
+        self.rates_in_percent = rates_in_percent
+        self.rates_note = rates_note
+        self.hash_key = hash_key
+        self.reading = [*reading, *alias_notes]
+        present = set(renaming.values())
+        self.present = present
+        self.time = "period" if "period" in present else "year"
+        self.rate_columns = [c for c in ("rate", "rate_low", "rate_high") if c in present]
+        keyed = {"partnership", "outcome", self.time, "group"} <= present
+        # The dimension is always there when the group is: read, or inferred from the group.
+        self.key_columns = [
+            k
+            for k in ("partnership", "unit", "outcome", self.time, "dimension", "group")
+            if keyed and (k in present or k == "dimension")
+        ]
+        # evidence of the whole table, gathered while observing
+        self.observing = True
+        self.rows = 0
+        self.rates = {c: _RateEvidence() for c in self.rate_columns}
+        self.slug_of: dict[str, str] = {}
+        self.changed: list[str] = []
+        self.inferred: set[str] = set()
+        self.unknown_labels: dict[tuple[str, str], str] = {}
+        self.unknown_outcomes: list[str] = []
+        self.hashes: list[np.ndarray] = []
+        self.bad: list[np.ndarray] = []
+        self.labels: list[np.ndarray] = []
+        # decisions
+        self.whole: list[dict[str, Any]] = []
+        self.notes: list[str] = []
+        self.concerns: list[str] = []
+        self.in_percent: dict[str, bool | None] = {}
+        self.clash: dict[str, str] = {}
+        self.position = 0  # of the next chunk finished
+        # what a valid table's notes count
+        self.marked = 0
+        self.no_value = 0
+        self.no_value_rows: list[object] = []
+        self.no_value_groups: dict[object, int] = {}
+
+    # --- the checks of each chunk ---------------------------------------------------------
+
+    def parse(self, data: pd.DataFrame, labels: np.ndarray, *, collect: bool = True) -> _Chunk:
+        """Keys, times and rate values of a chunk, and the problems found in them."""
+        if list(data.columns) != self.columns:
+            data = data.reindex(columns=self.columns)
+        frame = pd.DataFrame(
+            {name: data.iloc[:, position] for position, name in self.renaming.items()},
+            index=data.index,
+        )
+        n = len(frame)
+        found = (_Collector if collect else _NullCollector)(frame, np.asarray(labels, object))
+        out: dict[str, Any] = {}
+        bad_key = np.zeros(n, dtype=bool)  # rows whose keys could not be read (no duplicate check)
+        for column in ("partnership", "outcome", "dimension", "group", "source", *_OPTIONAL_TEXT):
+            if column not in frame:
+                continue
+            text, missing = _text(frame[column])
+            if column == "source":
+                out[column] = np.where(missing, self.source or "", text)
+                continue
+            if column in _OPTIONAL_TEXT:  # blank: a row of the partnership as a whole
+                out[column] = text
+                continue
+            found.add(missing, column, "is missing")
+            bad_key |= missing
+            out[column] = text
+        names, clash_slot, partnership_name = None, None, None
+        if "partnership" in out:
+            names = out["partnership"]
+            clash_slot, partnership_name = self._slugs(out, found)
+        if "dimension" in out:
+            out["dimension"] = _map_unique(
+                out["dimension"], lambda d: normalize_dimension(d) if d else ""
+            )
+        if "group" in out and "dimension" not in out:
+            out["dimension"] = self._infer_dimensions(out["group"], found, bad_key)
+        if "group" in out:
+            dims = out.get("dimension", np.full(n, None, dtype=object))
+            d_codes, d_values = pd.factorize(pd.Series(dims, dtype=object), use_na_sentinel=False)
+            g_codes, g_values = pd.factorize(pd.Series(out["group"], dtype=object))
+            codes, pairs = pd.factorize(d_codes.astype(np.int64) * (len(g_values) + 1) + g_codes)
+            mapped = []
+            for pair in pairs:
+                d, g = d_values[pair // (len(g_values) + 1)], g_values[pair % (len(g_values) + 1)]
+                mapped.append(normalize_group(g, d if d else None) if g else "")
+            out["group"] = np.array(mapped, dtype=object)[codes] if n else np.array([], object)
+            if "dimension" in out:
+                wrong = (
+                    (out["dimension"] == "all")
+                    & (out["group"] != ALL_STUDENTS)
+                    & (out["group"] != "")
+                )
+                found.add(wrong, "group", f"dimension 'all' needs group {ALL_STUDENTS!r}")
+                bad_key |= wrong
+                total = _map_unique(out["group"], lambda g: bool(g) and is_total_label(g))
+                total = total.astype(bool)
+                inside = total & (out["dimension"] != "all") & (out["dimension"] != "")
+                found.add(
+                    inside,
+                    "group",
+                    "is a total row inside a dimension: give it dimension 'all' (group "
+                    f"{ALL_STUDENTS!r}) or leave it out with a recipe filter",
+                )
+                bad_key |= inside
+                if self.observing:
+                    self._unknown_labels(out["dimension"], out["group"])
+        if "outcome" in out and self.observing:
+            known = {*OUTCOMES, *INDICATORS, *RELATED_OUTCOMES}
+            unknown = set(pd.unique(out["outcome"])) - known - {""}
+            self.unknown_outcomes = sorted({*self.unknown_outcomes, *unknown})[:11]
+
+        # time -----------------------------------------------------------------------------
+        if "year" in frame:
+            years, status = _apply(frame["year"], _parse_year)
+            problem = status != "ok"
+            found.add(problem, "year", status)
+            latest = _dt.date.today().year + 1
+            implausible = ~problem & ((years < MIN_YEAR) | (years > latest))
+            found.add(
+                implausible, "year", f"is not a plausible year (expected {MIN_YEAR}-{latest})"
+            )
+            bad_key |= problem | implausible
+            out["year"] = years
+        if "period" in frame:
+            periods, status = _parse_periods(frame["period"])
+            problem = status != "ok"
+            found.add(problem, "period", status)
+            bad_key |= problem
+            out["period"] = periods
+        parsed = {c: _apply(frame[c], _parse_number) for c in self.rate_columns}
+        chunk = _Chunk(
+            data=data,
+            frame=frame,
+            labels=labels,
+            n=n,
+            found=found,
+            out=out,
+            bad_key=bad_key,
+            names=names,
+            clash_slot=clash_slot,
+            partnership_name=partnership_name,
+            parsed=parsed,
+        )
+        if self.observing:
+            self._observe(chunk)
+        return chunk
+
+    def _slugs(self, out: dict[str, Any], found: _Collector) -> tuple[int, np.ndarray | None]:
+        """Slugs in place of the names in ``out['partnership']``; a place among the checks
+        for names that give one slug (decided from the whole table), and the names as given
+        where any changed (for ``partnership_name``)."""
+        names = out["partnership"]
+
+        def slug_of(text: str) -> str:
+            if not text:
+                return ""
+            try:
+                return slugify(text)
+            except ValueError:
+                return "<no slug>"
+
+        codes, uniques = pd.factorize(pd.Series(names, dtype=object), use_na_sentinel=False)
+        uniques = np.asarray(uniques, dtype=object)
+        slugs = np.array([slug_of(v) for v in uniques], dtype=object)
+        invalid = slugs == "<no slug>"
+        slugs[invalid] = ""
+        found.add(
+            invalid[codes],
+            "partnership",
+            "holds no letter or digit to make a partnership slug from",
+        )
+        slot = found.reserve()
+        changed = (slugs != uniques) & (slugs != "")
+        if self.observing:
+            for name, slug in zip(uniques, slugs, strict=True):
+                if slug:
+                    self.slug_of.setdefault(name, slug)
+            shown = {
+                f"{a!r} -> {b!r}" for a, b in zip(uniques[changed], slugs[changed], strict=True)
+            }
+            if shown:
+                self.changed = sorted({*self.changed, *shown})[:6]
+        out["partnership"] = slugs[codes] if len(names) else np.array([], dtype=object)
+        return slot, (names if changed.any() else None)
+
+    def _infer_dimensions(
+        self, groups: np.ndarray, found: _Collector, bad_key: np.ndarray
+    ) -> np.ndarray:
+        """The dimension each group label implies, for files without a dimension column."""
+        dims = _map_unique(groups, lambda g: infer_dimension(g) if g else "")
+        unknown = np.array([d is None for d in dims], dtype=bool)
+        from c2c_analysis.schema import _GROUP_ALIASES
+
+        known = [label for vocab in _GROUP_ALIASES.values() for label in set(vocab.values())]
+        texts = _map_unique(
+            groups,
+            lambda g: (
+                "the file has no dimension column and this label does not say which "
+                f"dimension it belongs to{did_you_mean(g, known)}; add a dimension column or a "
+                "recipe constant (dimension: ...)"
+            ),
+        )
+        found.add(unknown, "group", texts)
+        bad_key |= unknown
+        dims = np.where(unknown, "", dims).astype(object)
+        if self.observing:
+            self.inferred |= {d for d in pd.unique(dims) if d}
+        return dims
+
+    def _unknown_labels(self, dimensions: np.ndarray, groups: np.ndarray) -> None:
+        """Labels a standard dimension's vocabulary does not know, with suggestions (the
+        first eleven: ten are named and one more says there are more)."""
+        from c2c_analysis.schema import _GROUP_ALIASES, GROUPS
+
+        if len(self.unknown_labels) > 10:
+            return
+        pairs = pd.DataFrame({"d": dimensions, "g": groups}).drop_duplicates()
+        for d, g in pairs.itertuples(index=False):
+            if (d, g) in self.unknown_labels:
+                continue
+            if d in GROUPS and g and g not in set(_GROUP_ALIASES[d].values()):
+                self.unknown_labels[(d, g)] = (
+                    f"{g!r} in {d}{did_you_mean(g, GROUPS[d], n=1).replace(';', '')}"
+                )
+                if len(self.unknown_labels) > 10:
+                    return
+
+    def _observe(self, chunk: _Chunk) -> None:
+        """Gather a chunk's evidence of what is decided from the whole table."""
+        self.rows += chunk.n
+        for column, (values, status) in chunk.parsed.items():
+            self.rates[column].add(values, status, np.asarray(chunk.labels))
+        if self.key_columns:
+            self.hashes.append(self._hash(chunk.out))
+            self.bad.append(chunk.bad_key)
+            self.labels.append(np.asarray(chunk.labels))
+
+    def _hash(self, out: Mapping[str, Any]) -> np.ndarray:
+        keys = {}
+        for k in self.key_columns:
+            values = out[k]
+            keys[k] = values.to_numpy() if isinstance(values, pd.Series) else values
+        return pd.util.hash_pandas_object(
+            pd.DataFrame(keys), index=False, hash_key=self.hash_key
+        ).to_numpy()
+
+    # --- what needs the whole table ----------------------------------------------------
+
+    def decide(self) -> None:
+        """Decide, once every chunk was observed, what needs the whole table."""
+        self.observing = False
+        whole = list(self.column_problems)
+        if self.rows == 0:
+            whole.append(_problem(None, None, None, "the table has no data rows"))
+        present = self.present
+        required = ["partnership", "outcome", self.time, "group"]
+        if "group" not in present:
+            required.append("dimension")
+        extra = [str(self.columns[p]) for p in self.extra_positions]
+        for column in required:
+            if column not in present:
+                close = difflib.get_close_matches(column, extra, n=1, cutoff=0.6)
+                hint = (
+                    f"; is {close[0]!r} it? (pass column_map={{{close[0]!r}: {column!r}}})"
+                    if close
+                    else ""
+                )
+                whole.append(_problem(None, column, None, f"required column is missing{hint}"))
+        if not {"numerator", "denominator"} <= present and "rate" not in present:
+            missing = [c for c in ("numerator", "denominator") if c not in present]
+            whole.append(
+                _problem(
+                    None,
+                    ", ".join(missing),
+                    None,
+                    "no value columns: give numerator and denominator, or rate",
+                )
+            )
+        self.in_percent = _rate_units(
+            self.rates,
+            rate_header=self.rate_header,
+            rates_in_percent=self.rates_in_percent,
+            whole=whole,
+            notes=self.notes,
+            told=self.rates_note,
+        )
+        self.whole = whole
+
+        concerns = list(self.reading)
+        if self.changed:
+            concerns.append(
+                "partnership names changed into slugs (kept in partnership_name): "
+                + ", ".join(self.changed[:5])
+                + (" ..." if len(self.changed) > 5 else "")
+            )
+        if self.inferred:
+            concerns.append(
+                "the file has no dimension column: dimensions inferred from the group labels "
+                f"({', '.join(sorted(self.inferred))})"
+            )
+        if self.unknown_labels:
+            listed = list(self.unknown_labels.values())
+            concerns.append(
+                "group labels not in the dimension's vocabulary (kept as given): "
+                + ", ".join(listed[:10])
+                + (" ..." if len(listed) > 10 else "")
+            )
+        if self.unknown_outcomes:
+            known = {*OUTCOMES, *INDICATORS, *RELATED_OUTCOMES}
+            shown = ", ".join(
+                repr(u)
+                + did_you_mean(u, known, n=1).replace("; did you mean", " (did you mean")
+                + (")" if did_you_mean(u, known, n=1) else "")
+                for u in self.unknown_outcomes[:10]
+            ) + (" ..." if len(self.unknown_outcomes) > 10 else "")
+            concerns.append(f"outcome ids not in the catalogue (kept as custom outcomes): {shown}")
+        self.concerns = concerns
+
+        # Names that give one slug: two spellings of one name (case, spacing) are one name.
+        pairs = pd.DataFrame(
+            {"name": list(self.slug_of), "slug": list(self.slug_of.values())}, dtype=object
+        )
+        pairs["same"] = pairs["name"].map(lambda t: re.sub(r"\s+", " ", t).casefold())
+        pairs = pairs.drop_duplicates(["slug", "same"])
+        for value, clash in pairs[pairs["slug"].duplicated(keep=False)].groupby("slug"):
+            listed = " and ".join(repr(t) for t in clash["name"])
+            text = (
+                f"the names {listed} give one partnership slug {value!r}: spell them alike, or "
+                "map each to its own slug"
+            )
+            self.clash.update(dict.fromkeys(clash["name"], text))
+        self._duplicates()
+
+    def _duplicates(self) -> None:
+        """Rows whose key hash is repeated (over every row, as pandas' ``duplicated``) and
+        whose key could be read: grouped by hash, each group's rows in file order."""
+        self.dup_order = np.zeros(0, dtype=np.int64)
+        if not self.key_columns:
+            return
+        hashes = np.concatenate(self.hashes) if self.hashes else np.zeros(0, np.uint64)
+        bad = np.concatenate(self.bad) if self.bad else np.zeros(0, bool)
+        labels = np.concatenate(self.labels) if self.labels else np.zeros(0, object)
+        self.hashes, self.bad, self.labels = [], [], []
+        order = np.argsort(hashes, kind="stable")
+        ordered = hashes[order]
+        first = np.r_[True, ordered[1:] != ordered[:-1]] if len(ordered) else np.zeros(0, bool)
+        group = np.cumsum(first) - 1
+        repeated = (np.bincount(group) > 1)[group] if len(group) else first
+        keep = repeated & ~bad[order]
+        members = order[keep]  # positions, grouped by hash, in file order within a group
+        groups = group[keep]
+        starts = np.r_[True, groups[1:] != groups[:-1]] if len(groups) else np.zeros(0, bool)
+        self.dup_group = np.cumsum(starts) - 1
+        self.dup_offsets = np.r_[np.flatnonzero(starts), len(members)]
+        sizes = np.diff(self.dup_offsets)
+        if (sizes == 1).any() and self.hash_key != _HASH_KEYS[-1]:
+            # One readable row beside unreadable ones of the same hash: a collision.
+            raise _KeyCollision
+        self.dup_members = members
+        self.dup_labels = labels[members]
+        self.dup_order = np.argsort(members, kind="stable")  # entries by position
+        self.dup_positions = members[self.dup_order]
+        self.dup_first: dict[int, tuple[object, ...]] = {}
+
+    def whole_table(self) -> pd.DataFrame:
+        return pd.DataFrame(self.whole, columns=list(PROBLEM_COLUMNS))
+
+    # --- the checks that follow the decisions -----------------------------------------
+
+    def finish(self, chunk: _Chunk) -> pd.DataFrame:
+        """The rest of a chunk's checks; its problems in the order of the data."""
+        frame, out, found, n = chunk.frame, chunk.out, chunk.found, chunk.n
+        row_labels = np.asarray(chunk.labels, dtype=object)
+        if chunk.clash_slot is not None and self.clash:
+            texts = _map_unique(chunk.names, lambda t: self.clash.get(t, ""))
+            found.fill(chunk.clash_slot, texts != "", "partnership", texts)
+
+        # values ---------------------------------------------------------------------------
+        marked = np.zeros(n, dtype=bool)  # a suppression mark stood in a value column
+        for column in ("numerator", "denominator"):
+            if column not in frame:
+                continue
+            values, status = _apply(frame[column], _parse_number)
+            marked |= status == "suppressed"
+            errors = ~np.isin(status, ("ok", "missing", "suppressed", "percent"))
+            found.add(errors, column, status)
+            found.add(status == "percent", column, "is a percentage, expected a count of students")
+            ok = status == "ok"
+            found.add(ok & (values < 0), column, "is negative (expected a count of students)")
+            dotted = (
+                ok
+                & _map_unique(
+                    frame[column].to_numpy(dtype=object),
+                    lambda v: isinstance(v, str) and bool(_DOT_THOUSANDS.match(v.strip())),
+                ).astype(bool)
+                if n
+                else np.zeros(0, dtype=bool)
+            )
+            found.add(
+                dotted,
+                column,
+                "may use '.' as a thousands separator (1.500 = 1500?): set thousands: '.' and "
+                "decimal: ',' in a recipe, or write counts without separators",
+            )
+            fractional = ok & ~dotted & (values >= 0) & (values != np.floor(values))
+            found.add(fractional, column, "is fractional (expected a whole number of students)")
+            huge = ok & (values > MAX_COUNT)
+            found.add(huge, column, f"is implausibly large (more than {MAX_COUNT:,} students)")
+            invalid = (
+                errors | (status == "percent") | (ok & ((values < 0) | fractional | huge | dotted))
+            )
+            out[column] = np.where(ok & ~invalid, values, np.nan)
+
+        for column, (values, status) in chunk.parsed.items():
+            marked |= status == "suppressed"
+            errors = ~np.isin(status, ("ok", "missing", "suppressed", "percent"))
+            found.add(errors, column, status)
+            as_percent = self.in_percent.get(column, False)
+            if as_percent is None:  # a mix of proportions and percents: one error said so
+                out[column] = np.full(n, np.nan)
+                continue
+            scaled = np.where(
+                status == "percent", values / 100, values / 100 if as_percent else values
+            )
+            given = np.isin(status, ("ok", "percent"))
+            outside = given & ((scaled < 0) | (scaled > 1))
+            expected = "0-100 (read as percent)" if as_percent else "[0, 1]"
+            found.add(outside & (status == "ok"), column, f"is outside {expected}")
+            found.add(outside & (status == "percent"), column, "is outside 0%-100%")
+            out[column] = np.where(given & ~outside, scaled, np.nan)
+        chunk.parsed = None
+
+        if "suppressed" in frame:
+            flags, status = _apply(frame["suppressed"], _parse_bool)
+            problem = status != "ok"
+            found.add(problem, "suppressed", status)
+            out["suppressed"] = (flags == 1) | marked
+        else:
+            out["suppressed"] = marked
+
+        # cross-checks ---------------------------------------------------------------------
+        num = out.get("numerator", np.full(n, np.nan))
+        den = out.get("denominator", np.full(n, np.nan))
+        over = num > den
+        found.add(
+            over, "numerator", _explain(over, num, den, "is larger than the denominator ({1:g})")
+        )
+        nobody = den == 0
+        empty_group = (
+            "with a denominator of 0 (no students): 0/0 is no rate; leave the row out, or mark "
+            "it suppressed if the source withheld it"
+        )
+        found.add(nobody & (num == 0), "numerator", "is 0 " + empty_group)
+        for column in ("rate", "rate_low", "rate_high"):
+            if column in out:
+                found.add(nobody & np.isfinite(out[column]), column, "is given " + empty_group)
+        rate = out.get("rate", np.full(n, np.nan))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            from_counts = np.where(den > 0, num / den, np.nan)
+        contradicts = ~over & (np.abs(rate - from_counts) > RATE_TOLERANCE + 1e-9)
+        texts = _explain(
+            contradicts,
+            rate,
+            from_counts,
+            "contradicts numerator/denominator ({1:.4f}); read as {0:.4f}",
+        )
+        found.add(contradicts, "rate", texts)
+        low = out.get("rate_low", np.full(n, np.nan))
+        high = out.get("rate_high", np.full(n, np.nan))
+        disordered = low > high
+        found.add(
+            disordered, "rate_low", _explain(disordered, low, high, "is above rate_high ({1:.4f})")
+        )
+        between = ~disordered & ((rate < low - 1e-9) | (rate > high + 1e-9))
+        found.add(
+            between,
+            "rate",
+            _explain(between, low, high, "lies outside rate_low-rate_high ({0:.4f}-{1:.4f})"),
+        )
+        self._duplicate_problems(chunk, row_labels)
+        problems = found.table()
+        self.position += n
+
+        # the normalized copy, and what a valid table's notes count -------------------------
+        derived = np.isnan(rate) & ~np.isnan(from_counts)
+        out["rate"] = np.where(derived, from_counts, rate)
+        self.marked += int(marked.sum())
+        no_value = (
+            np.isnan(out["rate"])
+            & np.isnan(low)
+            & np.isnan(high)
+            & np.isnan(num)
+            & ~out["suppressed"]
+        )
+        count = int(no_value.sum())
+        if count:
+            self.no_value += count
+            if len(self.no_value_rows) < 5:
+                self.no_value_rows += row_labels[no_value][: 5 - len(self.no_value_rows)].tolist()
+            if "group" in out:
+                counts = pd.Series(out["group"][no_value], dtype=object).value_counts(sort=False)
+                for group, times in counts.items():
+                    self.no_value_groups[group] = self.no_value_groups.get(group, 0) + int(times)
+        return problems
+
+    def _duplicate_problems(self, chunk: _Chunk, row_labels: np.ndarray) -> None:
+        """Duplicate keys among the chunk's rows, each row naming the others of its key."""
+        if not len(self.dup_order):
+            return
+        start = self.position
+        lo, hi = np.searchsorted(self.dup_positions, [start, start + chunk.n])
+        if lo == hi:
+            return
+        out = chunk.out
+        keys = pd.DataFrame(
+            {k: np.asarray(out[k], dtype=object) for k in self.key_columns}, index=None
+        )
+        entries = self.dup_order[lo:hi]
+        local = self.dup_members[entries] - start
+        shown = keys.iloc[local].copy()
+        if self.time == "year":
+            shown["year"] = shown["year"].map(lambda v: f"{v:.0f}")
+        key_text = shown.astype(str).agg(" | ".join, axis=1).to_numpy()
+        values = keys.to_numpy(dtype=object)
+        for entry, position, text in zip(entries, local, key_text, strict=True):
+            group = int(self.dup_group[entry])
+            begin, end = self.dup_offsets[group], self.dup_offsets[group + 1]
+            key = tuple(values[position])
+            first = self.dup_first.setdefault(group, key)
+            if first is not key and not _same_key(first, key):
+                raise _KeyCollision
+            if self.dup_members[end - 1] == position + start:
+                del self.dup_first[group]
+            own = row_labels[position]
+            others = [str(r) for r in self.dup_labels[begin:end] if r != own]
+            problem = _problem(
+                own,
+                "group",
+                text,
+                f"duplicate key ({', '.join(self.key_columns)}) also in row {', '.join(others)}",
+            )
+            chunk.found.items.append({**problem, "_position": int(position)})
+
+    # --- the outcome ------------------------------------------------------------------
+
+    def valid_notes(self) -> list[str]:
+        """Notes and concerns of a valid table, in the order they are warned."""
+        concerns = list(self.concerns)
+        if self.marked:
+            concerns.append(
+                f"{self.marked} value(s) were suppression marks; those rows are marked suppressed"
+            )
+        if self.no_value:
+            shown = ", ".join(str(r) for r in self.no_value_rows)
+            groups = (
+                _count_text(
+                    pd.Series(self.no_value_groups, dtype="int64").sort_values(
+                        ascending=False, kind="stable"
+                    )
+                )
+                if "group" in self.present
+                else "groups unknown"
+            )
+            value_columns = ", ".join(
+                c for c in ("numerator", "denominator", "rate") if c in self.present
+            )
+            concerns.append(
+                f"{self.no_value} row(s) have no value in "
+                f"{value_columns or 'any value column'} and are not marked suppressed: "
+                f"{groups} (rows {shown}" + (" ...)" if self.no_value > 5 else ")")
+            )
+        return self.notes + concerns
+
+    def table(self, chunk: _Chunk) -> pd.DataFrame:
+        """The normalized canonical copy of a chunk without problems."""
+        out = chunk.out
+        if chunk.partnership_name is not None and "partnership_name" not in chunk.frame:
+            out["partnership_name"] = chunk.partnership_name
+        extra = chunk.data.iloc[:, self.extra_positions]
+        return _assemble(out, extra, chunk.data.index, time=self.time, source=self.source)
+
+
+def _same_key(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
+    return all(x == y or (x != x and y != y) for x, y in zip(a, b, strict=True))
+
+
 def _validate(
     data: pd.DataFrame,
     *,
@@ -701,387 +1445,174 @@ def _validate(
     ``reading`` are notes from reading the file, reported with the others.
     ``rates_in_percent`` says the rate columns' unit (None: decided per column from the
     values, see :func:`_rate_units`); ``rates_note`` is a reader's own statement of the unit
-    (its rates are proportions already), which replaces the decision's note."""
-    renaming, column_problems, rate_header, alias_notes = _resolve_columns(
-        list(data.columns), column_map, aliases=aliases
-    )
-    frame = pd.DataFrame(
-        {name: data.iloc[:, position] for position, name in renaming.items()}, index=data.index
-    )
-    extra = data.iloc[:, [p for p in range(data.shape[1]) if p not in renaming]]
-    row_labels = np.asarray(list(data.index) if rows is None else list(rows), dtype=object)
-    found = _Collector(frame, row_labels)
-    found.items.extend(column_problems)
-    notes: list[str] = []
-    concerns: list[str] = [*reading, *alias_notes]
+    (its rates are proportions already), which replaces the decision's note.
 
-    if len(data) == 0:
-        found.whole(None, "the table has no data rows")
-    time = "period" if "period" in frame else "year"
-    required = ["partnership", "outcome", time, "group"]
-    if "group" not in frame:
-        required.append("dimension")
-    for column in required:
-        if column not in frame:
-            close = difflib.get_close_matches(
-                column, [str(c) for c in extra.columns], n=1, cutoff=0.6
-            )
-            hint = (
-                f"; is {close[0]!r} it? (pass column_map={{{close[0]!r}: {column!r}}})"
-                if close
-                else ""
-            )
-            found.whole(column, f"required column is missing{hint}")
-    if not {"numerator", "denominator"} <= set(frame) and "rate" not in frame:
-        missing = [c for c in ("numerator", "denominator") if c not in frame]
-        found.whole(
-            ", ".join(missing),
-            "no value columns: give numerator and denominator, or rate",
+    The table is one chunk of :class:`_Validation`; :func:`_validate_chunks` runs the same
+    checks over a file read in chunks."""
+    labels = np.asarray(list(data.index) if rows is None else list(rows), dtype=object)
+    for hash_key in _HASH_KEYS:
+        check = _Validation(
+            data.columns,
+            source=source,
+            column_map=column_map,
+            aliases=aliases,
+            reading=reading,
+            rates_in_percent=rates_in_percent,
+            rates_note=rates_note,
+            hash_key=hash_key,
         )
-
-    n = len(frame)
-    out: dict[str, Any] = {}
-    bad_key = np.zeros(n, dtype=bool)  # rows whose keys could not be read (no duplicate check)
-
-    # keys ---------------------------------------------------------------------------------
-    for column in ("partnership", "outcome", "dimension", "group", "source", *_OPTIONAL_TEXT):
-        if column not in frame:
+        try:
+            chunk = check.parse(data, labels)
+            check.decide()
+            problems = check.finish(chunk)
+        except _KeyCollision:
             continue
-        text, missing = _text(frame[column])
-        if column == "source":
-            out[column] = np.where(missing, source or "", text)
-            continue
-        if column in _OPTIONAL_TEXT:  # blank: a row of the partnership as a whole
-            out[column] = text
-            continue
-        found.add(missing, column, "is missing")
-        bad_key |= missing
-        out[column] = text
-    partnership_name = None
-    if "partnership" in out:
-        partnership_name = _partnership_slugs(out, found, concerns)
-    if "dimension" in out:
-        out["dimension"] = _map_unique(
-            out["dimension"], lambda d: normalize_dimension(d) if d else ""
+        break
+    if check.whole or len(problems):
+        table = pd.concat([check.whole_table(), problems], ignore_index=True)
+        raise DataValidationError(
+            table if len(check.whole) else problems,
+            source=source,
+            notes=check.notes + check.concerns,
         )
-    if "group" in out and "dimension" not in out:
-        out["dimension"] = _infer_dimensions(out["group"], found, concerns, bad_key)
-    if "group" in out:
-        dims = out.get("dimension", np.full(n, None, dtype=object))
-        d_codes, d_values = pd.factorize(pd.Series(dims, dtype=object), use_na_sentinel=False)
-        g_codes, g_values = pd.factorize(pd.Series(out["group"], dtype=object))
-        codes, pairs = pd.factorize(d_codes.astype(np.int64) * (len(g_values) + 1) + g_codes)
-        mapped = []
-        for pair in pairs:
-            d, g = d_values[pair // (len(g_values) + 1)], g_values[pair % (len(g_values) + 1)]
-            mapped.append(normalize_group(g, d if d else None) if g else "")
-        out["group"] = np.array(mapped, dtype=object)[codes] if n else np.array([], dtype=object)
-        if "dimension" in out:
-            wrong = (
-                (out["dimension"] == "all") & (out["group"] != ALL_STUDENTS) & (out["group"] != "")
-            )
-            found.add(wrong, "group", f"dimension 'all' needs group {ALL_STUDENTS!r}")
-            bad_key |= wrong
-            total = _map_unique(out["group"], lambda g: bool(g) and is_total_label(g)).astype(bool)
-            inside = total & (out["dimension"] != "all") & (out["dimension"] != "")
-            found.add(
-                inside,
-                "group",
-                "is a total row inside a dimension: give it dimension 'all' (group "
-                f"{ALL_STUDENTS!r}) or leave it out with a recipe filter",
-            )
-            bad_key |= inside
-            _unknown_labels(out["dimension"], out["group"], concerns)
-    if "outcome" in out:
-        known = {*OUTCOMES, *INDICATORS, *RELATED_OUTCOMES}
-        unknown = sorted(set(out["outcome"]) - known - {""})
-        if unknown:
-            shown = ", ".join(
-                repr(u)
-                + did_you_mean(u, known, n=1).replace("; did you mean", " (did you mean")
-                + (")" if did_you_mean(u, known, n=1) else "")
-                for u in unknown[:10]
-            ) + (" ..." if len(unknown) > 10 else "")
-            concerns.append(f"outcome ids not in the catalogue (kept as custom outcomes): {shown}")
-
-    # time ---------------------------------------------------------------------------------
-    if "year" in frame:
-        years, status = _apply(frame["year"], _parse_year)
-        problem = status != "ok"
-        found.add(problem, "year", status)
-        latest = _dt.date.today().year + 1
-        implausible = ~problem & ((years < MIN_YEAR) | (years > latest))
-        found.add(implausible, "year", f"is not a plausible year (expected {MIN_YEAR}-{latest})")
-        bad_key |= problem | implausible
-        out["year"] = years
-    if "period" in frame:
-        periods, status = _parse_periods(frame["period"])
-        problem = status != "ok"
-        found.add(problem, "period", status)
-        bad_key |= problem
-        out["period"] = periods
-
-    # values -------------------------------------------------------------------------------
-    marked = np.zeros(n, dtype=bool)  # a suppression mark stood in a value column
-    for column in ("numerator", "denominator"):
-        if column not in frame:
-            continue
-        values, status = _apply(frame[column], _parse_number)
-        marked |= status == "suppressed"
-        errors = ~np.isin(status, ("ok", "missing", "suppressed", "percent"))
-        found.add(errors, column, status)
-        found.add(status == "percent", column, "is a percentage, expected a count of students")
-        ok = status == "ok"
-        found.add(ok & (values < 0), column, "is negative (expected a count of students)")
-        dotted = (
-            ok
-            & _map_unique(
-                frame[column].to_numpy(dtype=object),
-                lambda v: isinstance(v, str) and bool(_DOT_THOUSANDS.match(v.strip())),
-            ).astype(bool)
-            if n
-            else np.zeros(0, dtype=bool)
-        )
-        found.add(
-            dotted,
-            column,
-            "may use '.' as a thousands separator (1.500 = 1500?): set thousands: '.' and "
-            "decimal: ',' in a recipe, or write counts without separators",
-        )
-        fractional = ok & ~dotted & (values >= 0) & (values != np.floor(values))
-        found.add(fractional, column, "is fractional (expected a whole number of students)")
-        huge = ok & (values > MAX_COUNT)
-        found.add(huge, column, f"is implausibly large (more than {MAX_COUNT:,} students)")
-        invalid = (
-            errors | (status == "percent") | (ok & ((values < 0) | fractional | huge | dotted))
-        )
-        out[column] = np.where(ok & ~invalid, values, np.nan)
-
-    rate_columns = [c for c in ("rate", "rate_low", "rate_high") if c in frame]
-    parsed = {c: _apply(frame[c], _parse_number) for c in rate_columns}
-    in_percent = _rate_units(
-        parsed,
-        rate_header=rate_header,
-        rates_in_percent=rates_in_percent,
-        rows=row_labels,
-        found=found,
-        notes=notes,
-        told=rates_note,
-    )
-    for column, (values, status) in parsed.items():
-        marked |= status == "suppressed"
-        errors = ~np.isin(status, ("ok", "missing", "suppressed", "percent"))
-        found.add(errors, column, status)
-        as_percent = in_percent.get(column, False)
-        if as_percent is None:  # a mix of proportions and percents: one error said so
-            out[column] = np.full(n, np.nan)
-            continue
-        scaled = np.where(status == "percent", values / 100, values / 100 if as_percent else values)
-        given = np.isin(status, ("ok", "percent"))
-        outside = given & ((scaled < 0) | (scaled > 1))
-        expected = "0-100 (read as percent)" if as_percent else "[0, 1]"
-        found.add(outside & (status == "ok"), column, f"is outside {expected}")
-        found.add(outside & (status == "percent"), column, "is outside 0%-100%")
-        out[column] = np.where(given & ~outside, scaled, np.nan)
-
-    if "suppressed" in frame:
-        flags, status = _apply(frame["suppressed"], _parse_bool)
-        problem = status != "ok"
-        found.add(problem, "suppressed", status)
-        out["suppressed"] = (flags == 1) | marked
-    else:
-        out["suppressed"] = marked
-
-    # cross-checks -------------------------------------------------------------------------
-    num = out.get("numerator", np.full(n, np.nan))
-    den = out.get("denominator", np.full(n, np.nan))
-    over = num > den
-    found.add(over, "numerator", _explain(over, num, den, "is larger than the denominator ({1:g})"))
-    nobody = den == 0
-    empty_group = (
-        "with a denominator of 0 (no students): 0/0 is no rate; leave the row out, or mark it "
-        "suppressed if the source withheld it"
-    )
-    found.add(nobody & (num == 0), "numerator", "is 0 " + empty_group)
-    for column in ("rate", "rate_low", "rate_high"):
-        if column in out:
-            found.add(nobody & np.isfinite(out[column]), column, "is given " + empty_group)
-    rate = out.get("rate", np.full(n, np.nan))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        from_counts = np.where(den > 0, num / den, np.nan)
-    contradicts = ~over & (np.abs(rate - from_counts) > RATE_TOLERANCE + 1e-9)
-    texts = _explain(
-        contradicts,
-        rate,
-        from_counts,
-        "contradicts numerator/denominator ({1:.4f}); read as {0:.4f}",
-    )
-    found.add(contradicts, "rate", texts)
-    low = out.get("rate_low", np.full(n, np.nan))
-    high = out.get("rate_high", np.full(n, np.nan))
-    disordered = low > high
-    found.add(
-        disordered, "rate_low", _explain(disordered, low, high, "is above rate_high ({1:.4f})")
-    )
-    between = ~disordered & ((rate < low - 1e-9) | (rate > high + 1e-9))
-    found.add(
-        between,
-        "rate",
-        _explain(between, low, high, "lies outside rate_low-rate_high ({0:.4f}-{1:.4f})"),
-    )
-
-    if all(k in out for k in ("partnership", "outcome", time, "dimension", "group")):
-        key_columns = [
-            k for k in ("partnership", "unit", "outcome", time, "dimension", "group") if k in out
-        ]
-        keys = pd.DataFrame({k: np.asarray(out[k], dtype=object) for k in key_columns})
-        dup = keys.duplicated(keep=False).to_numpy() & ~bad_key
-        if dup.any():
-            first_row = keys[dup].groupby(list(keys.columns), dropna=False, sort=False).ngroup()
-            rows_of = pd.Series(row_labels[dup]).groupby(first_row.to_numpy()).agg(list)
-            texts = np.full(n, "", dtype=object)
-            for position, group_id in zip(np.flatnonzero(dup), first_row.to_numpy(), strict=True):
-                others = [str(r) for r in rows_of[group_id] if r != row_labels[position]]
-                texts[position] = (
-                    f"duplicate key ({', '.join(key_columns)}) also in row {', '.join(others)}"
-                )
-            shown = keys.copy()
-            if time == "year":
-                shown["year"] = shown["year"].map(lambda v: f"{v:.0f}")
-            key_text = shown.astype(str).agg(" | ".join, axis=1).to_numpy()
-            for position in np.flatnonzero(dup):
-                problem = _problem(
-                    row_labels[position], "group", key_text[position], texts[position]
-                )
-                found.items.append({**problem, "_position": int(position)})
-
-    if found:
-        raise DataValidationError(found.table(), source=source, notes=notes + concerns)
-
-    # the normalized copy ------------------------------------------------------------------
-    derived = np.isnan(rate) & ~np.isnan(from_counts)
-    out["rate"] = np.where(derived, from_counts, rate)
-    if marked.any():
-        concerns.append(
-            f"{int(marked.sum())} value(s) were suppression marks; those rows are marked suppressed"
-        )
-    no_value = (
-        np.isnan(out["rate"]) & np.isnan(low) & np.isnan(high) & np.isnan(num) & ~out["suppressed"]
-    )
-    if no_value.any():
-        shown = ", ".join(str(r) for r in row_labels[no_value][:5])
-        groups = _count_groups(out.get("group"), no_value)
-        value_columns = ", ".join(c for c in ("numerator", "denominator", "rate") if c in frame)
-        concerns.append(
-            f"{int(no_value.sum())} row(s) have no value in {value_columns or 'any value column'} "
-            f"and are not marked suppressed: {groups} "
-            f"(rows {shown}" + (" ...)" if no_value.sum() > 5 else ")")
-        )
-    for message in notes + concerns:
+    for message in check.valid_notes():
         where = f"{source}: " if source else ""
         warnings.warn(where + message, C2CDataWarning, stacklevel=3)
-    if partnership_name is not None and "partnership_name" not in frame:
-        out["partnership_name"] = partnership_name
-    return _assemble(out, extra, data.index, time=time, source=source)
+    return check.table(chunk)
+
+
+class _Checked:
+    """The outcome of :func:`_validate_chunks`: ``error`` (the first problems, their count
+    and the notes) or ``summary`` of a valid table (rows, partnerships, outcomes, first and
+    last time, suppressed rows)."""
+
+    def __init__(self, *, error: DataValidationError | None, count: int, summary: dict) -> None:
+        self.error = error
+        self.count = count
+        self.summary = summary
+
+
+def _validate_chunks(
+    read: Callable[[], Iterable[tuple[pd.DataFrame, np.ndarray]]],
+    *,
+    source: str | None,
+    column_map: Mapping[str, str] | None = None,
+    aliases: bool = True,
+    reading: Sequence[str] = (),
+    rates_in_percent: bool | None = None,
+    rates_note: str | None = None,
+    problems: str | Any | None = None,
+    context: Sequence[str] = (),
+    keep: int = _MAX_LISTED,
+) -> _Checked:
+    """Validate a table read in chunks, with the checks and the problems of :func:`_validate`.
+
+    ``read()`` gives the chunks afresh each time it is called (the table is read twice: a
+    pass that gathers what needs the whole table, then one that checks each chunk), as
+    ``(frame, labels)`` with the same columns in every chunk. Problems go to the CSV file
+    ``problems`` as they are found; only their count and the first ``keep`` stay in memory.
+    ``context`` is added to the notes of an error that says a required column is missing.
+    A valid table's notes are warned as :func:`_validate` warns them; no table is kept.
+    """
+    sink = _ProblemsFile(problems) if problems is not None else None
+    try:
+        for hash_key in _HASH_KEYS:
+            check = None
+            for frame, labels in read():
+                if check is None:
+                    check = _Validation(
+                        frame.columns,
+                        source=source,
+                        column_map=column_map,
+                        aliases=aliases,
+                        reading=reading,
+                        rates_in_percent=rates_in_percent,
+                        rates_note=rates_note,
+                        hash_key=hash_key,
+                    )
+                check.parse(frame, labels, collect=False)
+            if check is None:
+                raise ValueError("read() gave no chunk, not even one without rows")
+            try:
+                check.decide()
+                result = _check_chunks(check, read, sink, keep)
+            except _KeyCollision:
+                if sink is not None:
+                    sink.restart()
+                continue
+            break
+    finally:
+        if sink is not None:
+            sink.close()
+    count, head, summary = result
+    if not count:
+        for message in check.valid_notes():
+            where = f"{source}: " if source else ""
+            warnings.warn(where + message, C2CDataWarning, stacklevel=3)
+        return _Checked(error=None, count=0, summary=summary)
+    notes = check.notes + check.concerns
+    if context and any(p["problem"].startswith("required column is missing") for p in check.whole):
+        notes += list(context)
+    error = _FirstProblems(
+        pd.concat(head, ignore_index=True).head(keep), count=count, source=source, notes=notes
+    )
+    return _Checked(error=error, count=count, summary=summary)
+
+
+def _check_chunks(
+    check: _Validation,
+    read: Callable[[], Iterable[tuple[pd.DataFrame, np.ndarray]]],
+    sink: _ProblemsFile | None,
+    keep: int,
+) -> tuple[int, list[pd.DataFrame], dict[str, Any]]:
+    """The second pass: each chunk checked, its problems written and the first kept."""
+    whole = check.whole_table()
+    if sink is not None:
+        sink.write(whole)
+    count, head, kept = len(whole), [whole], len(whole)
+    summary: dict[str, Any] = {"rows": 0, "partnerships": set(), "outcomes": set()}
+    summary.update(first=None, last=None, suppressed=0, time=check.time)
+    for frame, labels in read():
+        chunk = check.parse(frame, labels)
+        problems = check.finish(chunk)
+        if len(problems):
+            if sink is not None:
+                sink.write(problems)
+            if kept < keep:
+                head.append(problems.head(keep - kept))
+                kept += len(head[-1])
+            count += len(problems)
+        if count or not chunk.n:
+            continue
+        out = chunk.out
+        summary["rows"] += chunk.n
+        summary["partnerships"] |= set(pd.unique(out["partnership"]))
+        summary["outcomes"] |= set(pd.unique(out["outcome"]))
+        times = out[check.time]
+        first, last = (
+            (int(np.min(times)), int(np.max(times)))
+            if check.time == "year"
+            else (times.min(), times.max())
+        )
+        if summary["first"] is None or first < summary["first"]:
+            summary["first"] = first
+        if summary["last"] is None or last > summary["last"]:
+            summary["last"] = last
+        summary["suppressed"] += int(np.sum(out["suppressed"]))
+    return count, head, summary
+
+
+def _count_text(counts: pd.Series, *, limit: int = 8) -> str:
+    """'Homeless 12, Foster care 3': counts of groups, most frequent first."""
+    shown = ", ".join(f"{g or '(no group)'} {c}" for g, c in counts.head(limit).items())
+    return shown + (f" and {len(counts) - limit} more groups" if len(counts) > limit else "")
 
 
 def _count_groups(groups: np.ndarray | None, mask: np.ndarray, *, limit: int = 8) -> str:
     """'Homeless 12, Foster care 3': the groups of the masked rows, most frequent first."""
     if groups is None:
         return "groups unknown"
-    counts = pd.Series(groups[mask], dtype=object).value_counts()
-    shown = ", ".join(f"{g or '(no group)'} {c}" for g, c in counts.head(limit).items())
-    return shown + (f" and {len(counts) - limit} more groups" if len(counts) > limit else "")
-
-
-def _partnership_slugs(
-    out: dict[str, Any], found: _Collector, concerns: list[str]
-) -> np.ndarray | None:
-    """Slugs in place of the names in ``out['partnership']``; the names as given where any
-    changed (for ``partnership_name``). Two names giving one slug are an error naming both."""
-    names = out["partnership"]
-
-    def slug_of(text: str) -> str:
-        if not text:
-            return ""
-        try:
-            return slugify(text)
-        except ValueError:
-            return "<no slug>"
-
-    slug = _map_unique(names, slug_of)
-    invalid = slug == "<no slug>"
-    found.add(invalid, "partnership", "holds no letter or digit to make a partnership slug from")
-    slug = np.where(invalid, "", slug)
-    pairs = pd.DataFrame({"name": names, "slug": slug}).drop_duplicates()
-    pairs = pairs[pairs["slug"] != ""]
-    pairs["same"] = pairs["name"].map(lambda t: re.sub(r"\s+", " ", t).casefold())
-    pairs = pairs.drop_duplicates(["slug", "same"])
-    for value, clash in pairs[pairs["slug"].duplicated(keep=False)].groupby("slug"):
-        listed = " and ".join(repr(t) for t in clash["name"])
-        mask = np.isin(names, clash["name"].to_numpy())
-        found.add(
-            mask,
-            "partnership",
-            f"the names {listed} give one partnership slug {value!r}: spell them alike, or "
-            "map each to its own slug",
-        )
-    changed = (slug != names) & (slug != "")
-    out["partnership"] = slug
-    if not changed.any():
-        return None
-    shown = sorted({f"{a!r} -> {b!r}" for a, b in zip(names[changed], slug[changed], strict=True)})
-    concerns.append(
-        f"partnership names changed into slugs (kept in partnership_name): {', '.join(shown[:5])}"
-        + (" ..." if len(shown) > 5 else "")
-    )
-    return names
-
-
-def _infer_dimensions(
-    groups: np.ndarray, found: _Collector, concerns: list[str], bad_key: np.ndarray
-) -> np.ndarray:
-    """The dimension each group label implies, for files without a dimension column."""
-    dims = _map_unique(groups, lambda g: infer_dimension(g) if g else "")
-    unknown = np.array([d is None for d in dims], dtype=bool)
-    from c2c_analysis.schema import _GROUP_ALIASES
-
-    known = [label for vocab in _GROUP_ALIASES.values() for label in set(vocab.values())]
-    texts = _map_unique(
-        groups,
-        lambda g: (
-            "the file has no dimension column and this label does not say which "
-            f"dimension it belongs to{did_you_mean(g, known)}; add a dimension column or a "
-            "recipe constant (dimension: ...)"
-        ),
-    )
-    found.add(unknown, "group", texts)
-    bad_key |= unknown
-    dims = np.where(unknown, "", dims).astype(object)
-    inferred = sorted({d for d in dims if d})
-    if inferred:
-        concerns.append(
-            "the file has no dimension column: dimensions inferred from the group labels "
-            f"({', '.join(inferred)})"
-        )
-    return dims
-
-
-def _unknown_labels(dimensions: np.ndarray, groups: np.ndarray, concerns: list[str]) -> None:
-    """Warn, with suggestions, about labels a standard dimension's vocabulary does not know."""
-    from c2c_analysis.schema import _GROUP_ALIASES, GROUPS
-
-    pairs = pd.DataFrame({"d": dimensions, "g": groups}).drop_duplicates()
-    unknown = []
-    for d, g in pairs.itertuples(index=False):
-        if d in GROUPS and g and g not in set(_GROUP_ALIASES[d].values()):
-            unknown.append(f"{g!r} in {d}{did_you_mean(g, GROUPS[d], n=1).replace(';', '')}")
-    if unknown:
-        concerns.append(
-            "group labels not in the dimension's vocabulary (kept as given): "
-            + ", ".join(unknown[:10])
-            + (" ..." if len(unknown) > 10 else "")
-        )
+    return _count_text(pd.Series(groups[mask], dtype=object).value_counts(), limit=limit)
 
 
 def _explain(mask: np.ndarray, a: np.ndarray, b: np.ndarray, template: str) -> np.ndarray:
