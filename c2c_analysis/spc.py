@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -235,7 +236,10 @@ def _mean_mr(
         # Nelson (1982): estimate sigma from the moving ranges strictly below 3.267 × their
         # mean (once), so that one jump does not widen the limits it should stand out against.
         keep = ok & (mr < _D4 * mean[keys])
-        mean = _group_mean(keys[keep], mr[keep], size)
+        screened = _group_mean(keys[keep], mr[keep], size)
+        # Where every range but the jumps is 0 (rounded values, 5.0 eleven times and one
+        # 5.1), screening leaves no spread and every point would signal: keep the mean.
+        mean = np.where(screened > 0, screened, mean)
     return mean
 
 
@@ -623,8 +627,15 @@ def _nhs_summary(table, pid, n_phases, improvement, target) -> pd.DataFrame:
     """Variation (the last point's class) and assurance (the target against the last point's
     limits: strictly outside them on the good side passes, on the bad side fails, a target
     on or inside a limit is hit and miss), as NHSRplotthedots computes them."""
+    # The last point of each phase that has a value (a withheld last point says nothing).
+    order = np.arange(len(pid))
+    valued = np.isfinite(table["y"].to_numpy(dtype=float))
     last = np.zeros(n_phases, dtype=int)
-    last[pid] = np.arange(len(pid))  # the last point of each phase
+    np.maximum.at(last, pid, order)
+    if valued.any():
+        best = np.full(n_phases, -1)
+        np.maximum.at(best, pid[valued], order[valued])
+        last = np.where(best >= 0, best, last)
     variation = table["nhs_class"].to_numpy()[last]
     lower = table["lower"].to_numpy()[last]
     upper = table["upper"].to_numpy()[last]
@@ -647,37 +658,57 @@ def _nhs_summary(table, pid, n_phases, improvement, target) -> pd.DataFrame:
 # --- preparation ---------------------------------------------------------------------------------
 
 
+#: Period labels that sort in time order as text: "2016", "2015-16", "2015-2016", "2015/16".
+_PERIOD_TEXT = re.compile(r"^\s*\d{4}(\s*[-/\u2013]\s*\d{2,4})?\s*$")
+
+
 def _has_time_order(values: pd.Series) -> bool:
-    """Numbers and dates have a time order; labels (text, categories) do not."""
+    """Numbers, dates and school-year text ("2015-16") have a time order; other labels (text,
+    categories) do not."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         return False
-    return pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values)
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    text = values.dropna().astype(str)
+    return bool(len(text)) and bool(text.str.match(_PERIOD_TEXT).all())
 
 
-def _check_rates_as_counts(values: pd.Series, *, y: str, n: str, chart: str) -> None:
-    """A rate column passed as ``y`` with a denominator would be charted as rate/n."""
-    finite = values[np.isfinite(values)]
-    if len(finite) and finite.between(0, 1).all() and (finite % 1 != 0).any():
-        from c2c_analysis.validation import DataValidationError
+def _check_rates_as_counts(
+    values: pd.Series, counts: pd.Series, *, y: str, n: str, chart: str
+) -> None:
+    """With a denominator, ``y`` is a count: a rate column passed as ``y`` would be charted
+    as rate/n, and a numerator above its denominator as a proportion above 1."""
+    from c2c_analysis.validation import DataValidationError
 
-        row = finite.index[(finite % 1 != 0).to_numpy()][0]
+    def refuse(row, value, problem):
         raise DataValidationError(
-            [
-                {
-                    "row": row,
-                    "column": y,
-                    "value": str(finite.loc[row]),
-                    "problem": (
-                        f"with n={n!r} the {chart} chart takes y as the numerator (a count), but "
-                        f"{y!r} holds proportions between 0 and 1; pass y='numerator', or derive "
-                        f"it as round({y} × {n}) first, or chart the rate itself without n"
-                    ),
-                }
-            ]
+            [{"row": row, "column": y, "value": str(value), "problem": problem}]
         )
 
+    advice = (
+        f"pass y='numerator', or derive it as round({y} × {n}) first, or chart the rate "
+        "itself without n"
+    )
+    finite = values[np.isfinite(values)]
+    if len(finite) and finite.between(0, 1).all() and (finite % 1 != 0).any():
+        row = finite.index[(finite % 1 != 0).to_numpy()][0]
+        refuse(row, finite.loc[row], f"with n={n!r} the {chart} chart takes y as the numerator "
+               f"(a count), but {y!r} holds proportions between 0 and 1; {advice}")  # fmt: skip
+    ratelike = re.search(r"(^|_)(rate|pct|percent|proportion|share)s?($|_)", y.lower())
+    if ratelike and len(finite):
+        refuse(finite.index[0], finite.iloc[0], f"with n={n!r} the {chart} chart takes y as "
+               f"the numerator (a count), but {y!r} is named as a rate; {advice}")  # fmt: skip
+    denominators = pd.to_numeric(counts, errors="coerce")
+    over = (values > denominators) & (denominators > 0)
+    if chart in ("p", "pp", "run") and over.any():
+        row = values.index[over.to_numpy()][0]
+        refuse(row, values.loc[row], f"the numerator {y!r} is larger than its denominator "
+               f"{n!r} ({counts.loc[row]}): a proportion cannot exceed 1")  # fmt: skip
 
-def _baseline(out: pd.DataFrame, x: str, freeze: Any, by: Sequence[str]) -> np.ndarray:
+
+def _baseline(
+    out: pd.DataFrame, x: str, freeze: Any, by: Sequence[str], *, name: str | None = None
+) -> np.ndarray:
     """Which points belong to the baseline: x ≤ ``freeze``, or, for x without numbers (dates,
     labels) and an integer ``freeze``, the first ``freeze`` points of each series (qicharts2's
     idiom)."""
@@ -698,9 +729,11 @@ def _baseline(out: pd.DataFrame, x: str, freeze: Any, by: Sequence[str]) -> np.n
     try:
         return (values <= freeze).to_numpy(dtype=bool)
     except TypeError:
+        shown = name or x
         raise ValueError(
-            f"freeze={freeze!r} cannot be compared with {x!r} ({values.dtype}): give the last "
-            f"baseline value of {x!r} (e.g. a date), or an integer number of baseline points"
+            f"freeze={freeze!r} cannot be compared with {shown!r} ({values.dtype}): give the "
+            f"last baseline value of {shown!r} (e.g. a date), or an integer number of "
+            "baseline points"
         ) from None
 
 
@@ -764,7 +797,6 @@ def _prepare(
                 for c in missing
             ]
         )
-    keys = [*by, x]
     no_x = data[x].isna()
     if no_x.any():
         import warnings
@@ -779,14 +811,31 @@ def _prepare(
             stacklevel=3,
         )
         data = data.loc[~no_x]
-    cols = {"_y": _values(data, y), "_withheld": _withheld(data, y)}
+    withheld = _withheld(data, y)
+    if "suppressed" in data.columns:  # the canonical flag: withheld by the source or by us
+        withheld = withheld | data["suppressed"].fillna(False).astype(bool)
+    values = _values(data, y).where(~withheld)
     if n:
-        cols["_withheld"] = cols["_withheld"] | _withheld(data, n)
-        cols["_y"] = cols["_y"].where(~cols["_withheld"])
-        _check_rates_as_counts(cols["_y"], y=y, n=n, chart=chart)
-        # A row whose numerator is missing (withheld) adds nothing to its denominator either.
-        cols["_n"] = _values(data, n).where(cols["_y"].notna())
-    frame = data[keys + ([part] if isinstance(part, str) else [])].assign(**cols)
+        withheld = withheld | _withheld(data, n)
+        _check_rates_as_counts(values, data[n], y=y, n=n, chart=chart)
+        count = _values(data, n).where(~withheld)
+        # A row counts only with both its numerator and its denominator: a withheld
+        # numerator adds nothing to the denominator, and a missing denominator nothing to
+        # the numerator.
+        both = values.notna() & count.notna()
+        values, count = values.where(both), count.where(both)
+    # The user's columns get private names, so that none can clash with the ones made here.
+    keys = [f"_by{i}" for i in range(len(by))] + ["x"]
+    frame = pd.DataFrame(
+        {**{f"_by{i}": data[c].to_numpy() for i, c in enumerate(by)}, "x": data[x].to_numpy()},
+        index=data.index,
+    )
+    if isinstance(part, str):
+        frame["_part_label"] = data[part].to_numpy()
+    frame["_y"] = values
+    frame["_withheld"] = withheld.to_numpy()
+    if n:
+        frame["_n"] = count
     grouped = frame.groupby(keys, sort=True, observed=True, dropna=False)
     if chart in ("xbar", "s"):
         out = grouped["_y"].agg(y="mean", s="std", m="count").reset_index()
@@ -807,26 +856,43 @@ def _prepare(
         else:
             out = getattr(grouped["_y"], agg)().reset_index().rename(columns={"_y": "y"})
         out["n"] = np.nan
+    any_withheld = grouped["_withheld"].any().to_numpy()
     out["withheld"] = grouped["_withheld"].all().to_numpy()
+    if not n and agg == "sum":
+        # A total with a withheld part is not known: the point is withheld, never a
+        # silently smaller sum.
+        out.loc[any_withheld, "y"] = np.nan
+        out["withheld"] = any_withheld
     if "s" not in out:
         out["s"] = np.nan
         out["m"] = 1.0
     if isinstance(part, str):
-        labels = grouped[part].first().reset_index(drop=True)
+        labels = grouped["_part_label"].first().reset_index(drop=True)
         out["_part"] = labels.to_numpy()
     else:
         out["_part"] = 1
         if part is not None:
             for boundary in sorted(part):
-                out.loc[out[x] >= boundary, "_part"] += 1
+                out.loc[out["x"] >= boundary, "_part"] += 1
     out["included"] = True
     if exclude is not None:
-        out.loc[out[x].isin(list(exclude)), "included"] = False
-    out = out.sort_values([*by, x], kind="stable").reset_index(drop=True)
-    out["baseline"] = _baseline(out, x, freeze, by)
-    out = out.rename(columns={x: "x"}) if x != "x" else out
+        out.loc[out["x"].isin(list(exclude)), "included"] = False
+    by_keys = keys[:-1]
+    out = out.sort_values(keys, kind="stable").reset_index(drop=True)
+    out["baseline"] = _baseline(out, "x", freeze, by_keys, name=x)
+    if freeze is not None and len(out) and not out["baseline"].any():
+        import warnings
+
+        from c2c_analysis.validation import C2CDataWarning
+
+        warnings.warn(
+            f"freeze={freeze!r} is before the first {x!r} ({out['x'].min()}): no point is in "
+            "the baseline, so the limits use every point",
+            C2CDataWarning,
+            stacklevel=3,
+        )
     if by:
-        out["_sid"] = group_codes(*(out[c].to_numpy() for c in by))[0]
+        out["_sid"] = group_codes(*(out[c].to_numpy() for c in by_keys))[0]
     else:
         out["_sid"] = 0
     return out.sort_values(["_sid", "x"], kind="stable").reset_index(drop=True)
@@ -1128,9 +1194,18 @@ def spc_table(
         astronomical=astronomical,
         ordered=_has_time_order(frame["x"]),
     )
-    keys = frame[[*by, "_sid"]].drop_duplicates("_sid").set_index("_sid")
+    private = [f"_by{i}" for i in range(len(by))]
+    names = dict(zip(private, by, strict=True))
+    keys = frame[[*private, "_sid"]].drop_duplicates("_sid").set_index("_sid").rename(columns=names)
+    result = phases if summary else table
+    clash = sorted(set(by) & set(result.columns))
+    if clash:
+        raise ValueError(
+            f"by column(s) {', '.join(map(repr, clash))} have the name of a result column; "
+            "rename them first"
+        )
     if summary:
         out = keys.loc[phases["_sid"]].reset_index(drop=True)
         return pd.concat([out, phases.drop(columns="_sid").reset_index(drop=True)], axis=1)
-    out = frame[by].reset_index(drop=True)
+    out = frame[private].rename(columns=names).reset_index(drop=True)
     return pd.concat([out, table.drop(columns="_sid").reset_index(drop=True)], axis=1)

@@ -738,3 +738,94 @@ def test_text_that_is_neither_a_number_nor_a_marker_is_an_error_naming_the_row()
     data = pd.DataFrame({"x": [1, 2, 3], "y": ["5", "five", "6"]})
     with pytest.raises(DataValidationError, match="five"):
         run_chart(data, y="y", x="x")
+
+
+# --- review fixes: names, periods, partial rows ------------------------------------------------
+
+
+def test_user_columns_named_like_internal_ones_do_not_change_the_chart():
+    # A month column called "m" (or a value column "y" beside an x called "y") once clashed
+    # with the engine's own columns: freeze and exclude went wrong without a word.
+    values = [10.0, 11, 10, 12, 11, 10, 11, 12, 20, 21, 20, 22]
+    month = control_chart(
+        pd.DataFrame({"month": range(1, 13), "v": values}), y="v", x="month", chart="i",
+        freeze=6, exclude=[3],
+    ).table  # fmt: skip
+    for name in ("m", "s", "n", "withheld", "baseline"):
+        other = control_chart(
+            pd.DataFrame({name: range(1, 13), "v": values}), y="v", x=name, chart="i",
+            freeze=6, exclude=[3],
+        ).table  # fmt: skip
+        np.testing.assert_allclose(other["center"], month["center"], err_msg=name)
+        assert other["x"].tolist() == list(range(1, 13)), name
+    years = pd.DataFrame({"y": range(2001, 2013), "v": values})
+    assert len(control_chart(years, y="v", x="y", chart="i").table) == 12
+
+
+def test_school_year_text_keeps_its_time_order_and_its_runs_analysis():
+    values = [5.0, 6, 4, 7, 5, 6, 5, 4, 6, 5, 8, 9, 8, 9, 10, 9, 8, 9, 10, 9]
+    years = [f"{y}-{(y + 1) % 100:02d}" for y in range(2000, 2020)]
+    as_text = run_chart(pd.DataFrame({"sy": years, "v": values}), y="v", x="sy")
+    as_numbers = run_chart(pd.DataFrame({"sy": range(2000, 2020), "v": values}), y="v", x="sy")
+    assert as_text.settings["time_order"] is True
+    assert bool(as_text.summary["runs_signal"].iloc[0]) == bool(
+        as_numbers.summary["runs_signal"].iloc[0]
+    )
+    assert bool(as_text.summary["runs_signal"].iloc[0])
+
+
+def test_a_numerator_without_its_denominator_adds_nothing():
+    data = pd.DataFrame({"x": [1, 1, 2, 3], "y": [50, 30, 6, 7], "n": [np.nan, 100, 20, 20]})
+    table = control_chart(data, y="y", n="n", x="x", chart="p").table
+    assert table["y"].iloc[0] == pytest.approx(30 / 100)
+
+
+def test_a_sum_with_a_withheld_part_is_withheld_not_smaller():
+    # Three schools' monthly events; one school's March count is withheld ("*").
+    data = pd.DataFrame(
+        {
+            "month": [1, 1, 1, 2, 2, 2, 3, 3, 3],
+            "events": ["8", "7", "9", "8", "8", "8", "9", "*", "8"],
+        }
+    )
+    result = control_chart(data, y="events", x="month", chart="c")
+    assert result.table["y"].tolist()[:2] == [24.0, 24.0]
+    assert np.isnan(result.table["y"].iloc[2])
+    assert result.table["withheld"].tolist() == [False, False, True]
+    assert result.summary["n_withheld"].iloc[0] == 1
+
+
+def test_the_canonical_suppressed_flag_withholds_a_point():
+    data = pd.DataFrame(
+        {"year": range(2010, 2016), "numerator": [40, 42, 3, 45, 44, 46],
+         "denominator": [50, 52, 4, 55, 54, 56],
+         "suppressed": [False, False, True, False, False, False]}
+    )  # fmt: skip
+    result = run_chart(data, y="numerator", n="denominator", x="year")
+    assert result.table["withheld"].tolist() == [False, False, True, False, False, False]
+    assert np.isnan(result.table["y"].iloc[2])
+    assert result.summary["n_withheld"].iloc[0] == 1
+
+
+def test_a_freeze_before_the_first_point_warns():
+    from c2c_analysis.validation import C2CDataWarning
+
+    with pytest.warns(C2CDataWarning, match="before the first"):
+        control_chart(series([1.0, 2, 3, 4, 5], x=range(2010, 2015)), y="y", x="x", chart="i",
+                      freeze=2005)  # fmt: skip
+
+
+def test_screening_never_leaves_rounded_data_without_spread():
+    # Eleven 5.0s and one 5.1: every moving range but two is 0, both at or above 3.267·MR̄.
+    # Screened, MR̄ would be 0 and every point would signal; the unscreened MR̄ is kept.
+    values = [5.0] * 6 + [5.1] + [5.0] * 5
+    table = control_chart(series(values), y="y", x="x", chart="i").table
+    mr_bar = np.mean(np.abs(np.diff(values)))
+    assert table["upper"].iloc[0] - table["center"].iloc[0] == pytest.approx(3 * mr_bar / 1.128)
+    assert table["sigma_signal"].sum() <= 1
+
+
+def test_a_numerator_above_its_denominator_is_an_error():
+    data = pd.DataFrame({"x": [1, 2, 3], "y": [5, 12, 6], "n": [10, 10, 10]})
+    with pytest.raises(ValueError, match="larger than its denominator"):
+        control_chart(data, y="y", n="n", x="x", chart="p")
