@@ -155,10 +155,14 @@ def _show_warnings(caught: list[warnings.WarningMessage]) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    # The file is validated in chunks: problems go to --problems as they are found and
+    # only the first stay in memory, so a large file needs far less memory than its table.
+    from c2c_analysis.io.outcomes import _validate_file
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", C2CDataWarning)
         try:
-            table = read_outcomes(
+            checked = _validate_file(
                 args.file,
                 column_map=_column_map(args.column_map),
                 sheet=args.sheet,
@@ -166,29 +170,35 @@ def _validate(args: argparse.Namespace) -> int:
                 rates_in_percent=None
                 if args.rates_in_percent is None
                 else args.rates_in_percent == "yes",
+                problems=args.problems,
             )
         except FileNotFoundError as error:
             print(f"c2c: {error}", file=sys.stderr)
             return 2
-        except DataValidationError as error:
+        except DataValidationError as error:  # the file or recipe could not be read
             _show_warnings(caught)
             print(f"{args.file}: INVALID\n{error}")
             if args.problems:
                 count = error.write_problems(args.problems)
                 print(f"{count} problem(s) written to {args.problems}")
             return 1
+        if checked.error is not None:
+            _show_warnings(caught)
+            print(f"{args.file}: INVALID\n{checked.error}")
+            if args.problems:
+                print(f"{checked.count} problem(s) written to {args.problems}")
+            return 1
     _show_warnings(caught)
-    partnerships = table["partnership"].nunique()
-    time = "period" if "period" in table else "year"
+    summary = checked.summary
+    time = summary["time"]
     print(
-        f"{args.file}: valid: {len(table)} rows, {partnerships} partnership(s), "
-        f"{table['outcome'].nunique()} outcome(s), "
-        f"{time} {table[time].min()} to {table[time].max()}, "
-        f"{int(table['suppressed'].sum())} suppressed"
+        f"{args.file}: valid: {summary['rows']} rows, "
+        f"{len(summary['partnerships'])} partnership(s), "
+        f"{len(summary['outcomes'])} outcome(s), "
+        f"{time} {summary['first']} to {summary['last']}, "
+        f"{summary['suppressed']} suppressed"
         + (f" (canonical rows read through recipe {args.recipe})" if args.recipe else "")
     )
-    if args.problems:  # an empty problems file tells a script there were none
-        DataValidationError([]).write_problems(args.problems)
     return 0
 
 

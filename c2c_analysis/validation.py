@@ -845,7 +845,8 @@ class _Validation:
         self.rates_in_percent = rates_in_percent
         self.rates_note = rates_note
         self.hash_key = hash_key
-        self.reading = [*reading, *alias_notes]
+        # Read when deciding: a recipe applied chunk by chunk adds its notes while observed.
+        self._reading, self._alias_notes = reading, alias_notes
         present = set(renaming.values())
         self.present = present
         self.time = "period" if "period" in present else "year"
@@ -1131,7 +1132,7 @@ class _Validation:
         )
         self.whole = whole
 
-        concerns = list(self.reading)
+        concerns = [*self._reading, *self._alias_notes]
         if self.changed:
             concerns.append(
                 "partnership names changed into slugs (kept in partnership_name): "

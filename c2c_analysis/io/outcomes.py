@@ -8,21 +8,31 @@ import io
 import os
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from c2c_analysis.io.recipes import Recipe, apply_recipe, load_recipe
-from c2c_analysis.validation import C2CDataWarning, DataValidationError, _validate
+from c2c_analysis.io.recipes import _VALUE_COLUMNS, Recipe, _Tally, apply_recipe, load_recipe
+from c2c_analysis.validation import (
+    C2CDataWarning,
+    DataValidationError,
+    _Checked,
+    _validate,
+    _validate_chunks,
+)
 
 __all__ = ["read_outcomes"]
 
 _EXCEL = {".xlsx", ".xlsm", ".xls"}
 _PARQUET = {".parquet", ".pq"}
 _CSV = {".csv", ".txt", ".tsv", ".gz", ".bz2", ".zip", ".xz"}
+_COMPRESSED = {".gz", ".bz2", ".zip", ".xz"}
+# Rows per chunk where a file is validated in chunks (`c2c validate`): about 40 MB of a
+# canonical CSV, whose parsed columns stay well under the file's size.
+CHUNK_ROWS = 100_000
 
 
 def read_outcomes(
@@ -170,6 +180,166 @@ def read_outcomes(
         ) from None
 
 
+def _validate_file(
+    source: str | os.PathLike[str],
+    *,
+    column_map: Mapping[str, str] | None = None,
+    sheet: str | int | None = None,
+    recipe: Recipe | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    rates_in_percent: bool | None = None,
+    problems: str | os.PathLike[str] | None = None,
+    rows: int = CHUNK_ROWS,
+) -> _Checked:
+    """Validate a file as :func:`read_outcomes` reads it, in chunks of ``rows`` rows, for
+    ``c2c validate``: the same problems (written to the CSV file ``problems`` as they are
+    found), notes and warnings, but no table, so memory stays well under the file's size.
+
+    CSV files are read in chunks from disk when they are UTF-8 (other encodings and
+    compressed files are decoded whole first), Parquet files by record batches, Excel
+    workbooks whole. A recipe is applied chunk by chunk (its reading notes summed over
+    the chunks) unless it reads rate codes (``rate_codes: true``, whose unit is decided from
+    the whole file): the file is then read whole and the recipe applied once, as
+    :func:`read_outcomes` does. Returns the first problems and their count, or a valid
+    table's summary (:class:`~c2c_analysis.validation._Checked`).
+    """
+    plan = load_recipe(recipe) if recipe is not None else None
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    if path.is_dir():
+        raise IsADirectoryError(f"expected a file, got a directory: {path}")
+    name = path.name
+    suffix = path.suffix.lower()
+    notes: list[str] = []
+    context: list[str] = []
+    if suffix in _PARQUET:
+        read = _parquet_chunks(path, rows)
+    elif suffix in _EXCEL:
+        chosen = sheet if sheet is not None else (plan.sheet if plan else None)
+        frame = _read_excel(path, chosen, header_row=plan.header_row if plan else 1)
+        context = frame.attrs.get("context", [])
+        lines = frame.pop("__line__").to_numpy()
+
+        def read() -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+            yield frame, lines
+
+    else:
+        csv_chunks, context = _csv_chunks(path, recipe=plan, notes=notes)
+
+        def read() -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+            for chunk in csv_chunks(rows):
+                yield chunk.drop(columns="__line__"), chunk["__line__"].to_numpy()
+
+    units: dict[str, Any] = {"rates_in_percent": rates_in_percent}
+    if plan is not None:
+        read, units = _recipe_chunks(read, plan, name, notes, rates_in_percent)
+    return _validate_chunks(
+        read,
+        source=name,
+        column_map=column_map,
+        aliases=recipe is None,
+        reading=notes,
+        problems=problems,
+        context=context,
+        **units,
+    )
+
+
+def _recipe_chunks(
+    read: Callable[[], Iterator[tuple[pd.DataFrame, np.ndarray]]],
+    plan: Recipe,
+    name: str,
+    notes: list[str],
+    rates_in_percent: bool | None,
+) -> tuple[Callable[[], Iterator[tuple[pd.DataFrame, np.ndarray]]], dict[str, Any]]:
+    """The chunks of a file through a recipe, and how validation takes their rates."""
+    given = rates_in_percent if rates_in_percent is not None else plan.rates_in_percent
+    if plan.rate_codes:  # the codes' unit is decided on the whole file: read it whole
+        frames, line_parts = zip(*read(), strict=True)
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        frame, lines, more = apply_recipe(
+            frame,
+            plan,
+            lines=np.concatenate(line_parts),
+            source=name,
+            rates_in_percent=rates_in_percent,
+        )
+        notes += more
+
+        def whole() -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+            yield frame, lines
+
+        return whole, _units(plan, frame, rates_in_percent)
+    tally = _Tally()
+    # the first pass tallies the recipe's notes; the second applies it again, untallied
+    passes = [tally, None]
+
+    def chunks() -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        counting = passes.pop(0) if passes else None
+        first = True
+        for frame, lines in read():
+            try:
+                out, kept, _ = apply_recipe(
+                    frame,
+                    plan,
+                    lines=lines,
+                    source=name,
+                    rates_in_percent=rates_in_percent,
+                    _tally=counting,
+                )
+            except DataValidationError:
+                if not first:
+                    raise
+                # A problem of the recipe with the file's columns: the whole file gives
+                # the error exactly as read_outcomes does (with every problem of its kind).
+                frames, parts = zip(*read(), strict=True)
+                apply_recipe(
+                    pd.concat(frames, ignore_index=True),
+                    plan,
+                    lines=np.concatenate(parts),
+                    source=name,
+                    rates_in_percent=rates_in_percent,
+                )
+                raise
+            first = False
+            if "suppressed" not in out.columns and any(c in out for c in _VALUE_COLUMNS):
+                # markers in some chunks only: every chunk has the column (False where none)
+                out["suppressed"] = False
+            yield out, np.asarray(kept)
+        if counting is not None:
+            counting.finish(name)
+            notes.extend(counting.notes())
+
+    return chunks, {"rates_in_percent": given}
+
+
+def _parquet_chunks(
+    path: Path, rows: int
+) -> Callable[[], Iterator[tuple[pd.DataFrame, np.ndarray]]]:
+    """A Parquet file by record batches of ``rows`` rows; labels are row positions."""
+
+    def read() -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        import pyarrow.parquet as pq
+
+        try:
+            file = pq.ParquetFile(path)
+            first = 0
+            for batch in file.iter_batches(batch_size=rows):
+                frame = batch.to_pandas()
+                yield frame, np.arange(first, first + len(frame))
+                first += len(frame)
+            if not first:
+                yield file.schema_arrow.empty_table().to_pandas(), np.arange(0)
+        except Exception as error:  # pyarrow raises ArrowInvalid and others for corrupt files
+            if isinstance(error, DataValidationError):
+                raise
+            raise _fail(
+                path, f"the Parquet file could not be read: {type(error).__name__}: {error}"
+            ) from None
+
+    return read
+
+
 def _units(plan: Recipe, frame: pd.DataFrame, rates_in_percent: bool | None) -> dict[str, Any]:
     """How validation takes the rates of a frame a recipe gave: rate codes are proportions
     already (their reading stated the unit); else the caller's or the recipe's unit."""
@@ -255,15 +425,31 @@ _EU_THOUSANDS = re.compile(r"^-?\d{1,3}(\.\d{3})+$")
 _DOT_DECIMAL = re.compile(r"^-?\d+\.\d+$")
 
 
+def _is_european(sample: pd.DataFrame) -> bool:
+    """Whether the first rows write numbers 0,85 and 1.500 (and no cell contradicts it)."""
+    cells = sample.head(5000).to_numpy(dtype=object).ravel()
+    cells = pd.Series(cells[[isinstance(v, str) for v in cells]], dtype=object).str.strip()
+    comma = cells.str.match(_EU_NUMBER).sum()
+    dotted = cells.str.match(_DOT_DECIMAL) & ~cells.str.match(_EU_THOUSANDS)
+    return bool(comma) and not dotted.any()
+
+
+_EUROPEAN_NOTE = (
+    "numbers read with ',' as the decimal separator and '.' for thousands (0,85 and "
+    "1.500); set decimal: '.' in a recipe if that is wrong"
+)
+
+
 def _european(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     """Numbers written 0,85 and 1.500 (semicolon-separated files): read with ',' as the
     decimal and '.' as the thousands separator when no cell contradicts it."""
-    sample = frame.head(5000).to_numpy(dtype=object).ravel()
-    cells = pd.Series(sample[[isinstance(v, str) for v in sample]], dtype=object).str.strip()
-    comma = cells.str.match(_EU_NUMBER).sum()
-    dotted = cells.str.match(_DOT_DECIMAL) & ~cells.str.match(_EU_THOUSANDS)
-    if not comma or dotted.any():
+    if not _is_european(frame):
         return frame
+    notes.append(_EUROPEAN_NOTE)
+    return _to_dot_decimals(frame)
+
+
+def _to_dot_decimals(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
         if column == "__line__":
@@ -274,10 +460,6 @@ def _european(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
             out.loc[hit, column] = (
                 text[hit].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
             )
-    notes.append(
-        "numbers read with ',' as the decimal separator and '.' for thousands (0,85 and "
-        "1.500); set decimal: '.' in a recipe if that is wrong"
-    )
     return out
 
 
@@ -294,13 +476,43 @@ def _utf8_head(path: Path, size: int = 1 << 16) -> str | None:
         return None
 
 
+def _is_utf8(path: Path, block: int = 1 << 20) -> bool:
+    """Whether the whole file decodes as UTF-8, read in blocks (never whole in memory)."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    with path.open("rb") as handle:
+        try:
+            while data := handle.read(block):
+                decoder.decode(data, final=False)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
 def _read_csv(
     path: Path, *, recipe: Recipe | None = None, notes: list[str] | None = None
 ) -> pd.DataFrame:
+    chunks, context = _csv_chunks(path, recipe=recipe, notes=notes)
+    (frame,) = list(chunks(None))
+    frame.attrs["context"] = context
+    return frame
+
+
+def _csv_chunks(
+    path: Path, *, recipe: Recipe | None = None, notes: list[str] | None = None
+) -> tuple[Callable[[int | None], Iterator[pd.DataFrame]], list[str]]:
+    """How to read a CSV file: a function that gives its chunks of ``rows`` rows afresh
+    (None: one chunk, the whole file), each under the file's headers with the file line of
+    each row in ``__line__``, and the context for errors that say a column is missing
+    (filled while the first chunk is read). Reading notes go to ``notes``.
+
+    A UTF-8 file is read by pandas from disk: no whole-text copies of a large file (its
+    bytes, its text, and a StringIO of it would be several times the file's size). Other
+    encodings and compressed files are decoded whole first."""
     notes = [] if notes is None else notes
     header_row = recipe.header_row if recipe else 1
     head = None
-    if path.suffix.lower() in {".gz", ".bz2", ".zip", ".xz"}:
+    if path.suffix.lower() in _COMPRESSED:
         # Compressed text: pandas decompresses; line numbers still hold.
         try:
             text = pd.read_csv(
@@ -313,9 +525,9 @@ def _read_csv(
         except (UnicodeDecodeError, ValueError, OSError) as error:
             raise _fail(path, f"the file could not be read: {error}") from None
     else:
-        # A UTF-8 file is read by pandas from disk: no whole-text copies of a large file (its
-        # bytes, its text, and a StringIO of it would be several times the file's size).
         head = None if recipe is not None and recipe.encoding else _utf8_head(path)
+        if head is not None and not _is_utf8(path):
+            head = None  # not UTF-8 after all, past its first bytes
         text = (
             head if head is not None else _decode(path, recipe.encoding if recipe else None, notes)
         )
@@ -329,7 +541,7 @@ def _read_csv(
             delimiter = csv.Sniffer().sniff(body[:20000], delimiters=",;\t|").delimiter
         except csv.Error:
             delimiter = ","
-    options = {
+    options: dict[str, Any] = {
         "sep": delimiter,
         "dtype": str,
         "keep_default_na": False,
@@ -337,37 +549,77 @@ def _read_csv(
         "header": None,
         "skiprows": header_row - 1,
     }
-    try:
-        if head is not None and path.suffix.lower() not in {".gz", ".bz2", ".zip", ".xz"}:
-            try:
-                raw = pd.read_csv(path, encoding="utf-8-sig", **options)
-            except UnicodeDecodeError:  # not UTF-8 after all, past its first bytes
-                raw = pd.read_csv(io.StringIO(_decode(path, None, notes)), **options)
-        else:
-            raw = pd.read_csv(io.StringIO(text), **options)
-    except pd.errors.ParserError as error:
-        raise _fail(path, f"the file is not a well-formed table: {error}") from None
-    except pd.errors.EmptyDataError:
-        raise _fail(path, "the file is empty") from None
-    headers = [str(v).strip() for v in raw.iloc[0]]
-    frame = raw.iloc[1:].reset_index(drop=True)
-    frame.columns = headers
-    # Line numbers as an editor shows them: the header is line `header_row`. Rows that are
-    # blank in every column are layout, not data, and are the only rows left out.
-    frame["__line__"] = range(header_row + 1, len(frame) + header_row + 1)
-    values = frame.drop(columns="__line__")
-    blank = np.ones(len(frame), dtype=bool)
-    for position in range(values.shape[1]):
-        blank &= (values.iloc[:, position].str.strip() == "").to_numpy()
-    frame = frame.loc[~blank].reset_index(drop=True)
-    if delimiter == ";" and (recipe is None or (recipe.decimal == "." and not recipe.thousands)):
-        frame = _european(frame, notes)
-    frame.attrs["context"] = _context(raw.head(30), header_row, sheet=None, sheets=None)
-    return frame
+    if head is not None:
+        options["encoding"] = "utf-8-sig"
+        text = ""
+    european = delimiter == ";" and (
+        recipe is None or (recipe.decimal == "." and not recipe.thousands)
+    )
+    context: list[str] = []
+    decided: list[bool] = []  # the separators' decision, made once on the first rows
+
+    def raw_chunks(rows: int | None) -> Iterator[pd.DataFrame]:
+        try:
+            source = path if head is not None else io.StringIO(text)
+            if rows is None:
+                yield pd.read_csv(source, **options)
+                return
+            with pd.read_csv(source, chunksize=rows, **options) as reader:
+                yield from reader
+        except pd.errors.ParserError as error:
+            raise _fail(path, f"the file is not a well-formed table: {error}") from None
+        except pd.errors.EmptyDataError:
+            raise _fail(path, "the file is empty") from None
+
+    def chunks(rows: int | None) -> Iterator[pd.DataFrame]:
+        headers: list[str] | None = None
+        first: list[pd.DataFrame] = []  # the first raw rows, for the context
+        pending: list[pd.DataFrame] = []  # rows read before the separators are decided
+        for raw in raw_chunks(rows):
+            frame = raw
+            if headers is None:  # the first chunk starts with the header
+                headers = [str(v).strip() for v in raw.iloc[0]]
+                frame = raw.iloc[1:]
+            if not context and sum(map(len, first)) < 30:
+                first.append(raw.head(30))
+                if sum(map(len, first)) >= 30:
+                    context.extend(_context(pd.concat(first).head(30), header_row, None, None))
+            # Line numbers as an editor shows them: the header is line `header_row`. Rows
+            # that are blank in every column are layout, not data, and are the only rows
+            # left out.
+            lines = header_row + frame.index.to_numpy()
+            frame = frame.set_axis(headers, axis=1).reset_index(drop=True)
+            blank = np.ones(len(frame), dtype=bool)
+            for position in range(frame.shape[1]):
+                blank &= (frame.iloc[:, position].str.strip() == "").to_numpy()
+            frame = frame.loc[~blank].reset_index(drop=True)
+            frame["__line__"] = lines[~blank]
+            if european and not decided:
+                pending.append(frame)
+                if sum(map(len, pending)) < 5000:
+                    continue
+                frame = _decide(pending)
+                pending = []
+            yield _to_dot_decimals(frame) if decided and decided[0] else frame
+        if not context:
+            context.extend(_context(pd.concat(first).head(30), header_row, None, None))
+        if pending:
+            frame = _decide(pending)
+            yield _to_dot_decimals(frame) if decided[0] else frame
+
+    def _decide(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        if not decided:
+            decided.append(_is_european(frame))
+            if decided[0]:
+                notes.append(_EUROPEAN_NOTE)
+        return frame
+
+    return chunks, context
 
 
 def _context(
-    raw: pd.DataFrame, header_row: int, *, sheet: object, sheets: list[str] | None
+    raw: pd.DataFrame, header_row: int, sheet: object = None, sheets: list[str] | None = None
 ) -> list[str]:
     """What a reader of a 'required column is missing' error needs: the sheet read, the
     sheets available, the columns found and any row that looks like a header."""

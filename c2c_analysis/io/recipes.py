@@ -377,6 +377,76 @@ def _check_melt(melt: Any, problems: list[tuple[str | None, str]]) -> dict[str, 
 # --- applying a recipe -------------------------------------------------------------------
 
 
+def _filtered(n: Mapping[str, int]) -> str:
+    return f"{n['n']} row(s) left out by the recipe's filter/exclude"
+
+
+_FILTERED = _filtered
+_NOTE_ORDER = ("filter", "units", "melt", "melt_blank", "year", "no_students", "markers")
+
+
+class _Tally:
+    """A recipe's reading notes, counted over the chunks of a file and written once.
+
+    Each note counts rows (and the rows of each group); over the chunks the counts are
+    summed and the note reads as the whole file read at once gives it, in the same order.
+    The filters' hits are gathered too: a filter that keeps no row of the whole file is
+    an error naming the values the column holds (:meth:`finish`)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, list[Any]] = {}
+        self.hits: dict[str, list[Any]] = {}
+
+    def add(
+        self,
+        key: str,
+        counts: Mapping[str, int],
+        groups: pd.Series | None,
+        render: Any,
+    ) -> None:
+        item = self.items.setdefault(key, [dict.fromkeys(counts, 0), None, render])
+        for name, value in counts.items():
+            item[0][name] += value
+        if groups is not None:  # summed in the order the groups first appear
+            item[1] = {} if item[1] is None else item[1]
+            for group, value in groups.items():
+                item[1][group] = item[1].get(group, 0) + int(value)
+
+    def filtered(self, column: str, wanted: tuple[str, ...], hit: bool, text: pd.Series) -> None:
+        seen = self.hits.setdefault(column, [wanted, False, []])
+        seen[1] = seen[1] or bool(hit)
+        if not seen[1]:
+            seen[2] = sorted({*seen[2], *sorted(set(text))[:10]})[:10]
+
+    def finish(self, where: str | None) -> None:
+        """Raise the error of filters that kept no row of the whole file."""
+        problems = [
+            {
+                "row": None,
+                "column": column,
+                "value": ", ".join(wanted),
+                "problem": "the recipe's filter keeps no row; the column holds "
+                + ", ".join(repr(s) for s in seen),
+            }
+            for column, (wanted, hit, seen) in self.hits.items()
+            if not hit
+        ]
+        if problems:
+            raise DataValidationError(problems, source=where)
+
+    def notes(self) -> list[str]:
+        keys = sorted(self.items, key=lambda k: _NOTE_ORDER.index(k.split(":")[0]))
+        out = []
+        for key in keys:
+            counts, groups, render = self.items[key]
+            text = render(counts)
+            if groups is not None:
+                counted = pd.Series(groups, dtype="int64")
+                text += _which_text(counted.sort_values(ascending=False, kind="stable"))
+            out.append(text)
+        return out
+
+
 def apply_recipe(
     frame: pd.DataFrame,
     recipe: Recipe | Mapping[str, Any] | str | os.PathLike[str],
@@ -385,6 +455,7 @@ def apply_recipe(
     source: str | None = None,
     partnership: Any = None,
     rates_in_percent: bool | None = None,
+    _tally: _Tally | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
     """Turn a frame read from a file (every cell as read) into canonical columns.
 
@@ -431,10 +502,15 @@ def apply_recipe(
     >>> table[["group", "denominator", "rate", "suppressed"]].values.tolist()
     [['All students', '1200', '0.2', False], ['Black', '', '', True]]
     """
+    # ``_tally``: the frame is one chunk of a file; its notes are counted in the tally (and
+    # written by it once every chunk was applied), a filter that keeps none of the chunk's
+    # rows is no error (the tally decides for the whole file). Not for partnership
+    # mappings or rate codes, which need the whole file.
     recipe = load_recipe(recipe)
     where = source or recipe.name or None
     problems: list[dict[str, Any]] = []
     notes: list[str] = []
+    tally = _Tally() if _tally is None else _tally
     lines = np.asarray(list(frame.index) if lines is None else list(lines), dtype=object)
     headers = [str(c) for c in frame.columns]
     data = frame.copy()
@@ -464,7 +540,9 @@ def apply_recipe(
                 continue
             text = data[column].map(lambda v: "" if v is None or v != v else str(v).strip())
             hit = text.isin([w.strip() for w in wanted]).to_numpy()
-            if key == "filter" and not hit.any():
+            if key == "filter" and _tally is not None:
+                _tally.filtered(column, wanted, hit.any(), text)
+            elif key == "filter" and not hit.any():
                 seen = sorted(set(text))[:10]
                 problems.append(
                     {
@@ -477,7 +555,7 @@ def apply_recipe(
                 )
             keep &= hit if key == "filter" else ~hit
     if not keep.all():
-        notes.append(f"{int((~keep).sum())} row(s) left out by the recipe's filter/exclude")
+        tally.add("filter", {"n": int((~keep).sum())}, None, _FILTERED)
     data, lines = data.loc[keep].reset_index(drop=True), lines[keep]
 
     columns = dict(recipe.columns)
@@ -501,7 +579,8 @@ def apply_recipe(
             data, lines, unit_notes = select_units(
                 data, partnership, ids=ids, lines=lines, source=where
             )
-            notes += unit_notes
+            for i, text in enumerate(unit_notes):
+                tally.add(f"units:{i}", {}, None, lambda _, text=text: text)
         # The mapping gives partnership and unit: the file's columns stay under their names.
         columns = {k: v for k, v in columns.items() if v not in ("partnership", "unit")}
 
@@ -518,8 +597,7 @@ def apply_recipe(
         data = data.rename(columns={year_column: "year"})
 
     if recipe.melt:
-        data, lines, melt_notes = _melt(data, lines, recipe, problems, where)
-        notes += melt_notes
+        data, lines = _melt(data, lines, recipe, problems, where, tally)
     if problems:
         raise DataValidationError(problems, source=where)
     for column, value in recipe.constants.items():
@@ -532,11 +610,14 @@ def apply_recipe(
         offset = recipe.year["offset"] if recipe.year else 0
         data["year"] = _years(data["year"], offset)
         if offset:
-            notes.append(f"year is the file's {year_column or 'year'} {offset:+d}")
+            text = f"year is the file's {year_column or 'year'} {offset:+d}"
+            tally.add("year", {}, None, lambda _, text=text: text)
     value_columns = [c for c in _VALUE_COLUMNS if c in data.columns]
     if recipe.rate_codes and "rate" in data.columns:
         data["rate_code"] = data["rate"].to_numpy()
-    data, lines = _values(data, lines, value_columns, recipe, notes)
+    data, lines = _values(data, lines, value_columns, recipe, tally)
+    if _tally is None:
+        notes = tally.notes()
     if recipe.rate_codes and "rate" in data.columns:
         percent = rates_in_percent if rates_in_percent is not None else recipe.rates_in_percent
         data = _rate_codes(data, lines, problems, notes, percent)
@@ -547,8 +628,13 @@ def apply_recipe(
 
 
 def _melt(
-    data: pd.DataFrame, lines: np.ndarray, recipe: Recipe, problems: list, where: str | None
-) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    data: pd.DataFrame,
+    lines: np.ndarray,
+    recipe: Recipe,
+    problems: list,
+    where: str | None,
+    tally: _Tally,
+) -> tuple[pd.DataFrame, np.ndarray]:
     melt = recipe.melt or {}
     pattern = re.compile(melt["pattern"])
     measures = melt.get("measures", {})
@@ -604,7 +690,7 @@ def _melt(
                 + ", ".join(map(str, data.columns[:15])),
             }
         )
-        return data, lines, []
+        return data, lines
     ids = data.drop(columns=matched)
     rows, line_parts, value_of = [], [], []
     for key, targets in pieces.items():
@@ -635,10 +721,13 @@ def _melt(
         value_of.append(list(targets))
     long = pd.concat(rows, ignore_index=True)
     lines = np.concatenate(line_parts)
-    notes = [
-        f"{len(matched)} columns melted into {len(pieces)} series of rows "
-        f"({len(long)} rows from {len(data)})"
-    ]
+    shape = f"{len(matched)} columns melted into {len(pieces)} series of rows"
+    tally.add(
+        "melt",
+        {"long": len(long), "rows": len(data)},
+        None,
+        lambda n, shape=shape: f"{shape} ({n['long']} rows from {n['rows']})",
+    )
     # Rows whose melted cells are all blank: the file has no such group there.
     value_columns = sorted({t for targets in value_of for t in targets})
     blank = np.ones(len(long), dtype=bool)
@@ -652,20 +741,32 @@ def _melt(
         nobody |= none
     drop_blank = blank & ~nobody
     if drop_blank.any():
-        notes.append(
-            f"{int(drop_blank.sum())} melted row(s) with every value blank left out"
-            + _which(long, drop_blank)
+        tally.add(
+            "melt_blank",
+            {"n": int(drop_blank.sum())},
+            _group_counts(long, drop_blank),
+            lambda n: f"{n['n']} melted row(s) with every value blank left out",
         )
     # Rows meaning "no students" stay for _values, which leaves them out with a note.
     keep = ~drop_blank
     long = long.loc[keep].reset_index(drop=True)
-    return long, lines[keep], notes
+    return long, lines[keep]
 
 
 def _which(frame: pd.DataFrame, mask: np.ndarray) -> str:
+    counts = _group_counts(frame, mask)
+    return "" if counts is None else _which_text(counts.sort_values(ascending=False, kind="stable"))
+
+
+def _group_counts(frame: pd.DataFrame, mask: np.ndarray) -> pd.Series | None:
+    """How many masked rows each group has, in the order the groups first appear."""
     if "group" not in frame.columns:
-        return ""
-    counts = frame.loc[mask, "group"].astype(str).value_counts()
+        return None
+    return frame.loc[mask, "group"].astype(str).value_counts(sort=False)
+
+
+def _which_text(counts: pd.Series) -> str:
+    """' (Black 3, White 1)': groups and their rows, most first."""
     return (
         " ("
         + ", ".join(f"{g} {c}" for g, c in counts.head(8).items())
@@ -679,7 +780,7 @@ def _values(
     lines: np.ndarray,
     value_columns: list[str],
     recipe: Recipe,
-    notes: list[str],
+    tally: _Tally,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Markers, "no students" cells and number formats of the value columns."""
     if not value_columns:
@@ -702,11 +803,15 @@ def _values(
             nobody |= none
         gone = blank_or_none & nobody
         if gone.any():
-            notes.append(
-                f"{int(gone.sum())} row(s) mean no students ("
-                + ", ".join(repr(m) for m in recipe.no_students)
-                + " cells, or a cohort of 0) and were left out"
-                + _which(data, gone)
+            cells = ", ".join(repr(m) for m in recipe.no_students)
+            tally.add(
+                "no_students",
+                {"n": int(gone.sum())},
+                _group_counts(data, gone),
+                lambda n, cells=cells: (
+                    f"{n['n']} row(s) mean no students ({cells} cells, or a "
+                    "cohort of 0) and were left out"
+                ),
             )
             data, lines = data.loc[~gone].reset_index(drop=True), lines[~gone]
             texts = {c: t.loc[~gone].reset_index(drop=True) for c, t in texts.items()}
@@ -736,9 +841,11 @@ def _values(
     if marked.any():
         previous = data["suppressed"] if "suppressed" in data.columns else False
         data["suppressed"] = np.where(marked, True, previous)
-        notes.append(
-            f"{int(marked.sum())} row(s) hold suppression markers; they are withheld"
-            + _which(data, marked)
+        tally.add(
+            "markers",
+            {"n": int(marked.sum())},
+            _group_counts(data, marked),
+            lambda n: f"{n['n']} row(s) hold suppression markers; they are withheld",
         )
     return data, lines
 
