@@ -344,17 +344,29 @@ def _pool_withheld(
     time: str,
     group: str,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Replace each series' withheld groups of a period by one "Withheld groups" line: All
+    """Replace each series' withheld groups by one "Withheld groups" line in each period: All
     students minus the published groups (nothing the published table does not already
-    show), for every series at once.
+    show), for every series at once. A group withheld in either period, or with a row in
+    one period only, is in the line in both.
 
     ``rows`` carry ``_code`` (the series) and ``_side`` (0 start, 1 end); ``series`` holds
     each series' keys. Returns the rows and a note per series; a series' rows are unchanged
     where pooling is impossible in either period, and its note says why."""
     n_series = len(series)
     codes, side = rows["_code"].to_numpy(), rows["_side"].to_numpy()
-    missing = (rows["_num"].isna() | rows["_den"].isna()).to_numpy()
-    needs = np.bincount(codes[missing], minlength=n_series) > 0
+    withheld = (rows["_num"].isna() | rows["_den"].isna()).to_numpy()
+    needs = np.bincount(codes[withheld], minlength=n_series) > 0
+    # A group withheld in either period is pooled in both: pooled in one period only, its
+    # students would move between the line and the group, which Kitagawa would count as a
+    # change of composition that never happened.
+    # So is a group with a row in one period only: in the other its students, if any, are
+    # part of All students minus the published groups, that is of the line.
+    pair = group_codes(codes, rows[group].to_numpy())[0] if len(rows) else codes
+    size = int(pair.max(initial=-1)) + 1
+    starts = np.bincount(pair[side == 0], minlength=size) > 0
+    ends = np.bincount(pair[side == 1], minlength=size) > 0
+    pooled_pair = np.bincount(pair[withheld], minlength=size) > 0
+    missing = (pooled_pair[pair] | ~(starts & ends)[pair]) & needs[codes]
     notes = np.full(n_series, "", dtype=object)
     if not needs.any():
         return rows, notes
@@ -416,8 +428,8 @@ def _pool_withheld(
     )
     listed = _segment_join(names["_code"].to_numpy(), names["_name"].to_numpy(), n_series)
     notes[done] = (
-        "withheld groups (" + listed[done] + f") pooled as {WITHHELD_GROUPS!r} "
-        "(All students minus the published groups)"
+        "withheld groups (" + listed[done] + f") pooled as {WITHHELD_GROUPS!r} in both "
+        "periods (All students minus the published groups)"
     )
     return pd.concat([rows[~drop], lines], ignore_index=True), notes
 

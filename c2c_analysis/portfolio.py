@@ -533,6 +533,17 @@ def _comparison_problems(s: Strategy, in_dimension: pd.DataFrame, data: pd.DataF
     if not s.comparison or s.comparison in set(in_dimension["group"]):
         return []
     partnerships = set(data["partnership"]) if "partnership" in data else set()
+    own = set(in_dimension["partnership"]) if "partnership" in in_dimension else set()
+    if s.comparison in own:
+        return [
+            {
+                "row": s.id,
+                "column": "comparison",
+                "value": s.comparison,
+                "problem": "is the strategy's own partnership: compare with a group, or "
+                "with another partnership",
+            }
+        ]
     if s.comparison in partnerships:
         return []
     import difflib

@@ -95,11 +95,34 @@ def test_withheld_groups_are_pooled_from_all_students_minus_the_published_groups
     expected = (overall["numerator"] / overall["denominator"]).diff().iloc[-1]
     assert row["total_change"] == pytest.approx(expected)
     assert row["composition_effect"] + row["rate_effect"] == pytest.approx(expected)
-    pooled = result.table.set_index("group").loc["Withheld groups"]
-    published = data[(data["dimension"] != "all") & (data["year"] == 2012)]
-    assert pooled["share_start"] == pytest.approx(
-        1 - published["denominator"].sum() / overall.loc[2012, "denominator"]
+    # By hand: the groups withheld in either year (2012 here) form one line in both years,
+    # All students minus the groups published in both; then Kitagawa's two sums.
+    # Groups with a row in one year only are in the line too (in the other year their
+    # students, if any, are part of All minus the published groups).
+    groups = data[data["dimension"] != "all"]
+    withheld = set(groups.loc[groups["numerator"].isna(), "group"])
+    in_both = set(groups.loc[groups["year"] == 2012, "group"]) & set(
+        groups.loc[groups["year"] == 2015, "group"]
     )
+    kept = groups[~groups["group"].isin(withheld) & groups["group"].isin(in_both)]
+    table = {}
+    for year in (2012, 2015):
+        part = kept[kept["year"] == year].set_index("group")[["numerator", "denominator"]]
+        line = overall.loc[year, ["numerator", "denominator"]] - part.sum()
+        part.loc["Withheld groups"] = line
+        table[year] = part.astype(float)
+    c1 = table[2012]["denominator"] / table[2012]["denominator"].sum()
+    c2 = table[2015]["denominator"] / table[2015]["denominator"].sum()
+    r1 = table[2012]["numerator"] / table[2012]["denominator"]
+    r2 = table[2015]["numerator"] / table[2015]["denominator"]
+    composition = ((c2 - c1) * (r1 + r2) / 2).sum()
+    rate = ((r2 - r1) * (c1 + c2) / 2).sum()
+    assert row["composition_effect"] == pytest.approx(composition)
+    assert row["rate_effect"] == pytest.approx(rate)
+    assert "in both periods" in row["note"]
+    pooled = result.table.set_index("group").loc["Withheld groups"]
+    assert pooled["share_start"] == pytest.approx(c1["Withheld groups"])
+    assert pooled["share_end"] == pytest.approx(c2["Withheld groups"])
 
 
 # --- Das Gupta: examples of Das Gupta (1993), data as given in the DasGuptR package README ------

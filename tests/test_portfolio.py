@@ -623,3 +623,17 @@ def test_stacked_segmented_regressions_equal_one_call_per_series(rng):
             assert got["p_value"] == pytest.approx(terms.loc["level_change", "p_value"], rel=1e-5)
             assert got["dispersion"] == pytest.approx(its.dispersion, rel=1e-6)
             assert got["dispersion_floored"] == its.dispersion_floored
+
+
+def test_a_comparison_naming_the_strategys_own_partnership_is_an_error():
+    # It would compare the series with itself: a gap of exactly 0, without a word.
+    from c2c_analysis.portfolio import Portfolio, Strategy
+
+    strategy = Strategy(
+        id="coaching", name="Coaching", outcome="hs_graduation", dimension="all",
+        groups=("All students",), start=2013, comparison="tacoma",
+    )  # fmt: skip
+    with pytest.raises(DataValidationError, match="own partnership"):
+        evaluate_portfolio(
+            load_sample("outcomes"), Portfolio(partnership="tacoma", strategies=(strategy,))
+        )
