@@ -14,9 +14,12 @@ uniform rounding error, so
     Var = p̃(1 − p̃)/n + w²/12,   n* = p̃(1 − p̃)/Var,
 
 with p̃ = p kept 1/(2n) away from 0 and 1 (a published 100 % on 450 students is not
-certainty). Exact counts keep n* = n. A rate without a count has no n* (NaN): it enters
-methods that need no weights only. The derived count is p·n* "successes" out of n* trials,
-which binomial fits take as they are (they need not be whole numbers).
+certainty) and the rounding interval cut at 0 and 1 (100 % is 99.5 % to 100 %). Exact
+counts keep n* = n, and so does a rounded rate on a cohort small enough that one whole
+count alone lies within the rounding (67 % of 12 students is 8 of 12). A rate without a
+count has no n* (NaN): it enters methods that need no weights only. The derived count is
+p·n* "successes" out of n* trials, which binomial fits take as they are (they need not be
+whole numbers).
 """
 
 from __future__ import annotations
@@ -102,18 +105,27 @@ def resolve_rows(
     # A range is used at its middle; its bounds are rounded too (80-84 covers 79.5 % to
     # 84.5 %), so its width for the uncertainty adds the bounds' precision.
     range_width = high - low + _precision(np.where(ranged, low, np.nan))
+    step = _precision(given)
     with np.errstate(divide="ignore", invalid="ignore"):
+        # A rounded rate on a small cohort can fix the count: 67 % of 12 students can only
+        # be 8 of 12 (0.6667). Where one whole count lies within the rounding, it is used.
+        k_low = np.ceil((given - step / 2) * cohort - 1e-9)
+        k_high = np.floor((given + step / 2) * cohort + 1e-9)
+        unique = published & (step > 0) & np.isfinite(cohort) & (k_low == k_high)
+        unique &= (k_low >= 0) & (k_low <= cohort)
         value = np.select(
-            [counted, published, ranged],
-            [num / cohort, given, (low + high) / 2],
+            [counted, unique, published, ranged],
+            [num / cohort, k_low / cohort, given, (low + high) / 2],
             np.nan,
         )
-        width = np.select([published, ranged], [_precision(given), range_width], 0.0)
+        # The rounding interval, within 0 and 1 (a published 100 % is 99.5-100 %).
+        rounding = np.minimum(given + step / 2, 1) - np.maximum(given - step / 2, 0)
+        width = np.select([unique, published, ranged], [0.0, rounding, range_width], 0.0)
         edge = 0.5 / cohort
         tilde = np.clip(value, edge, 1 - edge)
         binomial = tilde * (1 - tilde) / cohort
         variance = binomial + width**2 / 12
-        n_eff = np.where(counted, cohort, tilde * (1 - tilde) / variance)
+        n_eff = np.where(counted | unique, cohort, tilde * (1 - tilde) / variance)
     with_cohort = np.isfinite(cohort)
     basis = np.select(
         [counted, (published | ranged) & with_cohort, published | ranged],
@@ -121,7 +133,8 @@ def resolve_rows(
         "withheld",
     )
     n_eff = np.where(np.isin(basis, ["counts", "rate", "range"]), n_eff, np.nan)
-    rate_se = np.where(basis == "rate_only", np.nan, np.sqrt(np.where(counted, binomial, variance)))
+    exact = counted | unique
+    rate_se = np.where(basis == "rate_only", np.nan, np.sqrt(np.where(exact, binomial, variance)))
     return pd.DataFrame(
         {
             "rate": value,

@@ -441,7 +441,11 @@ def gaps(
         reference, the same orientation as ``ratio``: both are below 1 when the group's
         rate is lower) and ``probit_gap`` (Φ⁻¹(reference) − Φ⁻¹(group)). ``ratio``,
         ``odds_ratio`` and ``probit_gap`` compare the rates as they are, whatever the
-        outcome's better direction (only ``gap_pp`` and its interval are oriented).
+        outcome's better direction (only ``gap_pp`` and its interval are oriented);
+        ``basis`` and ``reference_basis`` (how each rate is known: ``counts``, ``rate``,
+        ``range``, ``rate_only``, ``withheld``) and ``note`` (which side's rate is
+        derived from a published rate or range, whose rounding or width widens the
+        interval).
 
     Notes
     -----
@@ -599,8 +603,9 @@ def gap_change(
         ``odds_ratio_start``, ``odds_ratio_end``, ``probit_gap_start``, ``probit_gap_end``
         (as in :func:`gaps`: ratio and odds ratio of the group to the reference),
         ``higher`` (which of the two was ahead at the start: ``reference`` or ``group``),
-        and ``category`` (:func:`classify_gap_change`; ``insufficient_data`` when a rate
-        is withheld).
+        ``category`` (:func:`classify_gap_change`; ``insufficient_data`` when a rate
+        is withheld) and ``note`` (which of the four rates are derived from published rates
+        or ranges; their n in the standard error is the effective number of students).
 
     Examples
     --------
