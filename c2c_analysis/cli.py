@@ -6,17 +6,20 @@
     c2c demo                     validate the bundled sample and summarize each partnership
     c2c samples                  list the bundled sample data sets
     c2c report PARTNERSHIP [--data FILE] [--portfolio FILE] [--out DIR] [--min-n N]
-               [--notebook NAME] [--timeout S]
+               [--min-cell N] [--top-bottom on|off|FRACTION] [--notebook NAME] [--timeout S]
     c2c batch [--data FILE] [--portfolio FILE] [--partnerships ...] [--workers N] [--out DIR]
-              [--min-n N] [--skip-unchanged]
+              [--min-n N] [--min-cell N] [--top-bottom ...] [--skip-unchanged]
+              [--scheduler ADDRESS|local:N]
 
 Exit codes: 0 success, 1 invalid data or a failed report, 2 a usage error (an unknown or
-unusable option, a missing file, an --out that is a file or cannot be written); see c2c --help.
+unusable option, a missing file, a partnership not in the data, an --out that is a file or
+cannot be written); see c2c --help.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import warnings
 from collections.abc import Sequence
@@ -27,6 +30,7 @@ from c2c_analysis import __version__
 from c2c_analysis.datasets import list_samples, sample_path
 from c2c_analysis.io.outcomes import read_outcomes
 from c2c_analysis.overview import outcome_overview
+from c2c_analysis.privacy import DEFAULT_MIN_CELL, DEFAULT_MIN_N, DEFAULT_TOP_BOTTOM
 from c2c_analysis.validation import C2CDataWarning, DataValidationError
 
 __all__ = ["main"]
@@ -35,8 +39,9 @@ __all__ = ["main"]
 _EXIT_CODES = """exit codes:
   0  success: every report succeeded (or was skipped, unchanged)
   1  invalid data, or a report failed (its status.json and last_failure.json say why)
-  2  a usage error: an unknown or unusable option, a missing file, an --out that is a
-     file or cannot be written (one line on standard error, nothing run)"""
+  2  a usage error: an unknown or unusable option, a missing file, a partnership that is
+     not in the data, an --out that is a file or cannot be written (one line on standard
+     error, nothing run)"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,6 +59,42 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
     return value
+
+
+def _whole(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number (0 or more), got {text!r}")
+    return value
+
+
+def _top_bottom(text: str) -> bool | float:
+    word = text.strip().lower()
+    if word in ("on", "yes", "true"):
+        return True
+    if word in ("off", "no", "false", "0"):
+        return False
+    try:
+        value = float(word)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 0.5:
+        raise argparse.ArgumentTypeError(
+            f"expected on, off or a fraction in (0, 0.5] such as 0.05, got {text!r}"
+        )
+    return value
+
+
+def _thresholds_text() -> str:
+    sizes = sorted(DEFAULT_TOP_BOTTOM)
+    parts = []
+    for size, after in zip(sizes, [*sizes[1:], None], strict=True):
+        span = f"{size}-{after - 1}" if after else f"{size}+"
+        parts.append(f"{100 * DEFAULT_TOP_BOTTOM[size]:g}%% for {span}")
+    return ", ".join(parts)
 
 
 def _seconds(text: str) -> float:
@@ -106,7 +147,9 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("reports_dir", help="a report folder (tables, results.json, notebook)")
     audit.add_argument("--min-n", type=int, default=10, help="smallest group published")
     report = commands.add_parser("report", help="run the report notebook for one partnership")
-    report.add_argument("partnership")
+    report.add_argument(
+        "partnership", help="the partnership's slug as the data spell it, e.g. tacoma"
+    )
     batch = commands.add_parser("batch", help="run the report for many partnerships")
     batch.add_argument("--partnerships", nargs="+", help="default: every partnership in the data")
     batch.add_argument(
@@ -115,14 +158,47 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument(
         "--skip-unchanged", action="store_true", help="skip reports whose inputs did not change"
     )
+    batch.add_argument(
+        "--scheduler",
+        metavar="ADDRESS|local:N",
+        help='run the reports on Dask (pip install "c2c_analysis[dask]"): a scheduler\'s '
+        "address (tcp://host:8786; workers must share this file system), or local:N for a "
+        "local cluster of N workers; default: --workers threads",
+    )
     for sub in (report, batch):
-        sub.add_argument("--data", help="outcome table (default: the bundled sample)")
+        sub.add_argument(
+            "--data",
+            help="outcome table, CSV, Parquet or Excel (default: the bundled sample); from a "
+            "CSV or Parquet file only the partnerships' rows are read",
+        )
         sub.add_argument(
             "--portfolio", help="strategy portfolio YAML/CSV (default: the bundled sample)"
         )
         sub.add_argument("--out", default="reports", help="output folder (default: reports)")
         sub.add_argument(
-            "--min-n", type=_positive_int, default=10, help="smallest count of students published"
+            "--min-n",
+            type=_positive_int,
+            default=DEFAULT_MIN_N,
+            help=f"smallest group of students published (default: {DEFAULT_MIN_N}, the most "
+            "common state rule: NCES 2011-603, Washington OSPI, EDFacts)",
+        )
+        sub.add_argument(
+            "--min-cell",
+            type=_whole,
+            default=DEFAULT_MIN_CELL,
+            metavar="N",
+            help="smallest number of students who met, or did not meet, an outcome published "
+            f"exactly; fewer publish a range (default: {DEFAULT_MIN_CELL}, the 'fewer than 5' "
+            "masking of many states, e.g. Texas TEA; 0: off)",
+        )
+        sub.add_argument(
+            "--top-bottom",
+            type=_top_bottom,
+            default=True,
+            metavar="on|off|FRACTION",
+            help="publish rates near 0%% and 100%% as ranges (top/bottom coding, NCES "
+            "2011-603's reporting rules, OSPI's '>95%%'): on (default) uses thresholds by group "
+            f"size ({_thresholds_text()}), off turns it off, a fraction such as 0.05 sets one",
         )
         sub.add_argument(
             "--notebook", default="partnership_report", help="template name or .ipynb path"
@@ -248,6 +324,9 @@ def _report_errors(run) -> tuple[int, object]:
     try:
         return 0, run()
     except DataValidationError as error:
+        if error.source == "partnerships":  # a partnership named that is not in the data
+            print(f"c2c: {error}", file=sys.stderr)
+            return 2, None
         print(f"c2c: invalid data: {error}", file=sys.stderr)
         return 1, None
     except (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as error:
@@ -275,6 +354,8 @@ def _report(args: argparse.Namespace) -> int:
             out_dir=args.out,
             timeout=args.timeout,
             min_n=args.min_n,
+            min_cell=args.min_cell or None,
+            top_bottom=args.top_bottom,
             lock_timeout=args.wait,
         )
     )
@@ -299,21 +380,27 @@ def _batch(args: argparse.Namespace) -> int:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ReportFolderWarning)
-        code, records = _report_errors(
-            lambda: run_batch(
-                args.partnerships,
-                data=args.data,
-                portfolio=args.portfolio,
-                workers=args.workers,
-                out_dir=args.out,
-                notebook=args.notebook,
-                timeout=args.timeout,
-                min_n=args.min_n,
-                skip_unchanged=args.skip_unchanged,
-                progress=True,
-                lock_timeout=args.wait,
+        with _dask_client(args.scheduler) as client:
+            if client is False:
+                return 2
+            code, records = _report_errors(
+                lambda: run_batch(
+                    args.partnerships,
+                    data=args.data,
+                    portfolio=args.portfolio,
+                    workers=args.workers,
+                    out_dir=args.out,
+                    notebook=args.notebook,
+                    timeout=args.timeout,
+                    min_n=args.min_n,
+                    min_cell=args.min_cell or None,
+                    top_bottom=args.top_bottom,
+                    skip_unchanged=args.skip_unchanged,
+                    progress=True,
+                    lock_timeout=args.wait,
+                    client=client,
+                )
             )
-        )
     if records is None:
         return code
     for record in records:
@@ -329,6 +416,41 @@ def _batch(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"c2c: {problem.message}", file=sys.stderr)
     return 1 if failed or problems else 0
+
+
+@contextlib.contextmanager
+def _dask_client(scheduler: str | None):
+    """A Dask client for ``--scheduler`` (None without it; False after a usage error)."""
+    if not scheduler:
+        yield None
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        print('c2c: --scheduler needs Dask: pip install "c2c_analysis[dask]"', file=sys.stderr)
+        yield False
+        return
+    kind, _, count = scheduler.partition(":")
+    try:
+        if kind == "local":
+            workers = _positive_int(count or "2")
+            # One thread per worker; each report's kernel is a subprocess of its worker.
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = Client(cluster)
+        else:
+            cluster, client = None, Client(scheduler, timeout=30)
+    except (argparse.ArgumentTypeError, OSError, ValueError, TimeoutError) as error:
+        print(f"c2c: --scheduler {scheduler}: {_one_line(error)}", file=sys.stderr)
+        yield False
+        return
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

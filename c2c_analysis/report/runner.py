@@ -50,6 +50,7 @@ from typing import Any
 from c2c_analysis._util import json_safe
 from c2c_analysis.privacy import DEFAULT_MIN_CELL, DEFAULT_MIN_N, DEFAULT_TOP_BOTTOM
 from c2c_analysis.report import folders
+from c2c_analysis.report import page as _page
 from c2c_analysis.report.escape import csp_meta, escape_html
 from c2c_analysis.report.folders import OutputFolderBusy, OutputFolderError
 
@@ -503,7 +504,7 @@ def _exporter():
         # One exporter per thread: it compiles its templates once (0.05 s a report).
         exporter = _EXPORTERS.html = HTMLExporter(
             template_name="lab",
-            extra_loaders=[DictLoader({"c2c_report.html.j2": _TEMPLATE})],
+            extra_loaders=[DictLoader({"c2c_report.html.j2": _TEMPLATE + _page.TEMPLATE_BLOCKS})],
             template_file="c2c_report.html.j2",
             exclude_input=True,
             exclude_input_prompt=True,
@@ -516,7 +517,8 @@ def _export_html(executed, target: Path, title: str) -> None:
     executed = copy.deepcopy(executed)  # the saved notebook keeps its own metadata and cells
     executed.cells = [c for c in executed.cells if not _is_marker(c)]
     executed.metadata.pop("widgets", None)
-    executed.metadata["title"] = title  # the page's <title>; the file name is the default
+    # The page's <title>: the one the notebook showed ("Tacoma: partnership report"), else ours.
+    title = executed.metadata["title"] = _page.report_title(executed) or title
     body, _ = _exporter().from_notebook_node(executed, resources={"metadata": {"name": title}})
     # Narrow screens and print: tables scroll instead of overflowing; figures scale down.
     style = (
@@ -626,8 +628,6 @@ def run_report(
     template = notebook_path(notebook)  # a missing template is an error before anything
     _check_input(data, "data")
     _check_input(portfolio, "portfolio")
-    out = folders.check_output_folder(out_dir)
-    folders.check_private_outside(out)
     declared = _declared_parameters(template)
     rows, notes = None, list(source_notes)
     if "data_path" in declared:  # the notebook reads the data: check them first
@@ -638,6 +638,8 @@ def run_report(
         )
         rows = rows[rows["partnership"] == partnership]
         notes = [*notes, *read_notes] if source is None else notes
+    out = folders.check_output_folder(out_dir)
+    folders.check_private_outside(out)
     from c2c_analysis.datasets import sample_path
 
     job = {
@@ -978,6 +980,7 @@ def _disclosure_audit(work: Path, *, min_n: int) -> tuple[str | None, str | None
     cannot run refuses to publish too.
     """
     try:
+        _import_audit()
         from c2c_analysis.audit import audit_disclosure
 
         result = audit_disclosure(work, min_n=min_n)
@@ -1014,6 +1017,20 @@ def _disclosure_audit(work: Path, *, min_n: int) -> tuple[str | None, str | None
     public_text += " (the ranges an attacker finds are in the private record)"
     private_text = head + "; ".join(private[:_AUDIT_SHOWN]) + more
     return public_text, private_text
+
+
+_AUDIT_IMPORT = threading.Lock()
+
+
+def _import_audit() -> None:
+    """Import the audit and the readers it uses lazily, once, under a lock: two threads of a
+    batch importing openpyxl for the first time at once can see it half initialised."""
+    with _AUDIT_IMPORT:
+        import importlib
+
+        for name in ("c2c_analysis.audit", "openpyxl", "lxml.etree", "nbformat"):
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
 
 
 def _cell_words(row) -> str:
@@ -1235,6 +1252,9 @@ def _execute_once_or_twice(
                 # a graceful shutdown only waits for the kernel's own clean-up (0.8 s per
                 # report measured here, 3.5 s once), which a report does not need.
                 shutdown_kernel="immediate",
+                # The kernel's own log below errors: no "running over TCP without encryption"
+                # warning in every run's output (the kernel listens on this machine only).
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
                 c2c_run_id=run_id,
             )
         except PapermillExecutionError as exc:
@@ -1467,9 +1487,6 @@ def run_batch(
     stem = template.stem
     _check_input(data, "data")
     _check_input(portfolio, "portfolio")
-    out = folders.check_output_folder(out_dir)
-    folders.check_private_outside(out)
-    folders.refuse_symlink(out / "index.html", " (the index)")
     # The data are read and validated once, before any kernel starts, and each report gets
     # its own rows: a state file of a million rows is not re-read by every partnership's
     # kernel, and a change to one partnership's rows re-runs only that report under
@@ -1481,6 +1498,9 @@ def run_batch(
     table, notes, known = check_inputs(
         data, partnerships=safe, portfolio=portfolio if "portfolio_path" in declared else None
     )
+    out = folders.check_output_folder(out_dir)
+    folders.check_private_outside(out)
+    folders.refuse_symlink(out / "index.html", " (the index)")
     # Sorted by partnership (stably): each partnership's rows are one slice.
     table = table.sort_values("partnership", kind="stable", ignore_index=True)
     if names is None:
@@ -1810,4 +1830,7 @@ def _write_index(out_dir: Path, records: Sequence[RunRecord]) -> None:
         "<table><tr><th>partnership</th><th>notebook</th><th>status</th><th>run (UTC)</th>"
         "<th>time</th><th>detail</th></tr>" + "".join(rows) + "</table></body></html>"
     )
+    from c2c_analysis.report.dashboard import render_index  # the network dashboard
+
+    page = render_index(out_dir, _index_rows(out_dir, records))
     folders.write_file(out_dir / "index.html", page)
