@@ -153,7 +153,9 @@ def _label(outcome: str) -> str:
     return OUTCOMES[outcome].label if outcome in OUTCOMES else outcome
 
 
-def _cell(entry: Mapping[str, Any] | None, outcome: str) -> tuple[str, float]:
+def _cell(
+    entry: Mapping[str, Any] | None, outcome: str, usual_year: int | None = None
+) -> tuple[str, float]:
     from c2c_analysis.report.icons import variation_icon
 
     if not isinstance(entry, Mapping) or _number(entry.get("latest_rate")) is None:
@@ -165,12 +167,12 @@ def _cell(entry: Mapping[str, Any] | None, outcome: str) -> tuple[str, float]:
     if kind in ("special_cause_improvement", "special_cause_concern"):
         high = (kind == "special_cause_improvement") == (better_direction(outcome) == "higher")
     icon = variation_icon(kind, high=high, size=22) if kind else ""
-    text = f"{100 * rate:.1f}%"
+    text = f"<strong>{100 * rate:.1f}%</strong>"
     year = entry.get("last_year")
-    if isinstance(year, int):
+    if isinstance(year, int) and year != usual_year:
         text += f" ({year})"
     if change is not None:
-        text += f"<br>{change:+.1f} pts since first year".replace("-", "\u2212")
+        text += f"<br>{change:+.1f} pts".replace("-", "\u2212")
     if icon:
         text += f' <span class="c2c-icon">{icon}</span>'
     return text, rate
@@ -184,8 +186,10 @@ def _gap_text(gap: Mapping[str, Any] | None) -> tuple[str, float]:
     size = abs(_number(gap["gap_end_pp"]))
     words = CATEGORY_WORDS.get(str(gap.get("category")), str(gap.get("category", "")))
     text = (
-        f"{escape_html(_label(str(gap.get('outcome'))))}: {escape_html(gap.get('group'))} vs "
-        f"{escape_html(gap.get('reference'))}, {size:.1f} points; {escape_html(words)}"
+        f"<strong>{size:.1f} pts</strong> {escape_html(gap.get('group'))} vs "
+        f"{escape_html(gap.get('reference'))}, "
+        f"{escape_html(_label(str(gap.get('outcome'))).lower())}"
+        f": {escape_html(words)}"
     )
     return text, size
 
@@ -247,6 +251,8 @@ _INDEX_CSS = (
     + "body:not(:has(.c2c-sort:target)) #by-name{display:block}"
     + ".failed{color:#a3211a;font-weight:600}.succeeded{color:#126b2b}"
     + ".c2c-table th a{color:inherit}"
+    + ":is(.jp-RenderedHTMLCommon,body) .c2c-table table{font-size:.85em}"
+    + ":is(.jp-RenderedHTMLCommon,body) .c2c-table td{min-width:5.5em}"
 )
 
 
@@ -270,9 +276,15 @@ def render_index(out_dir: str | Path, index_rows: Sequence[Mapping[str, Any]]) -
     rows = _rows(out_dir, index_rows)
     outcomes = [o for o in OUTCOMES if any(o in r["dash"].get("outcomes", {}) for r in rows)]
     headers = ["Partnership", *(_label(o) for o in outcomes)]
-    headers += ["Largest gap (points)", "Strategies beating their baseline", "Report date"]
-    headers += ["Status"]
-    keys = ["name", *outcomes, "gap", "strategies", "when", "status"]
+    headers += ["Largest gap (points)", "Strategies beating their baseline", "Report"]
+    keys = ["name", *outcomes, "gap", "strategies", "when"]
+    years = [
+        e.get("last_year")
+        for r in rows
+        for e in r["dash"].get("outcomes", {}).values()
+        if isinstance(e, Mapping)
+    ]
+    usual_year = max(set(years), key=years.count) if years else None
     table = []
     for r in rows:
         dash = r["dash"]
@@ -282,7 +294,7 @@ def render_index(out_dir: str | Path, index_rows: Sequence[Mapping[str, Any]]) -
             link = f'<a href="{href}">{link}</a>'
         cells, sort = [link], [r["name"].lower()]
         for outcome in outcomes:
-            text, value = _cell(dash.get("outcomes", {}).get(outcome), outcome)
+            text, value = _cell(dash.get("outcomes", {}).get(outcome), outcome, usual_year)
             cells.append(text)
             sort.append(value)
         text, value = _gap_text(dash.get("largest_gap"))
@@ -301,12 +313,13 @@ def render_index(out_dir: str | Path, index_rows: Sequence[Mapping[str, Any]]) -
             cells.append("no portfolio")
             sort.append(-1)
         when = str(r.get("when") or "")
-        cells.append(escape_html(when[:10]) or "\u2013")
-        sort.append(when)
         status = r.get("status", "failed")
         detail = f"<br>{escape_html(r['detail'])}" if r.get("detail") else ""
-        cells.append(f'<span class="{escape_html(status)}">{escape_html(status)}</span>{detail}')
-        sort.append(status)
+        cells.append(
+            f"{escape_html(when[:10]) or chr(0x2013)}<br>"
+            f'<span class="{escape_html(status)}">{escape_html(status)}</span>{detail}'
+        )
+        sort.append(when)
         table.append((cells, sort))
     sections = []
     for position, key in enumerate(keys):
@@ -314,7 +327,7 @@ def render_index(out_dir: str | Path, index_rows: Sequence[Mapping[str, Any]]) -
         order = sorted(
             range(len(table)),
             key=lambda i, p=position: (table[i][1][p],),
-            reverse=position != 0 and key not in ("status",),
+            reverse=position != 0,
         )
         head = "".join(
             f'<th scope="col"><a href="#by-{k}">{escape_html(h)}</a>'
@@ -338,12 +351,13 @@ def render_index(out_dir: str | Path, index_rows: Sequence[Mapping[str, Any]]) -
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></section>"
         )
     n_ok = sum(r.get("status") == "succeeded" for r in rows)
+    latest = f" ({usual_year} unless a year is given)" if usual_year else ""
     intro = (
         f"<p>{len(rows)} report{'s' if len(rows) != 1 else ''}, {n_ok} succeeded. Each "
-        "outcome shows the latest all-students rate, its change since the first year in "
-        "percentage points and the run-chart signal (NHS Making Data Count icons: blue "
-        "improvement, orange concern, grey no signal). Select a column's header to sort by "
-        "it; counts under the reports' minimum are withheld in every report.</p>"
+        f"outcome shows the latest all-students rate{latest}, its change since the first "
+        "year in percentage points (pts) and the run-chart signal (NHS Making Data Count "
+        "icons: blue improvement, orange concern, grey no signal). Select a column's header "
+        "to sort by it; counts under the reports' minimum are withheld in every report.</p>"
     )
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

@@ -23,29 +23,29 @@ GAP_WORDS: Mapping[str, tuple[str, str]] = {
     "narrowing_both_improving": ("narrowed", "as both groups improved"),
     "narrowing_lower_improving_higher_flat": (
         "narrowed",
-        "as {lower} students improved and {higher} students held steady",
+        "as {lower} improved and {higher} held steady",
     ),
     "narrowing_lower_up_higher_down": (
         "narrowed",
-        "as {lower} students improved and {higher} students declined",
+        "as {lower} improved and {higher} declined",
     ),
     "narrowing_higher_declined": (
         "narrowed",
-        "because {higher} students declined, not because {lower} students improved",
+        "because {higher} declined, not because {lower} improved",
     ),
-    "narrowing_both_declining": ("narrowed", "as both groups declined, {higher} students faster"),
+    "narrowing_both_declining": ("narrowed", "as both groups declined, {higher} faster"),
     "narrowing_other": ("narrowed", ""),
     "widening_both_improving": ("widened", "although both groups improved ({higher} faster)"),
     "widening_lower_flat_or_declining": (
         "widened",
-        "as {lower} students stalled or declined",
+        "as {lower} stalled or declined",
     ),
     "widening_other": ("widened", ""),
     "stable_gap_both_improving": ("stayed about the same", "as both groups improved"),
     "stable_gap_both_declining": ("stayed about the same", "as both groups declined"),
     "no_change": ("stayed about the same", "with neither group changing"),
     "stable_gap_other": ("stayed about the same", ""),
-    "reversed_lower_ahead": ("reversed", "{lower} students, who were behind, are now ahead"),
+    "reversed_lower_ahead": ("reversed", "{lower}, who were behind, are now ahead"),
 }
 
 #: How each scorecard verdict reads.
@@ -71,6 +71,19 @@ def _label(outcome: str, labels: Mapping[str, str] | None) -> str:
     if labels and outcome in labels:
         return str(labels[outcome])
     return OUTCOMES[outcome].label if outcome in OUTCOMES else str(outcome)
+
+
+def _who(label: str) -> str:
+    """``Black students``, but ``Students with disabilities`` (no second "students")."""
+    return label if "students" in label.lower() else f"{label} students"
+
+
+def _pair(group: str, reference: str) -> str:
+    """``Black and White students``; ``Students with disabilities and Students without
+    disabilities``."""
+    if "students" in group.lower() or "students" in reference.lower():
+        return f"{_who(group)} and {_who(reference)}"
+    return f"{group} and {reference} students"
 
 
 def _pct(value: float) -> str:
@@ -162,11 +175,11 @@ def _gaps(gap_changes: pd.DataFrame, labels, largest: int) -> list[dict]:
         group, reference = str(g["group"]), str(g["reference"])
         higher, lower = (reference, group) if g["higher"] == "reference" else (group, reference)
         verb, how = GAP_WORDS.get(str(g["category"]), ("changed", ""))
-        how = how.format(higher=higher, lower=lower)
+        how = how.format(higher=_who(higher), lower=_who(lower))
         change, se = g["gap_change_pp"], g["se_gap_change_pp"]
         sentence = (
-            f"In {_label(outcome, labels).lower()}, the gap between {group} and {reference} "
-            f"students {verb} from {abs(g['gap_start_pp']):.1f} to {abs(g['gap_end_pp']):.1f} "
+            f"In {_label(outcome, labels).lower()}, the gap between {_pair(group, reference)} "
+            f"{verb} from {abs(g['gap_start_pp']):.1f} to {abs(g['gap_end_pp']):.1f} "
             f"points ({int(g['start'])}-{int(g['end'])})"
         )
         if how:
@@ -192,7 +205,7 @@ def _strategies(scorecard: pd.DataFrame, names: Mapping[str, str] | None) -> lis
         verdict = str(s["verdict"])
         words = VERDICT_WORDS.get(verdict, verdict)
         group = str(s["group"])
-        subject = name if group == "All students" else f"{name} ({group} students)"
+        subject = name if group == "All students" else f"{name} ({_who(group)})"
         if verdict == "insufficient_data" or not np.isfinite(s.get("actual", np.nan)):
             note = f": {s['note']}" if s.get("note") else ""
             rows.append(
@@ -388,7 +401,7 @@ def headlines(
             text += (
                 " ("
                 + ", ".join(
-                    f"{s} for {g} students" if g != "All students" else str(s)
+                    f"{s} for {_who(g)}" if g != "All students" else str(s)
                     for s, g in zip(beat["strategy"], beat["group"], strict=True)
                 )
                 + ")"
