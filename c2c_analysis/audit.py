@@ -22,20 +22,41 @@ withheld part of a published sum) when its students are certainly fewer than ``m
 outcome is certainly all-or-none. :func:`~c2c_analysis.privacy.suppress` runs the same
 attacker on its own choice of cells.
 
-HiGHS presolve returned wrong bounds on small suppression problems here, so every linear
-program is solved with presolve off and each solution is checked against the constraints
-before it is used (a solution that fails is solved again with presolve on, and a value
-that still cannot be verified counts as exposed).
+HiGHS presolve returned wrong bounds on small suppression problems here, so every bound is
+solved with presolve off first and each solution is checked against the constraints before
+it is used (a solution that fails is solved again with presolve on, and a value that still
+cannot be verified counts as exposed). Points found with presolve on serve only as
+feasible integer points (checked the same way), never as bounds. Groups of unknowns that
+share no constraint are independent, so one linear program whose objective adds one
+wanted optimum of every group gives all their optima at once (a group whose vertex is
+fractional is solved again as an integer program): the number of solver calls grows with
+the values of the largest group, not with the number of groups.
 
-What a report folder publishes, as parsed: ``tables/*.csv`` and ``tables/*.xlsx`` (every
-sheet), ``results.json`` (every list of records and every record), and the executed
-notebook's visible outputs (HTML tables in ``text/html`` outputs). A table contributes the
-rows that name a ``group`` and a period (``year`` or ``period``) and carry a ``numerator``,
-``denominator`` (or ``n``/``n_students``/``cohort``), ``rate`` or ``rate_low``/``rate_high``;
-``outcome``, ``dimension``, ``partnership`` and ``unit`` are read where present (a table
-without ``outcome`` is taken to be about every outcome whose group and period match nothing
-else, and is skipped when that is ambiguous). Rates in derived tables are used with their
-rounding. Text in figures and sentences in the narrative are not parsed.
+**What is read.** A folder is searched recursively (names starting with ``.`` skipped) for:
+
+- ``*.csv`` (``tables/*.csv`` the runner writes, and any other CSV), read as tables with a
+  header row;
+- ``*.xlsx``, every sheet (``tables/*.xlsx``; the ``dictionary`` sheet names no cell and
+  contributes nothing);
+- ``*.json`` (``results.json``; ``provenance.json`` and ``status.json`` hold no cells): every
+  list of records and every record whose values are all scalars, at any depth;
+- ``*.ipynb``, the executed notebook: every ``<table>`` in the ``text/html`` data of its
+  outputs (``display_data``, ``execute_result``); ``text/plain`` outputs, printed text,
+  markdown cells and images are not read;
+- ``*.html`` (``report.html``): every ``<table>`` of the page (the notebook's outputs as
+  rendered, read again in case the notebook is not kept).
+
+A table (long format) contributes the rows that name a ``group``, an ``outcome`` and a
+period (``year`` or ``period``) and carry at least one of ``numerator``, ``denominator``
+(or ``n``, ``n_students``, ``cohort``), ``rate``, ``rate_low``, ``rate_high``. Column names
+are matched after trimming and lower-casing; rates written with ``%`` are read as percents;
+``partnership``, ``unit`` and ``dimension`` are read where present (a missing dimension is
+taken from another table's row of the same outcome and group). A table without those key
+columns is skipped: a wide table (a column per group or per year), a table keyed by a
+label alone, rates in percentage points (``*_pp``), gaps and model output are not read as
+facts about a cell. Facts about the same cell from several tables are combined: the first
+count read, the narrowest range. Figures, alt text and sentences in the narrative are not
+parsed: a report must not state in words a count that its tables withhold.
 
 References
 ----------
@@ -260,6 +281,19 @@ def _rate_tolerance(rate: np.ndarray) -> np.ndarray:
     return out
 
 
+def _knowledge(num, den, rate, rate_low, rate_high) -> _Knowledge:
+    """What published columns tell about each row: the counts, and the rate's bounds (an
+    exact rate is known to half a unit in its last printed decimal, a range to its ends).
+    The one reading of a published row, used by the audit and by suppression's check."""
+    tol = _rate_tolerance(rate)
+    exact = np.isfinite(rate)
+    low = np.where(exact, np.fmax(rate - tol, np.nan_to_num(rate_low, nan=-np.inf)), rate_low)
+    high = np.where(exact, np.fmin(rate + tol, np.nan_to_num(rate_high, nan=np.inf)), rate_high)
+    low = np.where(np.isinf(low), np.nan, low)
+    high = np.where(np.isinf(high), np.nan, high)
+    return _Knowledge(num, den, low, high)
+
+
 def _knowledge_from_table(frame: pd.DataFrame) -> _Knowledge:
     """Published facts of canonical-like rows (numerator/denominator/rate/rate_low/rate_high)."""
 
@@ -270,15 +304,13 @@ def _knowledge_from_table(frame: pd.DataFrame) -> _Knowledge:
             dtype="float64", na_value=np.nan
         )
 
-    num, den, rate = column("numerator"), column("denominator"), column("rate")
-    low, high = column("rate_low"), column("rate_high")
-    tol = _rate_tolerance(rate)
-    exact = np.isfinite(rate)
-    low = np.where(exact, np.fmax(rate - tol, np.nan_to_num(low, nan=-np.inf)), low)
-    high = np.where(exact, np.fmin(rate + tol, np.nan_to_num(high, nan=np.inf)), high)
-    low = np.where(np.isinf(low), np.nan, low)
-    high = np.where(np.isinf(high), np.nan, high)
-    return _Knowledge(num, den, low, high)
+    return _knowledge(
+        column("numerator"),
+        column("denominator"),
+        column("rate"),
+        column("rate_low"),
+        column("rate_high"),
+    )
 
 
 def _check(x, A_eq, b_eq, A_ub, b_ub, lower, upper) -> bool:
@@ -332,6 +364,25 @@ class _Problem:
     def _args(self):
         return self.A_eq, self.b_eq, self.A_ub, self.b_ub, self.lower, self.upper
 
+    def point(self, c: np.ndarray, *, maximize: bool, presolve: bool = True) -> np.ndarray | None:
+        """A verified feasible vertex of the linear program optimising c @ x (possibly
+        fractional); None when none could be verified. With presolve on it serves only as
+        a feasible point; with presolve off its value in a group where it is integral is
+        that group's integer optimum."""
+        result = linprog(
+            -c if maximize else c,
+            A_ub=self.A_ub,
+            b_ub=self.b_ub,
+            A_eq=self.A_eq,
+            b_eq=self.b_eq,
+            bounds=np.c_[self.lower, np.where(np.isinf(self.upper), None, self.upper)],
+            method="highs",
+            options={"presolve": presolve},
+        )
+        if result.status == 0 and _check(result.x, *self._args()):
+            return result.x
+        return None
+
     def _integer(self, c: np.ndarray) -> np.ndarray | None:
         constraints = []
         if self.A_eq is not None:
@@ -344,7 +395,7 @@ class _Problem:
                 constraints=constraints,
                 bounds=Bounds(self.lower, self.upper),
                 integrality=np.ones(len(c)),
-                options={"presolve": presolve, "time_limit": 30},
+                options={"presolve": presolve, "time_limit": 30, "mip_rel_gap": 0.0},
             )
             if result.x is not None and _check(result.x, *self._args()):
                 return np.round(result.x)
@@ -372,33 +423,32 @@ def _attack(
     rows: np.ndarray | None = None,
 ) -> _Attack:
     """The attacker's integer ranges of the targets' numerators, denominators and
-    complements (``exact=False``: stop as soon as feasible integer points show a value is
-    not exposed; the ranges are then inner bounds)."""
+    complements, and of the isolated sets.
+
+    With ``exact=False`` (suppression's check) a value is settled as soon as feasible integer
+    points show it is not exposed: first a few integer programs over every connected group
+    at once (the sums of all numerators, denominators and complements, maximised and
+    minimised: six solver calls however many groups there are), then one call per value
+    still unsettled. The ranges are then inner bounds; the verdicts are the exact audit's."""
     n = structure.n_rows
     value = np.r_[know.num, know.den]
     unknown = ~np.isfinite(value)
-    if rows is not None:
-        keep = np.zeros(n, dtype=bool)
-        keep[rows] = True
+    keep = np.zeros(n, dtype=bool)
+    if rows is None:
+        keep[:] = True
     else:
-        keep = np.ones(n, dtype=bool)
+        keep[rows] = True
 
     # Constraint rows over the unknown variables, with known values moved to the right.
     eq_rows, ub_rows = [], []  # (variables, coefs, rhs)
-    for variables, coefs in structure.eqs:
-        if not keep[variables[0] % n]:
-            continue
-        free = unknown[variables]
-        if free.any():
-            rhs = -float(coefs[~free] @ value[variables[~free]])
-            eq_rows.append((variables[free], coefs[free], rhs))
-    for variables, coefs in structure.ineqs:
-        if not keep[variables[0] % n]:
-            continue
-        free = unknown[variables]
-        if free.any():
-            rhs = -float(coefs[~free] @ value[variables[~free]])
-            ub_rows.append((variables[free], coefs[free], rhs))
+    for source, out in ((structure.eqs, eq_rows), (structure.ineqs, ub_rows)):
+        for variables, coefs in source:
+            if not keep[variables[0] % n]:
+                continue
+            free = unknown[variables]
+            if free.any():
+                rhs = -float(coefs[~free] @ value[variables[~free]])
+                out.append((variables[free], coefs[free], rhs))
     lower = np.zeros(2 * n)
     upper = np.full(2 * n, np.inf)
     for i in np.flatnonzero(keep & (unknown[:n] | unknown[n:])):
@@ -426,26 +476,30 @@ def _attack(
             if np.isfinite(hi) and hi > 0:
                 lower[dv] = max(m, np.ceil(m / hi - 1e-9))
 
-    # Connected groups of unknown variables.
+    # Connected groups of unknown variables; the constraints as sparse matrices over them.
     free_vars = np.flatnonzero(unknown & np.r_[keep, keep])
+    n_free = len(free_vars)
     local = np.full(2 * n, -1)
-    local[free_vars] = np.arange(len(free_vars))
-    heads, tails = [np.arange(len(free_vars))], [np.arange(len(free_vars))]
-    for variables, _, _ in (*eq_rows, *ub_rows):
-        heads.append(local[variables[:-1]])
-        tails.append(local[variables[1:]])
-    graph = sparse.coo_matrix(
-        (np.ones(sum(len(h) for h in heads)), (np.concatenate(heads), np.concatenate(tails))),
-        shape=(len(free_vars), len(free_vars)),
-    )
-    _, comp = connected_components(graph, directed=False)
-    eq_comp = [comp[local[v[0]]] for v, _, _ in eq_rows]
-    ub_comp = [comp[local[v[0]]] for v, _, _ in ub_rows]
+    local[free_vars] = np.arange(n_free)
 
+    def sparse_rows(items):
+        if not items:
+            return sparse.csr_matrix((0, n_free)), np.zeros(0)
+        r = np.concatenate([np.full(len(v), k) for k, (v, _, _) in enumerate(items)])
+        c = np.concatenate([local[v] for v, _, _ in items])
+        a = np.concatenate([coefs for _, coefs, _ in items])
+        A = sparse.csr_matrix((a, (r, c)), shape=(len(items), n_free))
+        return A, np.array([rhs for _, _, rhs in items])
+
+    A_eq_all, b_eq_all = sparse_rows(eq_rows)
+    A_ub_all, b_ub_all = sparse_rows(ub_rows)
+    joined = abs(A_eq_all).T @ abs(A_eq_all) + abs(A_ub_all).T @ abs(A_ub_all)
+    _, comp = connected_components(joined + sparse.eye(n_free), directed=False)
+    first = lambda A: comp[A.indices[A.indptr[:-1]]] if A.shape[0] else np.zeros(0, int)  # noqa: E731
+    eq_comp, ub_comp = first(A_eq_all), first(A_ub_all)
+
+    # Objectives: each target's numerator, denominator and complement; each set's sums.
     target_rows = np.flatnonzero(targets & keep & (unknown[:n] | unknown[n:]))
-    cell_records = []
-    set_records = []
-    exposed_groups = []
     set_items, seen_sets = [], set()
     for kind, total, members in structure.sets:
         hidden = members[unknown[members]]
@@ -454,123 +508,193 @@ def _attack(
             if signature not in seen_sets:
                 seen_sets.add(signature)
                 set_items.append((kind, hidden))
-    by_comp: dict[int, list[int]] = {}
+    objectives: list[tuple[str, int, str]] = []
+    terms: list[dict[int, float]] = []
     for i in target_rows:
-        v = i if unknown[i] else n + i
-        by_comp.setdefault(int(comp[local[v]]), []).append(int(i))
-    sets_by_comp: dict[int, list[int]] = {}
+        wanted = []
+        if unknown[i]:
+            wanted.append(("n", {i: 1.0}))
+        if unknown[n + i]:
+            wanted.append(("d", {n + i: 1.0}))
+        wanted.append(("c", {n + i: 1.0, i: -1.0}))
+        for what, coef in wanted:
+            objectives.append(("cell", int(i), what))
+            terms.append(coef)
     for s, (_, members) in enumerate(set_items):
-        sets_by_comp.setdefault(int(comp[local[members[0]]]), []).append(s)
-
-    for c_id in sorted(set(by_comp) | set(sets_by_comp)):
-        vars_c = free_vars[comp == c_id]
-        idx = {int(v): k for k, v in enumerate(vars_c)}
-        m = len(vars_c)
-
-        def matrix(rows_, comps, c_id=c_id, m=m, idx=idx):
-            chosen = [r for r, cc in zip(rows_, comps, strict=True) if cc == c_id]
-            if not chosen:
-                return None, None
-            A = np.zeros((len(chosen), m))
-            b = np.zeros(len(chosen))
-            for r, (variables, coefs, rhs) in enumerate(chosen):
-                for v, a in zip(variables, coefs, strict=True):
-                    A[r, idx[int(v)]] += a
-                b[r] = rhs
-            return A, b
-
-        A_eq, b_eq = matrix(eq_rows, eq_comp)
-        A_ub, b_ub = matrix(ub_rows, ub_comp)
-        problem = _Problem(A_eq, b_eq, A_ub, b_ub, lower[vars_c], upper[vars_c])
-
-        # Objectives: each target's numerator, denominator and complement; each set's sums.
-        objectives: list[tuple[str, int, str, np.ndarray]] = []
-        for i in by_comp.get(c_id, []):
-            wanted = [("c", {n + i: 1.0, i: -1.0})]
-            if unknown[n + i]:
-                wanted.insert(0, ("d", {n + i: 1.0}))
-            if unknown[i]:
-                wanted.insert(0, ("n", {i: 1.0}))
-            for what, coef in wanted:
-                vec = np.zeros(m)
-                const = 0.0
-                for v, a in coef.items():
-                    if v in idx:
-                        vec[idx[v]] += a
-                    else:
-                        const += a * value[v]
-                objectives.append(("cell", i, what, vec, const))
-        for s in sets_by_comp.get(c_id, []):
-            kind, members = set_items[s]
-            rows_s = members % n
-            for what in ("n", "d", "c"):
-                vec = np.zeros(m)
-                const = 0.0
-                for r in rows_s:
-                    terms = {"n": {r: 1.0}, "d": {n + r: 1.0}, "c": {n + r: 1.0, r: -1.0}}[what]
-                    for v, a in terms.items():
-                        if v in idx:
-                            vec[idx[v]] += a
-                        else:
-                            const += a * value[v]
-                objectives.append(("set", s, what, vec, const))
-
-        low_seen = np.full(len(objectives), np.inf)
-        high_seen = np.full(len(objectives), -np.inf)
-        vectors = np.array([o[3] for o in objectives]) if objectives else np.zeros((0, m))
-        consts = np.array([o[4] for o in objectives])
-
-        def settled(k: int, objectives=objectives, low_seen=low_seen, high_seen=high_seen) -> bool:
-            kind, _, what, _, _ = objectives[k]
-            if kind == "cell":
-                return high_seen[k] - low_seen[k] >= spread
-            return high_seen[k] >= (min_n if what == "d" else 1)
-
-        def see(
-            x: np.ndarray, vectors=vectors, consts=consts, low_seen=low_seen, high_seen=high_seen
-        ) -> None:
-            values = vectors @ x + consts
-            np.minimum(low_seen, values, out=low_seen)
-            np.maximum(high_seen, values, out=high_seen)
-
-        low = np.full(len(objectives), np.nan)
-        high = np.full(len(objectives), np.nan)
-        if not exact and len(objectives):
-            total_vec = np.abs(vectors).sum(axis=0)
-            for maximize in (True, False):
-                _, x = problem.optimum(total_vec, maximize=maximize)
-                if x is not None:
-                    see(x)
-        for k in range(len(objectives)):
-            kind, _, what, vec, const = objectives[k]
-            if not vec.any():
-                low[k] = high[k] = const
-                continue
-            for maximize in (True, False) if kind == "cell" else (True,):
-                if not exact and settled(k):
-                    break
-                best, x = problem.optimum(vec, maximize=maximize)
-                if x is not None:
-                    see(x)
-                if maximize:
-                    high[k] = best + const
-                else:
-                    low[k] = best + const
-            if not exact and settled(k):
-                low[k] = low_seen[k] if np.isnan(low[k]) else low[k]
-                high[k] = high_seen[k] if np.isnan(high[k]) else high[k]
-        exposed_here = False
-        for k, (kind, ref, what, _, _) in enumerate(objectives):
-            if kind == "cell":
-                bad = not (high[k] - low[k] >= spread)  # NaN (unverified) counts as exposed
-                cell_records.append((ref, what, low[k], high[k], bad))
+        rows_s = members % n
+        for what in ("n", "d", "c"):
+            coef: dict[int, float] = {}
+            for r in rows_s:
+                for v, a in {"n": {r: 1.0}, "d": {n + r: 1.0}, "c": {n + r: 1.0, r: -1.0}}[
+                    what
+                ].items():
+                    coef[int(v)] = coef.get(int(v), 0.0) + a
+            objectives.append(("set", s, what))
+            terms.append(coef)
+    k_obj = len(objectives)
+    o_r, o_c, o_a = [], [], []
+    consts = np.zeros(k_obj)
+    for k, coef in enumerate(terms):
+        for v, a in coef.items():
+            if unknown[v]:
+                o_r.append(k)
+                o_c.append(local[v])
+                o_a.append(a)
             else:
-                limit = min_n if what == "d" else 1
-                bad = not (high[k] >= limit)
-                set_records.append((ref, what, low[k], high[k], bad))
-            exposed_here |= bad
-        if exposed_here:
-            exposed_groups.append(vars_c)
+                consts[k] += a * value[v]
+    objective_matrix = sparse.csr_matrix((o_a, (o_r, o_c)), shape=(k_obj, n_free))
+    has_var = np.diff(objective_matrix.indptr) > 0
+    obj_comp = np.full(k_obj, -1)
+    obj_comp[has_var] = comp[objective_matrix.indices[objective_matrix.indptr[:-1][has_var]]]
+    is_cell = np.array([o[0] == "cell" for o in objectives], dtype=bool)
+    limit = np.array([0.0 if o[0] == "cell" else (min_n if o[2] == "d" else 1) for o in objectives])
+
+    low_seen = np.where(has_var, np.inf, consts)
+    high_seen = np.where(has_var, -np.inf, consts)
+
+    def see(x: np.ndarray, mask: np.ndarray | slice = slice(None)) -> None:
+        """Record a feasible point's values (of the objectives in ``mask``)."""
+        values = objective_matrix[mask] @ x + consts[mask]
+        low_seen[mask] = np.minimum(low_seen[mask], values)
+        high_seen[mask] = np.maximum(high_seen[mask], values)
+
+    def settled() -> np.ndarray:
+        return np.where(is_cell, high_seen - low_seen >= spread, high_seen >= limit)
+
+    def problem_of(c_id) -> tuple[_Problem, np.ndarray]:
+        """The program of one group (or of several, ``c_id`` an array)."""
+        cols = np.flatnonzero(np.isin(comp, c_id))
+        eq_sel = np.flatnonzero(np.isin(eq_comp, c_id))
+        ub_sel = np.flatnonzero(np.isin(ub_comp, c_id))
+        A_eq = A_eq_all[eq_sel][:, cols] if len(eq_sel) else None
+        A_ub = A_ub_all[ub_sel][:, cols] if len(ub_sel) else None
+        b_eq = b_eq_all[eq_sel] if len(eq_sel) else None
+        b_ub = b_ub_all[ub_sel] if len(ub_sel) else None
+        lo_c, up_c = lower[free_vars[cols]], upper[free_vars[cols]]
+        return _Problem(A_eq, b_eq, A_ub, b_ub, lo_c, up_c), cols
+
+    low = np.where(has_var, np.nan, consts)
+    high = np.where(has_var, np.nan, consts)
+    whole = _Problem(
+        A_eq_all if A_eq_all.shape[0] else None,
+        b_eq_all if A_eq_all.shape[0] else None,
+        A_ub_all if A_ub_all.shape[0] else None,
+        b_ub_all if A_ub_all.shape[0] else None,
+        lower[free_vars],
+        upper[free_vars],
+    )
+    n_comp = int(comp.max()) + 1 if n_free else 0
+
+    def integral(x: np.ndarray) -> np.ndarray:
+        """Per group: is the point integral there (then it is an integer point of it)?"""
+        off = np.bincount(comp, weights=np.abs(x - np.round(x)) > 1e-6, minlength=n_comp)
+        return off == 0
+
+    if not exact and has_var.any():
+        # Feasible points of the linear program over every group at once (the sums of
+        # all numerators, denominators and complements, maximised and minimised) settle
+        # most values in a few calls.
+        kinds = np.array([o[2] for o in objectives])
+        for what in ("n", "d", "c"):
+            chosen = has_var & (kinds == what)
+            if not chosen.any():
+                continue
+            direction = np.asarray(objective_matrix[chosen].sum(axis=0)).ravel()
+            for maximize in (True, False):
+                x = whole.point(direction, maximize=maximize)
+                if x is not None:
+                    see(np.round(x), np.flatnonzero(has_var & integral(x)[np.maximum(obj_comp, 0)]))
+
+    # Optima in waves: the groups are independent, so one linear program over all of them,
+    # whose objective adds one wanted optimum of each group, gives every group's optimum
+    # at once (a group where the vertex is fractional is solved on its own as an integer
+    # program). The number of calls grows with the values of the largest group, not with
+    # the number of groups.
+    tasks: dict[int, list[tuple[int, bool]]] = {}
+    for k in np.flatnonzero(has_var):
+        for maximize in (True, False) if is_cell[k] else (True,):
+            tasks.setdefault(int(obj_comp[k]), []).append((int(k), maximize))
+    members_of: dict[int, np.ndarray] = {}
+    problems: dict[int, tuple[_Problem, np.ndarray]] = {}
+
+    def alone(c_id: int, k: int, maximize: bool) -> float:
+        """Group c_id's own optimum of objective k (the audit's one-group solve)."""
+        if c_id not in problems:
+            problems[c_id] = problem_of(c_id)
+        problem, cols = problems[c_id]
+        vec = objective_matrix[k][:, cols].toarray().ravel()
+        best, x = problem.optimum(vec, maximize=maximize)
+        if x is not None:
+            full = np.zeros(n_free)
+            full[cols] = x
+            see(full, members_of[c_id])
+        return best
+
+    while tasks:
+        wave = []
+        for c_id in list(tasks):
+            queue = tasks[c_id]
+            while queue and not exact and settled()[queue[0][0]]:
+                queue.pop(0)
+            if not queue:
+                del tasks[c_id]
+                continue
+            wave.append((c_id, *queue.pop(0)))
+            if c_id not in members_of:
+                members_of[c_id] = np.flatnonzero(obj_comp == c_id)
+        if not wave:
+            break
+        direction = np.zeros(n_free)
+        for _, k, maximize in wave:
+            row = objective_matrix[k]
+            direction[row.indices] += row.data if maximize else -row.data
+        x = whole.point(direction, maximize=True, presolve=False) if len(wave) > 1 else None
+        good = integral(x) if x is not None else np.zeros(n_comp, dtype=bool)
+        if x is not None:
+            xr = np.round(x)
+            see(xr, np.flatnonzero(has_var & good[np.maximum(obj_comp, 0)]))
+        rest = [(c_id, k, m) for c_id, k, m in wave if not good[c_id]]
+        xi = None
+        if len(rest) > 1:  # the groups left, as one integer program
+            problem, cols = problem_of(np.array([c for c, _, _ in rest]))
+            xi_c = problem._integer(-direction[cols])
+            if xi_c is not None:
+                xi = np.zeros(n_free)
+                xi[cols] = xi_c
+                see(xi, np.flatnonzero(np.isin(obj_comp, [c for c, _, _ in rest])))
+        for c_id, k, maximize in wave:
+            if good[c_id]:
+                best = float((objective_matrix[k] @ xr)[0])
+            elif xi is not None:
+                best = float((objective_matrix[k] @ xi)[0])
+            else:
+                best = alone(c_id, k, maximize)
+            if maximize:
+                high[k] = best + consts[k]
+            else:
+                low[k] = best + consts[k]
+    if not exact:
+        ok = settled()
+        low = np.where(ok & has_var, low_seen, low)
+        high = np.where(ok & has_var, high_seen, high)
+        low = np.where(np.isnan(low) & ~is_cell, low_seen, low)
+    bad = np.where(is_cell, ~(high - low >= spread), ~(high >= limit))
+    cell_records = [
+        (ref, what, low[k], high[k], bool(bad[k]))
+        for k, (kind, ref, what) in enumerate(objectives)
+        if kind == "cell"
+    ]
+    set_records = [
+        (ref, what, low[k], high[k], bool(bad[k]))
+        for k, (kind, ref, what) in enumerate(objectives)
+        if kind == "set"
+    ]
+    exposed_groups = [free_vars[comp == c] for c in np.unique(obj_comp[bad & has_var])]
+    if (bad & ~has_var).any():  # a value fixed by published numbers alone
+        for k in np.flatnonzero(bad & ~has_var):
+            kind, ref, what = objectives[k]
+            row = ref if kind == "cell" else int(set_items[ref][1][0] % n)
+            exposed_groups.append(np.array([row if what == "n" else n + row]))
 
     cells = pd.DataFrame(cell_records, columns=["row", "value", "low", "high", "exposed"])
     sets_frame = pd.DataFrame(set_records, columns=["set", "value", "low", "high", "exposed"])

@@ -68,8 +68,7 @@ from c2c_analysis.audit import (
     DEFAULT_SPREAD,
     _attack,
     _key_frame,
-    _Knowledge,
-    _rate_tolerance,
+    _knowledge,
     _structure,
     _with_totals,
 )
@@ -96,6 +95,8 @@ DEFAULT_TOP_BOTTOM: Mapping[int, float] = MappingProxyType(
 _RECORD_COLUMNS = ("row", "rule", "detail", "students")
 _CATCH_ALL = frozenset({NOT_REPORTED, "Unknown", "Other", "Missing"})
 _DEFAULT = object()
+#: Widths of the ranges secondary protection publishes, narrowest first (grid-aligned).
+_BANDS = (0.05, 0.10, 0.20, 0.25, 0.50, 1.0)
 
 
 @dataclass(frozen=True)
@@ -254,10 +255,18 @@ def suppress(
     ...     "numerator": [170, 5, 40, 125], "denominator": [200, 6, 50, 144],
     ...     "rate": [0.85, 5 / 6, 0.8, 125 / 144], "suppressed": False})
     >>> result = suppress(table)
-    >>> result.table["suppressed"].tolist()
-    [False, True, True, False]
+    >>> print(result.table[["group", "numerator", "denominator", "rate_low", "rate_high",
+    ...                     "suppressed"]].to_string(index=False))
+           group  numerator  denominator  rate_low  rate_high  suppressed
+    All students        170          200       NaN        NaN       False
+           Asian       <NA>         <NA>       NaN        NaN        True
+           Black       <NA>         <NA>       0.8        0.9       False
+           White        125          144       NaN        NaN       False
     >>> result.record["rule"].tolist()
-    ['min_n', 'complementary']
+    ['min_n', 'complementary_range']
+
+    Black students stay in the table as a range (80%-90%, their count and size withheld):
+    the 6 Asian students' count is then anywhere from 0 to beyond 10.
     """
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"suppress expects a DataFrame, not {type(table).__name__}")
@@ -374,15 +383,17 @@ def suppress(
 
     primary_num = hide_num.copy()
     primary_den = hide_den.copy()
+    withhold = hide_num & ~coded
     rounds = 0
     sets_solved = 0
     if complementary and hide_num.any():
-        extra_num, extra_den, rounds, sets_solved = _secondary(
+        hide_num, hide_den, withheld, low, high, rounds, sets_solved = _secondary(
             out,
             num=num,
             den=den,
             hide_num=hide_num,
             hide_den=hide_den,
+            withhold=withhold,
             rate_low=np.where(coded, low, np.nan),
             rate_high=np.where(coded, high, np.nan),
             rate_only=rate_only,
@@ -394,25 +405,43 @@ def suppress(
             keep=frozenset(keep),
             spread=spread,
         )
-        new_full = extra_den & ~primary_den
-        new_num = extra_num & ~primary_num
-        rules[new_num] = "complementary"
-        details[new_num & ~new_full] = (
+        hide_num |= primary_num
+        hide_den |= primary_den
+        withheld |= withhold
+        lost_range = coded & withheld
+        new_num = hide_num & ~primary_num
+        rules[new_num | lost_range] = np.where(withheld, "complementary", "complementary_range")[
+            new_num | lost_range
+        ]
+        ranged_new = new_num & ~withheld
+        details[ranged_new] = [
+            f"rate published as {lo:.0%}-{hi:.0%}"
+            + ("; the group's size withheld" if d else "")
+            + ": an exact count would let a withheld cell be worked out"
+            for lo, hi, d in zip(
+                low[ranged_new], high[ranged_new], hide_den[ranged_new], strict=True
+            )
+        ]
+        details[(new_num | lost_range) & withheld & ~hide_den] = (
             "numerator and rate withheld: they would follow from the totals"
         )
-        details[new_full] = "withheld: its counts would let a withheld cell be worked out"
-        # A coded row whose denominator must go loses its range too.
-        hide_num = extra_num | primary_num
-        hide_den = extra_den | primary_den
-
-    ranged = coded & ~hide_den
-    out.loc[hide_num, "numerator"] = pd.NA
-    out.loc[hide_den, "denominator"] = pd.NA
-    out.loc[hide_num, "rate"] = np.nan
-    out["rate_low"] = np.where(ranged, low, np.where(hide_num, np.nan, out["rate_low"]))
-    out["rate_high"] = np.where(ranged, high, np.where(hide_num, np.nan, out["rate_high"]))
-    out["suppressed"] = hide_num & ~ranged & ~rate_only
-    listed = (rules != "") & (hide_num | coded) & ~rate_only
+        details[(new_num | lost_range) & withheld & hide_den & ~primary_den] = (
+            "withheld: its counts would let a withheld cell be worked out"
+        )
+    else:
+        withheld = withhold
+    coded_out = hide_num & ~withheld & ~rate_only
+    out.loc[hide_num & ~rate_only, "numerator"] = pd.NA
+    out.loc[hide_den & ~rate_only, "denominator"] = pd.NA
+    out.loc[hide_num & ~rate_only, "rate"] = np.nan
+    out["rate_low"] = np.where(
+        coded_out, low, np.where(hide_num & ~rate_only, np.nan, out["rate_low"])
+    )
+    out["rate_high"] = np.where(
+        coded_out, high, np.where(hide_num & ~rate_only, np.nan, out["rate_high"])
+    )
+    out["suppressed"] = withheld & ~rate_only
+    listed = (rules != "") & hide_num & ~rate_only
     positions = np.flatnonzero(listed)
     record = pd.DataFrame(
         {
@@ -518,6 +547,160 @@ def _thresholds(top_bottom: float | Mapping[int, float], den: np.ndarray) -> np.
     return np.where(position >= 0, values[np.maximum(position, 0)], np.nan)
 
 
+def _bands(num: np.ndarray, den: np.ndarray, spread: int) -> tuple[np.ndarray, np.ndarray]:
+    """The range a row's rate is published as when secondary protection codes it: the
+    narrowest band of :data:`_BANDS` on a fixed grid (never centred on the rate, so its
+    middle tells nothing) whose counts span at least ``spread`` students. NaN where even
+    0%-100% does not (cohorts under ``spread``)."""
+    low = np.full(len(num), np.nan)
+    high = np.full(len(num), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(np.isfinite(num) & (den > 0), num / den, np.nan)
+    todo = np.isfinite(rate)
+    for width in _BANDS:
+        start = np.round(np.clip(np.floor(rate / width + 1e-9) * width, 0.0, 1.0 - width), 2)
+        end = np.round(start + width, 2)
+        with np.errstate(invalid="ignore"):
+            span = np.floor(end * den + 1e-9) - np.ceil(start * den - 1e-9)
+            hit = todo & (span >= spread)
+        low[hit], high[hit] = start[hit], end[hit]
+        todo &= ~hit
+    return low, high
+
+
+class _Program:
+    """Secondary suppression as one mixed-integer program over linked sets.
+
+    Variables, for each of the ``n`` rows (real and virtual totals): ``h`` (numerator and
+    exact rate not published: coded as a range or withheld) at ``i``, ``f`` (denominator
+    withheld) at ``n + i``, ``g`` (withheld outright, no range) at ``2n + i``. The audit's
+    variables (numerator ``i``, denominator ``n + i``) are the ``h`` and ``f`` flags of the
+    same index. Every constraint row belongs to one linked set, so any subset of sets is
+    solved in one call."""
+
+    def __init__(self, structure, *, lower, upper, cost, num, den, min_n, spread, no_band):
+        self.n = n = structure.n_rows
+        self.structure = structure
+        self.lower, self.upper, self.cost = lower, upper, cost
+        self.ri: list[np.ndarray] = []
+        self.ci: list[np.ndarray] = []
+        self.va: list[np.ndarray] = []
+        self.lo: list[np.ndarray] = []
+        self.up: list[np.ndarray] = []
+        self.owner: list[np.ndarray] = []
+        self.rows = 0
+        linked = structure.linked
+        every = np.arange(n)
+        # A denominator, and a withheld row, only with its hidden numerator; a row whose
+        # cohort is too small for any range is withheld whenever its numerator is hidden.
+        self._add_pairs(n + every, every, linked)
+        self._add_pairs(2 * n + every, every, linked)
+        nb = np.flatnonzero(no_band)
+        self._add_pairs(nb, 2 * n + nb, linked[nb])
+        # No hidden value alone in a published sum.
+        for variables, _ in structure.eqs:
+            items = np.unique(variables)
+            k = len(items)
+            if k < 2:
+                continue
+            block = -np.ones((k, k)) + 2 * np.eye(k)
+            self._add(
+                np.repeat(np.arange(k), k),
+                np.tile(items, k),
+                block.ravel(),
+                k,
+                linked[items[0] % n],
+            )
+        # The hidden part of a sum with a published total: enough students, both outcomes.
+        value_n = np.nan_to_num(num, nan=0.0)
+        value_d = np.nan_to_num(den, nan=float(min_n))
+        for kind, total, members in structure.sets:
+            groups = members % n
+            need = float(max(min_n, spread)) if kind == 1 else float(spread)
+            checks = (
+                [value_d[groups]]
+                if kind == 1
+                else [
+                    value_n[groups],
+                    np.maximum(value_d[groups] - value_n[groups], 0.0),
+                ]
+            )
+            k = len(members)
+            for vals in checks:
+                # sum(v_i x_i) >= need (x_j - x_t):  -sum(v x) + need x_j - need x_t <= 0
+                block = np.tile(-vals, (k, 1)) + need * np.eye(k)
+                r = np.repeat(np.arange(k), k + 1)
+                c = np.tile(np.r_[members, total], k)
+                a = np.c_[block, np.full(k, -need)].ravel()
+                self._add(r, c, a, k, linked[total % n])
+        self._base = self.rows
+
+    def _add(self, r, c, a, rows, owner, lo=-np.inf, up=0.0):
+        self.ri.append(np.asarray(r) + self.rows)
+        self.ci.append(np.asarray(c))
+        self.va.append(np.asarray(a, dtype=float))
+        self.lo.append(np.full(rows, lo))
+        self.up.append(np.full(rows, up))
+        self.owner.append(np.full(rows, owner))
+        self.rows += rows
+
+    def _add_pairs(self, first, second, owner):
+        """first_k - second_k <= 0 for each k."""
+        k = len(first)
+        if k:
+            self.ri.append(np.repeat(np.arange(k), 2) + self.rows)
+            self.ci.append(np.c_[first, second].ravel())
+            self.va.append(np.tile([1.0, -1.0], k))
+            self.lo.append(np.full(k, -np.inf))
+            self.up.append(np.zeros(k))
+            self.owner.append(np.asarray(owner))
+            self.rows += k
+
+    def cut(self, columns: np.ndarray, owner: int) -> None:
+        """At least one of ``columns`` more."""
+        self._add(
+            np.zeros(len(columns), int), columns, np.ones(len(columns)), 1, owner, 1.0, np.inf
+        )
+
+    def solve(self, sets: np.ndarray) -> np.ndarray | None:
+        """The least-cost flags of the rows of ``sets`` (None when nothing is feasible)."""
+        n = self.n
+        owner = np.concatenate(self.owner)
+        chosen = np.flatnonzero(np.isin(owner, sets))
+        rows = np.flatnonzero(np.isin(self.structure.linked, sets))
+        cols = np.r_[rows, n + rows, 2 * n + rows]
+        position = np.full(3 * n, -1)
+        position[cols] = np.arange(len(cols))
+        A = sparse.csr_matrix(
+            (np.concatenate(self.va), (np.concatenate(self.ri), np.concatenate(self.ci))),
+            shape=(self.rows, 3 * n),
+        )[chosen][:, cols]
+        lo, up = np.concatenate(self.lo)[chosen], np.concatenate(self.up)[chosen]
+        lb, ub = self.lower[cols], self.upper[cols]
+        for presolve in (True, False):
+            result = milp(
+                self.cost[cols],
+                constraints=LinearConstraint(A, lo, up),
+                bounds=Bounds(lb, ub),
+                integrality=np.ones(len(cols)),
+                options={"presolve": presolve, "time_limit": 20},
+            )
+            if result.x is None:
+                continue
+            x = np.round(result.x)
+            activity = A @ x
+            if (
+                (activity <= up + 1e-6).all()
+                and (activity >= lo - 1e-6).all()
+                and (x >= lb).all()
+                and (x <= ub).all()
+            ):
+                out = np.zeros(3 * n, dtype=bool)
+                out[cols] = x > 0.5
+                return out
+        return None
+
+
 def _secondary(
     out: pd.DataFrame,
     *,
@@ -525,6 +708,7 @@ def _secondary(
     den: np.ndarray,
     hide_num: np.ndarray,
     hide_den: np.ndarray,
+    withhold: np.ndarray,
     rate_low: np.ndarray,
     rate_high: np.ndarray,
     rate_only: np.ndarray,
@@ -535,17 +719,19 @@ def _secondary(
     units_partition: bool | None,
     keep: frozenset[str],
     spread: int,
-) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Least-cost secondary suppression per linked set, audited until nothing is exposed.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Least-cost secondary protection of the linked sets that hold a primary cell,
+    checked by the audit's attacker until nothing is exposed.
 
-    Returns the withheld numerators and denominators (primary ones included), the number
-    of audit rounds and of linked sets solved."""
+    Returns the flags (numerator hidden, denominator hidden, withheld outright; primary
+    ones included), the published ranges, the number of audit rounds and of sets solved."""
     keys, virtual = _with_totals(_key_frame(out, period))
     n_real = len(out)
     n = len(keys)
     extra = n - n_real
-    num_all = np.r_[num, np.full(extra, np.nan)]
-    den_all = np.r_[den, np.full(extra, np.nan)]
+    pad = np.full(extra, np.nan)
+    num_all = np.r_[num, pad]
+    den_all = np.r_[den, pad]
     if extra:
         # A total missing from the table may be published elsewhere: treat it as known,
         # equal to the sum of the first complete dimension of its set.
@@ -553,8 +739,24 @@ def _secondary(
     structure = _structure(
         keys, num_all, den_all, partitions=partitions, links=links, units_partition=units_partition
     )
-    h_fixed = np.r_[hide_num, np.zeros(extra, dtype=bool)]
-    f_fixed = np.r_[hide_den, np.zeros(extra, dtype=bool)]
+    no = np.zeros(extra, dtype=bool)
+    only = np.r_[rate_only, no]
+    h_fixed = np.r_[hide_num, no]
+    f_fixed = np.r_[hide_den, no]
+    g_fixed = np.r_[withhold, no] & ~only
+    fixed_open = virtual
+
+    # Ranges: a primary code keeps its own; any other row gets a band on the fixed grid.
+    band_low, band_high = _bands(num_all, den_all, spread)
+    coded = np.isfinite(np.r_[rate_low, pad])
+    low_all = np.where(coded, np.r_[rate_low, pad], band_low)
+    high_all = np.where(coded, np.r_[rate_high, pad], band_high)
+    no_band = ~np.isfinite(low_all) & ~only & ~fixed_open
+    width = np.where(np.isfinite(low_all), high_all - low_all, 1.0)
+
+    # Cost: the information lost. A range loses its width's share of the group's outcome,
+    # withholding loses the rest, a withheld size a quarter more; catch-all groups cost
+    # half, kept groups ten times, All students a thousand times.
     groups = keys["group"].to_numpy()
     weight = np.where(
         groups == ALL_STUDENTS,
@@ -564,88 +766,99 @@ def _secondary(
         ),
     )
     size = np.nan_to_num(den_all, nan=float(min_n))
-    cost_h = weight * size + 1.0
-    cost_f = 0.25 * weight * size + 1.0
-    low_all = np.r_[rate_low, np.full(extra, np.nan)]
-    high_all = np.r_[rate_high, np.full(extra, np.nan)]
-    only = np.r_[rate_only, np.zeros(extra, dtype=bool)]
-    rate_col = out["rate"].to_numpy(dtype="float64", na_value=np.nan)
-    tol = _rate_tolerance(rate_col)
-    low_all[:n_real][rate_only] = (rate_col - tol)[rate_only]
-    high_all[:n_real][rate_only] = (rate_col + tol)[rate_only]
+    cost = np.r_[
+        weight * size * width + 1.0, 0.25 * weight * size + 1.0, weight * size * (1 - width) + 1.0
+    ]
+    lower = np.r_[h_fixed | only, f_fixed | only, g_fixed].astype(float)
+    upper = np.r_[~fixed_open, ~fixed_open, ~fixed_open & ~only].astype(float)
 
-    # A small linked cohort whose size another outcome publishes as a count (7 of 30
-    # English learners enrolled: the completion cohort is 7) is withheld in its own table,
-    # but its size is protected only where that count is withheld.
-    alias = np.full(n, -1)
-    for variables, _ in structure.eqs:
-        if len(variables) == 2 and variables[0] >= n and variables[1] < n:
-            row_b, row_a = int(variables[0] - n), int(variables[1])
-            if f_fixed[row_b] and not h_fixed[row_a] and row_a < n_real and row_b < n_real:
-                alias[row_b] = row_a
-    hidden_h = h_fixed.copy()
-    hidden_f = f_fixed.copy()
     linked = structure.linked
     active = np.unique(linked[h_fixed & ~only])
-    eq_by_set: dict[int, list[int]] = {}
-    for e, (variables, _) in enumerate(structure.eqs):
-        eq_by_set.setdefault(int(linked[variables[0] % n]), []).append(e)
-    set_by_set: dict[int, list[int]] = {}
-    for s, (_, total, _) in enumerate(structure.sets):
-        set_by_set.setdefault(int(linked[total % n]), []).append(s)
-    order = np.argsort(linked, kind="stable")
-    cuts = np.flatnonzero(np.diff(linked[order])) + 1
-    members_of = {int(linked[rows[0]]): rows for rows in np.split(order, cuts)} if n else {}
+    program = _Program(
+        structure,
+        lower=lower,
+        upper=upper,
+        cost=cost,
+        num=num_all,
+        den=den_all,
+        min_n=min_n,
+        spread=spread,
+        no_band=no_band,
+    )
+    # Which constraints touch each variable (for the cuts).
+    touching: dict[int, list[np.ndarray]] = {}
+    for variables, _ in (*structure.eqs, *structure.ineqs):
+        for v in variables:
+            touching.setdefault(int(v), []).append(variables)
+
+    flags = lower > 0.5
+    rate_pub = np.r_[out["rate"].to_numpy(dtype="float64", na_value=np.nan), pad]
+    pending = active
     rounds = 0
-    for set_id in active:
-        rows = members_of[int(set_id)]
-        cuts_here: list[np.ndarray] = []
-        for _ in range(60):
-            h, f = _solve_set(
-                rows,
-                structure,
-                eq_ids=eq_by_set.get(int(set_id), []),
-                set_ids=set_by_set.get(int(set_id), []),
-                h_fixed=h_fixed,
-                f_fixed=f_fixed,
-                fixed_open=virtual,
-                num=num_all,
-                den=den_all,
-                cost_h=cost_h,
-                cost_f=cost_f,
-                min_n=min_n,
-                spread=spread,
-                cuts=cuts_here,
-                alias=alias,
-            )
-            hidden_h[rows] = h
-            hidden_f[rows] = f
-            told = (alias >= 0) & ~hidden_h[np.maximum(alias, 0)]
-            know = _Knowledge(
-                np.where(hidden_h, np.nan, num_all),
-                np.where(hidden_f & ~told, np.nan, den_all),
-                np.where(hidden_h | only, low_all, np.nan),
-                np.where(hidden_h | only, high_all, np.nan),
-            )
-            targets = hidden_h & ~only & ~virtual
-            attack = _attack(
-                structure, know, targets, min_n=min_n, spread=spread, exact=False, rows=rows
-            )
-            rounds += 1
-            if not attack.exposed_groups:
-                break
-            added = False
-            for group in attack.exposed_groups:
-                cut = _cut(group, structure, hidden_h, hidden_f, virtual)
-                if len(cut):
-                    cuts_here.append(cut)
-                    added = True
-            if not added:
-                break
-        else:  # pragma: no cover - a safety net: withhold the whole set
-            hidden_h[rows] = ~virtual[rows]
-            hidden_f[rows] = ~virtual[rows]
-    return hidden_h[:n_real], hidden_f[:n_real], rounds, len(active)
+    for _ in range(60):
+        solved = program.solve(pending)
+        rows_p = np.isin(linked, pending)
+        every = np.r_[rows_p, rows_p, rows_p]
+        if solved is None:  # nothing satisfies every rule: withhold what may be withheld
+            flags[every] = (upper > 0.5)[every]
+            break
+        flags[every] = solved[every]
+        h, f, g = flags[:n], flags[n : 2 * n], flags[2 * n :]
+        ranged = h & ~g
+        know = _knowledge(
+            np.where(h, np.nan, num_all),
+            np.where(f, np.nan, den_all),
+            np.where(h & ~only, np.nan, rate_pub),
+            np.where(ranged & ~only, low_all, np.nan),
+            np.where(ranged & ~only, high_all, np.nan),
+        )
+        targets = (h | f) & ~only & ~fixed_open
+        attack = _attack(
+            structure,
+            know,
+            targets,
+            min_n=min_n,
+            spread=spread,
+            exact=False,
+            rows=np.flatnonzero(rows_p),
+        )
+        rounds += 1
+        if not attack.exposed_groups:
+            break
+        hidden = np.r_[h, f]
+        again = set()
+        for group in attack.exposed_groups:
+            candidates: set[int] = set()
+            for v in group:
+                for variables in touching.get(int(v), ()):
+                    candidates.update(int(u) for u in variables if not hidden[u])
+                other = int(v + n if v < n else v - n)
+                if not hidden[other]:
+                    candidates.add(other)
+            rows_g = np.unique(group % n)
+            candidates.update(int(2 * n + r) for r in rows_g[ranged[rows_g]])
+            columns = np.array(sorted(c for c in candidates if upper[c] > 0.5), dtype=int)
+            owner = int(linked[group[0] % n])
+            if len(columns):
+                program.cut(columns, owner)
+                again.add(owner)
+            else:  # pragma: no cover - a safety net: withhold the whole set
+                rows_s = np.flatnonzero(linked == owner)
+                for offset in (0, n, 2 * n):
+                    flags[offset + rows_s] = upper[offset + rows_s] > 0.5
+        if not again:
+            break
+        pending = np.array(sorted(again))
+    h, f, g = flags[:n], flags[n : 2 * n], flags[2 * n :]
+    return (
+        h[:n_real],
+        f[:n_real],
+        g[:n_real],
+        low_all[:n_real],
+        high_all[:n_real],
+        rounds,
+        len(active),
+    )
 
 
 def _fill_virtual_totals(keys, virtual, num, den) -> None:
@@ -662,132 +875,6 @@ def _fill_virtual_totals(keys, virtual, num, den) -> None:
     found = best.reindex(index)
     num[rows] = found["_num"].to_numpy()
     den[rows] = found["_den"].to_numpy()
-
-
-def _solve_set(
-    rows: np.ndarray,
-    structure,
-    *,
-    eq_ids: list[int],
-    set_ids: list[int],
-    h_fixed: np.ndarray,
-    f_fixed: np.ndarray,
-    fixed_open: np.ndarray,
-    num: np.ndarray,
-    den: np.ndarray,
-    cost_h: np.ndarray,
-    cost_f: np.ndarray,
-    min_n: int,
-    spread: int,
-    cuts: list[np.ndarray],
-    alias: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The least-cost (numerator withheld, denominator withheld) flags of one linked set."""
-    n = structure.n_rows
-    m = len(rows)
-    local = {int(r): k for k, r in enumerate(rows)}
-
-    def item(v: int) -> int:  # numerator of row r -> h_r, denominator -> f_r
-        if v >= n and alias[v - n] >= 0:
-            return local[int(alias[v - n])]  # known exactly when that numerator is
-        return local[v % n] + (m if v >= n else 0)
-
-    data: list[float] = []
-    ri: list[int] = []
-    ci: list[int] = []
-    upper: list[float] = []
-    lower: list[float] = []
-
-    def add(columns: Sequence[int], coefs: Sequence[float], lo: float, hi: float) -> None:
-        r = len(upper)
-        ri.extend([r] * len(columns))
-        ci.extend(columns)
-        data.extend(coefs)
-        lower.append(lo)
-        upper.append(hi)
-
-    for k in range(m):
-        add([m + k, k], [1.0, -1.0], -np.inf, 0.0)  # a denominator goes only with its numerator
-    # No withheld value alone in a published sum.
-    for e in eq_ids:
-        items = list(dict.fromkeys(item(int(v)) for v in structure.eqs[e][0]))
-        if len(items) < 2:
-            continue
-        for j in items:
-            others = [i for i in items if i != j]
-            add([j, *others], [1.0, *[-1.0] * len(others)], -np.inf, 0.0)
-    # The withheld part of a sum with a published total: enough students, both outcomes.
-    value_n = np.nan_to_num(num, nan=0.0)
-    value_d = np.nan_to_num(den, nan=float(min_n))
-    for s in set_ids:
-        kind, total, members = structure.sets[s]
-        groups = members % n
-        t = item(int(total))
-        need = float(max(min_n, spread)) if kind == 1 else float(spread)
-        g_items = [item(int(v)) for v in members]
-        values = value_d[groups] if kind == 1 else value_n[groups]
-        checks = [values]
-        if kind == 0:
-            checks.append(np.maximum(value_d[groups] - value_n[groups], 0.0))
-        for vals in checks:
-            for j in g_items:
-                cols = [*g_items, t]
-                coefs = [*(-vals), -need]
-                # sum(v_i x_i) >= need * (x_j - x_t)  <=>  -sum(v x) + need x_j - need x_t <= 0
-                merged: dict[int, float] = {}
-                for col, a in zip(cols, coefs, strict=True):
-                    merged[col] = merged.get(col, 0.0) + a
-                merged[j] = merged.get(j, 0.0) + need
-                add(list(merged), list(merged.values()), -np.inf, 0.0)
-    for cut in cuts:
-        add([item(int(v)) for v in cut], [1.0] * len(cut), 1.0, np.inf)
-
-    lb = np.r_[h_fixed[rows], f_fixed[rows]].astype(float)
-    ub = np.where(np.r_[fixed_open[rows], fixed_open[rows]], 0.0, 1.0)
-    cost = np.r_[cost_h[rows], cost_f[rows]]
-    A = sparse.csr_matrix((data, (ri, ci)), shape=(len(upper), 2 * m))
-    constraint = LinearConstraint(A, np.array(lower), np.array(upper))
-    x = None
-    for presolve in (True, False):
-        result = milp(
-            cost,
-            constraints=constraint,
-            bounds=Bounds(lb, ub),
-            integrality=np.ones(2 * m),
-            options={"presolve": presolve, "time_limit": 20},
-        )
-        if result.x is None:
-            continue
-        candidate = np.round(result.x)
-        activity = A @ candidate
-        if (
-            (activity <= np.array(upper) + 1e-6).all()
-            and (activity >= np.array(lower) - 1e-6).all()
-            and (candidate >= lb).all()
-            and (candidate <= ub).all()
-        ):
-            x = candidate
-            break
-    if x is None:  # nothing satisfies every rule: withhold what may be withheld
-        return ub[:m] > 0, ub[m:] > 0
-    return x[:m] > 0.5, x[m:] > 0.5
-
-
-def _cut(group: np.ndarray, structure, hidden_h, hidden_f, fixed_open) -> np.ndarray:
-    """Published values next to an exposed group of unknowns: one of them must go."""
-    n = structure.n_rows
-    inside = set(int(v) for v in group)
-    hidden = np.r_[hidden_h, hidden_f]
-    candidates: set[int] = set()
-    for variables, _ in (*structure.eqs, *structure.ineqs):
-        if inside.intersection(int(v) for v in variables):
-            candidates.update(int(v) for v in variables if not hidden[v])
-    for v in inside:  # the other count of the same row
-        other = v + n if v < n else v - n
-        if not hidden[other]:
-            candidates.add(other)
-    out = [v for v in candidates if not fixed_open[v % n]]
-    return np.array(sorted(out), dtype=int)
 
 
 # --- notes ----------------------------------------------------------------------------------
@@ -851,8 +938,9 @@ def suppression_notes(
     Black students' high school graduation in 2016 was withheld because fewer than 10
     students were in the group.
     >>> print(notes[0])  # doctest: +NORMALIZE_WHITESPACE
-    Asian students' high school graduation in 2016 was withheld because publishing it would
-    let a smaller withheld group be worked out from the totals.
+    Asian students' high school graduation in 2016 is shown as a range, without the
+    group's size, because an exact figure would let a smaller withheld group be worked out
+    from the totals.
     """
     record = result.record
     if record.empty:
@@ -884,6 +972,20 @@ def suppression_notes(
         when = f" in {_years(rows[time].tolist())}" if time else ""
         plural = time is not None and rows[time].nunique() > 1
         rule = values["rule"]
+        if rule == "complementary_range":
+            verb = "are" if plural else "is"
+            size = (
+                ", without the group's size,"
+                if rows["detail"].str.contains("size withheld").all()
+                else ""
+            )
+            sentences.append(
+                f"{who}'s {label}{where}{when} {verb} shown as a range{size} because an exact "
+                "figure would let a smaller withheld group be worked out from the totals.".replace(
+                    "students's", "students'"
+                )
+            )
+            continue
         if rule in ("top_coded", "bottom_coded") or (
             rule == "min_cell" and rows["detail"].str.startswith("rate published").all()
         ):

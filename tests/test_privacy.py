@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from c2c_analysis import load_sample
+from c2c_analysis.audit import audit_disclosure
 from c2c_analysis.privacy import suppress
 
 
@@ -40,16 +41,32 @@ def test_denominator_of_exactly_min_n_is_published():
     assert result.table.set_index("group").loc[["A", "E"], "suppressed"].all()
 
 
-def test_complementary_suppression_withholds_the_smallest_sibling():
+def test_complementary_protection_codes_the_smallest_sibling_as_a_range():
+    # A's 9 students are withheld; its count and size would follow from All students minus
+    # the others, so the smallest sibling B (30 of 40) loses its exact count and size but
+    # stays in the table as the 10-point band holding 75%: 70%-80% (the 5-point band
+    # 75%-80% holds only the counts 30-32 of 40, within one student).
     result = suppress(
         table({"A": (5, 9), "B": (30, 40), "C": (80, 100), "D": (90, 120)}), **COUNTS_ONLY
     )
-    withheld = result.table.loc[result.table["suppressed"], "group"].tolist()
-    assert withheld == ["A", "B"]
+    published = result.table.set_index("group")
+    assert published["suppressed"].to_dict() == {
+        "All students": False,
+        "A": True,
+        "B": False,
+        "C": False,
+        "D": False,
+    }
+    assert (published.loc["B", "rate_low"], published.loc["B", "rate_high"]) == (0.7, 0.8)
+    assert pd.isna(published.loc["B", "numerator"])
+    assert pd.isna(published.loc["B", "denominator"])
     assert result.record.set_index("group")["rule"].to_dict() == {
         "A": "min_n",
-        "B": "complementary",
+        "B": "complementary_range",
     }
+    # Hand check of what that leaves: n_A + n_B = 205 - 170 = 35 and d_A + d_B = 49, with
+    # 0.7 d_B <= n_B <= 0.8 d_B: d_A = 9 gives n_A in 3..7, d_A = 0 gives n_A = 0.
+    assert audit_disclosure(result.table).safe
 
 
 def test_two_small_cells_need_no_complementary_cell():
@@ -86,11 +103,14 @@ def test_top_coding_publishes_a_range_and_keeps_the_denominator():
     assert np.isnan(row["rate"])
     assert pd.isna(row["numerator"])
     assert row["denominator"] == 100
-    # Its numerator would follow from the total: the smallest sibling's numerator and rate
-    # are withheld too, and that sibling keeps its denominator.
+    # Its numerator would follow from the total: the smallest sibling's exact count and rate
+    # go too, published as the band 70%-80% (28-32 of 40), and that sibling keeps its
+    # denominator. By hand: n_A = 188 - 60 - n_B lies in 96..100.
     sibling = result.table.set_index("group").loc["B"]
-    assert sibling["suppressed"]
+    assert not sibling["suppressed"]
     assert pd.isna(sibling["numerator"])
+    assert np.isnan(sibling["rate"])
+    assert (sibling["rate_low"], sibling["rate_high"]) == (0.7, 0.8)
     assert sibling["denominator"] == 40
 
 
@@ -126,7 +146,9 @@ def test_rows_already_suppressed_count_for_the_complementary_rule():
     frame.loc[frame["group"] == "A", ["numerator", "denominator", "rate"]] = np.nan
     frame.loc[frame["group"] == "A", "suppressed"] = True
     result = suppress(frame.astype({"numerator": "Int64", "denominator": "Int64"}), **COUNTS_ONLY)
-    assert result.table.set_index("group").loc["B", "suppressed"]
+    sibling = result.table.set_index("group").loc["B"]
+    assert pd.isna(sibling["numerator"])
+    assert np.isnan(sibling["rate"])
 
 
 def test_single_group_dimension_never_withholds_all_students():
@@ -163,9 +185,10 @@ def test_input_is_not_modified_and_record_holds_no_values():
 def test_summary_and_json_description():
     result = suppress(table({"A": (5, 9), "B": (30, 40), "C": (80, 100)}), **COUNTS_ONLY)
     summary = result.summary.set_index("rule")
-    assert summary["cells"].to_dict() == {"min_n": 1, "complementary": 1}
-    assert summary["students"].to_dict() == {"min_n": 9, "complementary": 40}  # their cohorts
-    assert result.to_dict()["cells_withheld"] == 2
+    assert summary["cells"].to_dict() == {"min_n": 1, "complementary_range": 1}
+    # their cohorts
+    assert summary["students"].to_dict() == {"min_n": 9, "complementary_range": 40}
+    assert result.to_dict()["cells_withheld"] == 1  # B is published as a range
     assert "0x" not in repr(result)
 
 
@@ -186,7 +209,10 @@ def test_sample_outcomes_publish_no_small_cell():
 
 @st.composite
 def partnership_tables(draw):
-    """A partnership-year with 1-3 dimensions, each splitting the same cohort into groups."""
+    """A partnership-year with 1-3 dimensions, each splitting the same cohort, and the same
+    students who met the outcome, into groups (every dimension adds up to All students, as a
+    consistent table does: a split that does not would let the naive attacker below claim
+    values no consistent table has)."""
     total = draw(st.integers(1, 400))
     rows = []
     total_num = draw(st.integers(0, total))
@@ -201,14 +227,15 @@ def partnership_tables(draw):
         k = draw(st.integers(1, 6))
         cuts = sorted(draw(st.lists(st.integers(0, total), min_size=k - 1, max_size=k - 1)))
         sizes = np.diff([0, *cuts, total])
-        ncuts = sorted(draw(st.lists(st.integers(0, total_num), min_size=k - 1, max_size=k - 1)))
-        nums = np.minimum(np.diff([0, *ncuts, total_num]), sizes)
-        for i, (n, d) in enumerate(zip(nums, sizes, strict=True)):
-            if d > 0:
-                rows.append((dim, f"g{i}", int(n), int(d)))
-    num_total = sum(r[2] for r in rows if r[0] == rows[0][0]) if rows else total_num
+        left = total_num
+        for i, size in enumerate(sizes):
+            rest = int(sizes[i + 1 :].sum())
+            n = draw(st.integers(max(0, left - rest), min(int(size), left)))
+            left -= n
+            if size > 0:
+                rows.append((dim, f"g{i}", int(n), int(size)))
     frame = pd.DataFrame(
-        [("all", "All students", num_total, total), *rows],
+        [("all", "All students", total_num, total), *rows],
         columns=["dimension", "group", "numerator", "denominator"],
     )
     frame.insert(0, "year", 2019)
