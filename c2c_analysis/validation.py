@@ -433,9 +433,12 @@ def _parse_bool(raw: object) -> tuple[float, str]:
 
 
 def _apply(
-    series: pd.Series, parser: Callable[[object], tuple[float, str]]
+    series: pd.Series,
+    parser: Callable[[object], tuple[float, str]],
+    cache: dict[tuple[type, object], tuple[float, str]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Parse a column value by value, once per distinct value (files repeat values a lot)."""
+    """Parse a column value by value, once per distinct value (files repeat values a lot).
+    ``cache`` keeps the parsed values of ``parser`` across calls (the chunks of a file)."""
     if pd.api.types.is_bool_dtype(series.dtype) and parser is _parse_bool and not series.hasnans:
         return series.to_numpy(dtype="float64"), np.full(len(series), "ok", dtype=object)
     if pd.api.types.is_bool_dtype(series.dtype) and parser is not _parse_bool:
@@ -459,7 +462,10 @@ def _apply(
     status = np.empty(len(raw), dtype=object)
     # Files repeat values a lot: parse each distinct one once. The type is part of the key
     # because True == 1 and hash(True) == hash(1), yet only one of them is a count.
-    cache: dict[tuple[type, object], tuple[float, str]] = {}
+    if cache is None:
+        cache = {}
+    elif len(cache) > 200_000:  # bounded: a file of distinct values
+        cache.clear()
     for i, value in enumerate(raw):
         try:
             key = (type(value), value)
@@ -877,6 +883,7 @@ class _Validation:
         self.in_percent: dict[str, bool | None] = {}
         self.clash: dict[str, str] = {}
         self.position = 0  # of the next chunk finished
+        self.caches: dict[Callable[..., Any], dict[tuple[type, object], tuple[float, str]]] = {}
         # what a valid table's notes count
         self.marked = 0
         self.no_value = 0
@@ -957,7 +964,7 @@ class _Validation:
 
         # time -----------------------------------------------------------------------------
         if "year" in frame:
-            years, status = _apply(frame["year"], _parse_year)
+            years, status = self._apply(frame["year"], _parse_year)
             problem = status != "ok"
             found.add(problem, "year", status)
             latest = _dt.date.today().year + 1
@@ -973,7 +980,7 @@ class _Validation:
             found.add(problem, "period", status)
             bad_key |= problem
             out["period"] = periods
-        parsed = {c: _apply(frame[c], _parse_number) for c in self.rate_columns}
+        parsed = {c: self._apply(frame[c], _parse_number) for c in self.rate_columns}
         chunk = _Chunk(
             data=data,
             frame=frame,
@@ -990,6 +997,11 @@ class _Validation:
         if self.observing:
             self._observe(chunk)
         return chunk
+
+    def _apply(
+        self, series: pd.Series, parser: Callable[[object], tuple[float, str]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return _apply(series, parser, self.caches.setdefault(parser, {}))
 
     def _slugs(self, out: dict[str, Any], found: _Collector) -> tuple[int, np.ndarray | None]:
         """Slugs in place of the names in ``out['partnership']``; a place among the checks
@@ -1183,25 +1195,31 @@ class _Validation:
         self.dup_order = np.zeros(0, dtype=np.int64)
         if not self.key_columns:
             return
+        # Lean on memory (a file's rows are many): each array is freed once it is used.
         hashes = np.concatenate(self.hashes) if self.hashes else np.zeros(0, np.uint64)
-        bad = np.concatenate(self.bad) if self.bad else np.zeros(0, bool)
-        labels = np.concatenate(self.labels) if self.labels else np.zeros(0, object)
-        self.hashes, self.bad, self.labels = [], [], []
+        self.hashes = []
         order = np.argsort(hashes, kind="stable")
         ordered = hashes[order]
-        first = np.r_[True, ordered[1:] != ordered[:-1]] if len(ordered) else np.zeros(0, bool)
-        group = np.cumsum(first) - 1
-        repeated = (np.bincount(group) > 1)[group] if len(group) else first
-        keep = repeated & ~bad[order]
+        del hashes
+        same = ordered[1:] == ordered[:-1]
+        repeated = np.r_[False, same] | np.r_[same, False] if len(same) else same
+        del same
+        bad = np.concatenate(self.bad) if self.bad else np.zeros(0, bool)
+        self.bad = []
+        keep = repeated & ~bad[order] if len(repeated) else np.zeros(len(order), bool)
+        del bad, repeated
         members = order[keep]  # positions, grouped by hash, in file order within a group
-        groups = group[keep]
-        starts = np.r_[True, groups[1:] != groups[:-1]] if len(groups) else np.zeros(0, bool)
+        kept = ordered[keep]
+        del order, ordered, keep
+        starts = np.r_[True, kept[1:] != kept[:-1]] if len(kept) else np.zeros(0, bool)
         self.dup_group = np.cumsum(starts) - 1
         self.dup_offsets = np.r_[np.flatnonzero(starts), len(members)]
         sizes = np.diff(self.dup_offsets)
         if (sizes == 1).any() and self.hash_key != _HASH_KEYS[-1]:
             # One readable row beside unreadable ones of the same hash: a collision.
             raise _KeyCollision
+        labels = np.concatenate(self.labels) if self.labels else np.zeros(0, object)
+        self.labels = []
         self.dup_members = members
         self.dup_labels = labels[members]
         self.dup_order = np.argsort(members, kind="stable")  # entries by position
@@ -1226,7 +1244,7 @@ class _Validation:
         for column in ("numerator", "denominator"):
             if column not in frame:
                 continue
-            values, status = _apply(frame[column], _parse_number)
+            values, status = self._apply(frame[column], _parse_number)
             marked |= status == "suppressed"
             errors = ~np.isin(status, ("ok", "missing", "suppressed", "percent"))
             found.add(errors, column, status)
@@ -1277,7 +1295,7 @@ class _Validation:
         chunk.parsed = None
 
         if "suppressed" in frame:
-            flags, status = _apply(frame["suppressed"], _parse_bool)
+            flags, status = self._apply(frame["suppressed"], _parse_bool)
             problem = status != "ok"
             found.add(problem, "suppressed", status)
             out["suppressed"] = (flags == 1) | marked
@@ -1470,9 +1488,14 @@ def _validate(
             continue
         break
     if check.whole or len(problems):
-        table = pd.concat([check.whole_table(), problems], ignore_index=True)
+        if not len(problems):
+            table = check.whole_table()
+        elif check.whole:
+            table = pd.concat([check.whole_table(), problems], ignore_index=True)
+        else:
+            table = problems
         raise DataValidationError(
-            table if len(check.whole) else problems,
+            table,
             source=source,
             notes=check.notes + check.concerns,
         )

@@ -69,3 +69,37 @@ def test_installed_console_script_runs():
     )
     assert result.returncode == 0, result.stderr
     assert "tacoma_published" in result.stdout
+
+
+def test_validate_writes_every_problem_to_the_problems_file_as_the_whole_file_gives_them(
+    tmp_path, capsys
+):
+    from c2c_analysis import DataValidationError, read_outcomes
+
+    rows = [f"tacoma,hs_graduation,{2000 + i},all,All students,9,{i % 3}" for i in range(40)]
+    rows.append(rows[0])  # a duplicate key of line 2, in the last chunk
+    path = tmp_path / "bad.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    problems = tmp_path / "problems.csv"
+    assert main(["validate", str(path), "--problems", str(problems)]) == 1
+    out = capsys.readouterr().out
+    with pytest.raises(DataValidationError) as whole:
+        read_outcomes(path)
+    expected = tmp_path / "expected.csv"
+    count = whole.value.write_problems(expected)
+    assert problems.read_text() == expected.read_text()
+    assert out == f"{path}: INVALID\n{whole.value}\n{count} problem(s) written to {problems}\n"
+
+
+def test_validate_through_a_recipe_prints_the_canonical_rows(tmp_path, capsys):
+    path = tmp_path / "wide.csv"
+    path.write_text("District,Year,NUM_ALL,DEN_ALL\nTacoma,2015,1650,2000\nTacoma,2016,1700,2000\n")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        "columns: {District: partnership, Year: year}\nconstants: {outcome: hs_graduation}\n"
+        "melt: {pattern: '^(?P<measure>NUM|DEN)_(?P<group>ALL)$', "
+        "measures: {NUM: numerator, DEN: denominator}, groups: {ALL: [all, All students]}}\n"
+    )
+    assert main(["validate", str(path), "--recipe", str(recipe)]) == 0
+    out = capsys.readouterr().out
+    assert "valid: 2 rows, 1 partnership(s), 1 outcome(s), year 2015 to 2016, 0 suppressed" in out

@@ -182,3 +182,144 @@ def test_c2c_validate_refuses_a_mixed_rate_column_until_told_its_unit(tmp_path, 
     captured = capsys.readouterr()
     assert "valid: 3 rows" in captured.out
     assert "rates_in_percent=True" in captured.err
+
+
+# --- c2c validate's chunked reading: the same problems and notes as the whole file ----------
+
+
+def whole_and_chunked(path, tmp_path, *, rows=3, **options):
+    """What read_outcomes reports for the whole file, and what the chunked validation of
+    `c2c validate` reports with chunks of `rows` rows: (problems CSV text, message or
+    None, warnings) for each."""
+    import warnings
+
+    from c2c_analysis.io.outcomes import _validate_file
+
+    results = []
+    for chunked in (False, True):
+        out = tmp_path / f"problems_{chunked}.csv"
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", C2CDataWarning)
+            message = None
+            if chunked:
+                checked = _validate_file(path, rows=rows, problems=out, **options)
+                if checked.error is not None:
+                    message = str(checked.error)
+                    assert checked.count == sum(1 for _ in out.open()) - 1
+            else:
+                try:
+                    read_outcomes(path, **options)
+                except DataValidationError as error:
+                    message = str(error)
+                    error.write_problems(out)
+                else:
+                    DataValidationError([]).write_problems(out)
+        results.append((out.read_text(), message, [str(w.message) for w in caught]))
+    return results
+
+
+def test_chunked_validation_reports_the_whole_files_problems_across_chunk_boundaries(tmp_path):
+    # Chunks of 3 rows: the duplicate key of lines 2 and 9, the triple of lines 3, 6 and 13,
+    # the percent rows 5 and 12 against the proportion rows 2 and 3, and a blank line (8)
+    # all fall in different chunks.
+    text = (
+        "partnership,outcome,year,dimension,group,numerator,denominator,rate\n"
+        "tacoma,hs_graduation,2015,all,All students,,,0.82\n"
+        "tacoma,hs_graduation,2016,all,All students,,,0.84\n"
+        "tacoma,hs_graduation,20x7,all,All students,1650,2000,\n"
+        "tacoma,hs_graduation,2018,race_ethnicity,Black,,,85\n"
+        "tacoma,hs_graduation,2016,all,All students,2100,2000,\n"
+        "tacoma,hs_graduation,2019,race_ethnicity,Black,,400,\n"
+        "\n"
+        "tacoma,hs_graduation,2015,all,All students,1,2,\n"
+        "Tacoma Schools,hs_graduation,2015,all,All students,1,2,\n"
+        "tacoma-schools,hs_graduation,2016,all,All students,1,2,\n"
+        "tacoma,hs_graduation,2020,race_ethnicity,White,,,90%\n"
+        "tacoma,hs_graduation,2016,all,All students,5,10,\n"
+        "tacoma,,2021,gender,Female,5,10,\n"
+    )
+    path = write(tmp_path, text)
+    (whole, chunked) = whole_and_chunked(path, tmp_path)
+    assert chunked == whole
+    problems = pd.read_csv(io_text(whole[0]), dtype=str, keep_default_na=False)
+    assert "mixes proportions and percents" in problems["problem"].iloc[0]
+    duplicates = problems[problems["problem"].str.startswith("duplicate key")]
+    assert duplicates["line"].tolist() == ["2", "3", "6", "9", "13"]
+    assert "also in row 6, 13" in duplicates["problem"].iloc[1]
+    assert problems["problem"].str.contains("give one partnership slug").sum() == 2
+
+
+def io_text(text):
+    import io
+
+    return io.StringIO(text)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 5, 1000])
+def test_chunked_validation_of_a_valid_file_warns_the_same_notes(tmp_path, rows):
+    # Percent evidence only in the last chunk (zeros before it decide nothing), suppression
+    # marks, rows without a value, an unknown outcome and a label outside the vocabulary
+    # spread over the chunks: every note counts the whole file.
+    lines = ["partnership,outcome,year,dimension,group,numerator,denominator,rate"]
+    lines += [f"tacoma,hs_graduation,{y},all,All students,,,0" for y in range(2000, 2006)]
+    lines += [
+        "tacoma,hs_graduation,2010,race_ethnicity,Black,*,400,",
+        "Lake Side,kinder_ready,2011,race_ethnicity,Martian,,,",
+        "tacoma,hs_graduation,2012,race_ethnicity,Black,,,",
+        "tacoma,hs_graduation,2013,all,All students,,,85",
+    ]
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    (whole, chunked) = whole_and_chunked(path, tmp_path, rows=rows)
+    assert chunked == whole
+    assert whole[1] is None
+    joined = " ".join(whole[2])
+    assert "rates were read as percentages" in joined
+    assert "2 row(s) have no value" in joined
+    assert "'kinder_ready'" in joined
+    assert "'Martian' in race_ethnicity" in joined
+
+
+def test_chunked_validation_lists_the_first_problems_and_counts_them_all(tmp_path):
+    rows = [f"tacoma,hs_graduation,{2000 + i % 20},all,All students,9,{i % 3}" for i in range(60)]
+    path = write(tmp_path, HEADER + "\n".join(rows) + "\n")
+    (whole, chunked) = whole_and_chunked(path, tmp_path, rows=7)
+    assert chunked == whole
+    assert (
+        whole[1]
+        .splitlines()[0]
+        .endswith(
+            "found (first 25 listed; all are in .problems, and `c2c validate FILE --problems "
+            "problems.csv` writes them to a file)"
+        )
+    )
+
+
+def test_chunked_validation_of_a_european_file_decides_the_separators_once(tmp_path):
+    # 0,85 in the first chunk decides for the file; 1.500 in a later chunk is 1500.
+    text = "partnership;outcome;year;dimension;group;numerator;denominator;rate\n"
+    text += "tacoma;hs_graduation;2015;all;All students;;;0,85\n"
+    text += "tacoma;hs_graduation;2016;all;All students;1200;1.500;\n"
+    text += "tacoma;hs_graduation;2017;all;All students;1600;1.500;\n"
+    path = write(tmp_path, text)
+    (whole, chunked) = whole_and_chunked(path, tmp_path, rows=1)
+    assert chunked == whole
+    assert whole[1] is not None
+    assert "is larger than the denominator (1500)" in whole[1]
+
+
+def test_chunked_validation_of_parquet_batches_matches_the_whole_file(tmp_path, valid_rows):
+    frame = pd.concat([valid_rows] * 3, ignore_index=True)
+    frame.loc[4, "numerator"] = 9999
+    path = tmp_path / "outcomes.parquet"
+    frame.to_parquet(path)
+    (whole, chunked) = whole_and_chunked(path, tmp_path, rows=2)
+    assert chunked == whole
+    assert "also in row 3, 6" in whole[1]
+
+
+def test_chunked_validation_keeps_the_context_of_a_missing_column(tmp_path):
+    text = HEADER.replace("outcome", "Outcome Name") + ROWS * 20
+    path = write(tmp_path, text)
+    (whole, chunked) = whole_and_chunked(path, tmp_path, rows=4)
+    assert chunked == whole
+    assert "columns found (header row 1)" in whole[1]

@@ -321,3 +321,96 @@ def test_one_marker_vocabulary_covers_the_issue_list():
 def test_validate_inputs_suggests_the_partnership_meant():
     with pytest.raises(DataValidationError, match="did you mean 'tacoma'"):
         validate_inputs(None, partnerships=["tacomma"])
+
+
+# --- recipes applied chunk by chunk (c2c validate on a large file) ---------------------------
+
+WIDE_RECIPE = {
+    "filter": {"Report": "Final"},
+    "columns": {"School": "partnership", "Entry Year": "year"},
+    "year": {"column": "Entry Year", "offset": 4},
+    "constants": {"outcome": "hs_graduation"},
+    "melt": {
+        "pattern": "^(?P<measure>NUM|DEN)_(?P<group>[A-Z]+)$",
+        "measures": {"NUM": "numerator", "DEN": "denominator"},
+        "groups": {"ALL": ["all", "All students"], "BLK": ["race_ethnicity", "Black"]},
+    },
+    "markers": ["N<10"],
+    "no_students": ["."],
+}
+WIDE = (
+    "Report,School,Entry Year,NUM_ALL,DEN_ALL,NUM_BLK,DEN_BLK\n"
+    "Final,Lincoln High,2010,90,100,N<10,8\n"
+    "Draft,Lincoln High,2010,1,1,1,1\n"
+    "Final,Lincoln High,2011,80,100,.,.\n"
+    "Final,Adams High,2010,70,100,,\n"
+    "Final,Adams High,2011,60,100,N<10,9\n"
+    "Draft,Adams High,2011,1,1,1,1\n"
+    "Final,Adams High,2012,120,100,5,10\n"
+)
+
+
+def chunked_and_whole(path, recipe, tmp_path, rows):
+    """(problems CSV, message, warnings) from read_outcomes and from c2c validate's chunks."""
+    import warnings
+
+    from c2c_analysis.io.outcomes import _validate_file
+
+    results = []
+    for chunked in (False, True):
+        out = tmp_path / f"problems_{chunked}.csv"
+        message = None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", C2CDataWarning)
+            try:
+                if chunked:
+                    checked = _validate_file(path, recipe=recipe, rows=rows, problems=out)
+                    message = None if checked.error is None else str(checked.error)
+                else:
+                    read_outcomes(path, recipe=recipe)
+                    DataValidationError([]).write_problems(out)
+            except DataValidationError as error:
+                message = str(error)
+                error.write_problems(out)
+        results.append((out.read_text(), message, [str(w.message) for w in caught]))
+    return results
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 100])
+def test_recipe_applied_chunk_by_chunk_gives_the_whole_files_problems_and_notes(tmp_path, rows):
+    path = write(tmp_path, WIDE, "wide.csv")
+    whole, chunked = chunked_and_whole(path, WIDE_RECIPE, tmp_path, rows)
+    assert chunked == whole
+    # Adams High 2012 (file line 8): 120 of 100 students
+    assert "row 8, column 'numerator': is larger than the denominator (100)" in whole[1]
+    notes = whole[1]
+    assert "2 row(s) left out by the recipe's filter/exclude" in notes
+    assert "4 columns melted into 2 series of rows (10 rows from 5)" in notes
+    assert "1 melted row(s) with every value blank left out (Black 1)" in notes
+    assert "1 row(s) mean no students" in notes
+    assert "(Black 1)" in notes
+    assert "2 row(s) hold suppression markers; they are withheld (Black 2)" in notes
+
+
+def test_recipe_filter_that_keeps_no_row_of_any_chunk_is_the_whole_files_error(tmp_path):
+    path = write(tmp_path, WIDE, "wide.csv")
+    recipe = {**WIDE_RECIPE, "filter": {"Report": "Revised"}}
+    whole, chunked = chunked_and_whole(path, recipe, tmp_path, 2)
+    assert chunked == whole
+    assert "the recipe's filter keeps no row; the column holds 'Draft', 'Final'" in whole[1]
+
+
+def test_recipe_naming_a_missing_column_gives_the_whole_files_error_in_chunks(tmp_path):
+    path = write(tmp_path, WIDE, "wide.csv")
+    recipe = {**WIDE_RECIPE, "columns": {"Schol": "partnership", "Entry Year": "year"}}
+    whole, chunked = chunked_and_whole(path, recipe, tmp_path, 2)
+    assert chunked == whole
+    assert "did you mean 'School'" in whole[1]
+
+
+def test_valid_file_through_a_recipe_in_chunks_warns_like_the_whole_file(tmp_path):
+    path = write(tmp_path, WIDE.replace("120,100", "20,100"), "wide.csv")
+    whole, chunked = chunked_and_whole(path, WIDE_RECIPE, tmp_path, 2)
+    assert chunked == whole
+    assert whole[1] is None
+    assert any("hold suppression markers" in w for w in whole[2])

@@ -512,3 +512,74 @@ def test_typed_frames_are_valid_or_a_data_validation_error(frame):
     except DataValidationError:
         return
     assert (table["numerator"] >= 0).all()
+
+
+# --- validation in chunks: the checks of one table read in parts --------------------------
+
+
+def chunked_problems(frame: pd.DataFrame, rows: int) -> pd.DataFrame | None:
+    """The problems of `frame` validated in chunks of `rows` rows (None when valid)."""
+    from c2c_analysis.validation import _validate_chunks
+
+    def read():
+        for start in range(0, max(len(frame), 1), rows):
+            part = frame.iloc[start : start + rows]
+            yield part, np.asarray(part.index, dtype=object)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", C2CDataWarning)
+        checked = _validate_chunks(read, source="test.csv", keep=10_000)
+    return None if checked.error is None else checked.error.problems
+
+
+def messy_rows(valid_rows: pd.DataFrame) -> pd.DataFrame:
+    """Twelve rows whose problems fall in different chunks of 1 to 5 rows: a key repeated
+    in rows 0, 5 and 11, another in 2 and 9, percent rates (rows 7, 10) beside proportions
+    (rows 1, 3), two spellings of one slug (rows 4, 8) and row problems in between."""
+    frame = pd.concat([valid_rows] * 4, ignore_index=True).astype(object)
+    frame["year"] = list(range(2000, 2012))
+    frame.loc[[5, 11], "year"] = 2000
+    frame.loc[[0, 5, 11], "group"] = "All students"
+    frame.loc[[0, 5, 11], "dimension"] = "all"
+    frame.loc[9, ["year", "dimension", "group"]] = [2002, "race_ethnicity", "White"]
+    frame["rate"] = None
+    frame.loc[[1, 3], "rate"] = [0.81, 0.84]
+    frame.loc[[7, 10], "rate"] = [84.0, "90%"]
+    frame.loc[[1, 3, 7, 10], ["numerator", "denominator"]] = None
+    frame.loc[4, "partnership"] = "Tacoma Schools"
+    frame.loc[8, "partnership"] = "tacoma-schools"
+    frame.loc[6, "numerator"] = 9999
+    frame.loc[2, "outcome"] = ""
+    return frame
+
+
+@pytest.mark.parametrize("rows", [1, 2, 5, 12])
+def test_chunks_give_exactly_the_problems_of_the_whole_table(valid_rows, rows):
+    frame = messy_rows(valid_rows)
+    whole = problems_of(frame)
+    pd.testing.assert_frame_equal(chunked_problems(frame, rows), whole)
+    # the cross-chunk decisions are in it: duplicates naming later rows, the unit mix
+    assert "also in row 5, 11" in whole.loc[whole["row"] == 0, "problem"].iloc[-1]
+    assert whole["problem"].iloc[0].startswith("mixes proportions and percents")
+
+
+def test_a_hash_collision_is_caught_by_the_exact_check_and_the_check_runs_again(
+    valid_rows, monkeypatch
+):
+    from c2c_analysis import validation
+
+    frame = messy_rows(valid_rows)
+    whole = problems_of(frame)
+    calls = []
+    real = validation._Validation._hash
+
+    def colliding(self, out):
+        calls.append(self.hash_key)
+        if self.hash_key == validation._HASH_KEYS[0]:  # every key collides with every other
+            return np.zeros(len(out["group"]), dtype=np.uint64)
+        return real(self, out)
+
+    monkeypatch.setattr(validation._Validation, "_hash", colliding)
+    pd.testing.assert_frame_equal(chunked_problems(frame, 3), whole)
+    assert validation._HASH_KEYS[1] in calls
+    pd.testing.assert_frame_equal(problems_of(frame), whole)
