@@ -203,6 +203,7 @@ def findings_html(findings: pd.DataFrame, headlines: Mapping[str, str] | None = 
 def notes_html(notes: Sequence[str], *, heading: str | None = None) -> str:
     """A list of plain-text notes (the data notes, withheld groups in words)."""
     head = f"<h3>{escape_html(heading)}</h3>" if heading else ""
+    notes = list(notes)
     return f"{head}<ul>{_items(notes)}</ul>" if notes else head
 
 
