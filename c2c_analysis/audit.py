@@ -10,7 +10,10 @@ denominator, a rate (``numerator = rate x denominator`` within its rounding) or 
   (a file reporting only Foster youth) only says that each sum is at most All's;
 - a declared **outcome link** (:data:`~c2c_analysis.schema.OUTCOME_LINKS`) says that one
   outcome's denominator is another's numerator, group by group (postsecondary enrollment is
-  counted among the graduating class);
+  counted among the graduating class), in each partnership, unit and period where every
+  pair whose two counts are known agrees; one known pair that differs says the outcomes
+  were counted on other cohorts there, and none of that block's pairs is an equation
+  (suppression decides on the true counts, the audit on the published ones);
 - **school units** (an optional ``unit`` column) add up to their partnership's row.
 
 :func:`audit_disclosure` collects those facts and computes, by integer programming (scipy's
@@ -32,7 +35,8 @@ wanted optimum of every group gives all their optima at once (a group whose vert
 fractional is solved again as an integer program): the number of solver calls grows with
 the values of the largest group, not with the number of groups.
 
-**What is read.** A folder is searched recursively (names starting with ``.`` skipped) for:
+**What is read.** A folder is searched recursively (files and folders whose names start
+with ``.`` inside it are skipped) for:
 
 - ``*.csv`` (``tables/*.csv`` the runner writes, and any other CSV), read as tables with a
   header row;
@@ -44,7 +48,9 @@ the values of the largest group, not with the number of groups.
   outputs (``display_data``, ``execute_result``); ``text/plain`` outputs, printed text,
   markdown cells and images are not read;
 - ``*.html`` (``report.html``): every ``<table>`` of the page (the notebook's outputs as
-  rendered, read again in case the notebook is not kept).
+  rendered, read again in case the notebook is not kept; a table whose outcome column holds
+  labels rather than the catalogue's ids is taken to be about other outcomes, so its facts
+  are not combined with the CSVs').
 
 A table (long format) contributes the rows that name a ``group``, an ``outcome`` and a
 period (``year`` or ``period``) and carry at least one of ``numerator``, ``denominator``
@@ -225,17 +231,25 @@ def _structure(
             part = partitions_total(rows, total, units_partition is not False)
             add_sum(rows, total, part, with_sets=False)
 
-    # Declared links: the denominator of one outcome is the numerator of another.
+    # Declared links: the denominator of one outcome is the numerator of another. A link
+    # holds for a partnership, unit and period only if every pair whose two counts are
+    # known is equal: one known pair that differs says the outcomes were counted on other
+    # cohorts there, and none of that block's pairs is linked.
     cols = ["partnership", "unit", "time", "dimension", "group"]
     position = keys.assign(_pos=np.arange(n))
     for target, source in links:
         left = position[position["outcome"] == target][[*cols, "_pos"]]
         right = position[position["outcome"] == source][[*cols, "_pos"]]
         pairs = left.merge(right, on=cols, suffixes=("_d", "_n"))
-        for d_row, n_row in zip(pairs["_pos_d"], pairs["_pos_n"], strict=True):
-            a, b = den[d_row], num[n_row]
-            if np.isfinite(a) and np.isfinite(b) and abs(a - b) > 0.5:
-                continue  # the data say this pair is not linked
+        if pairs.empty:
+            continue
+        a = den[pairs["_pos_d"].to_numpy()]
+        b = num[pairs["_pos_n"].to_numpy()]
+        differs = np.isfinite(a) & np.isfinite(b) & (np.abs(a - b) > 0.5)
+        block, _ = group_codes(*(pairs[c].to_numpy() for c in ("partnership", "unit", "time")))
+        broken = np.bincount(block, weights=differs) > 0
+        held = ~broken[block]
+        for d_row, n_row in zip(pairs["_pos_d"][held], pairs["_pos_n"][held], strict=True):
             eqs.append((np.array([n + d_row, n_row]), np.array([1.0, -1.0])))
 
     # Linked sets: rows joined by any fact.
@@ -845,9 +859,20 @@ def _records(value: Any) -> list[pd.DataFrame]:
     return found
 
 
-def _notebook_tables(path: Path) -> list[pd.DataFrame]:
+def _html_tables(text: str) -> list[pd.DataFrame]:
+    """Every ``<table>`` of an HTML text (none when it has none)."""
     import io
 
+    if "<table" not in text:
+        return []
+    try:
+        return pd.read_html(io.StringIO(text))
+    except ValueError:  # no table pandas can read
+        return []
+
+
+def _notebook_tables(path: Path) -> list[pd.DataFrame]:
+    """The tables in the ``text/html`` data of an executed notebook's outputs."""
     import nbformat
 
     tables = []
@@ -855,16 +880,13 @@ def _notebook_tables(path: Path) -> list[pd.DataFrame]:
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             html = output.get("data", {}).get("text/html")
-            if not html:
-                continue
-            text = "".join(html) if isinstance(html, list) else html
-            if "<table" not in text:
-                continue
-            try:
-                tables.extend(pd.read_html(io.StringIO(text)))
-            except ValueError:
-                continue
+            if html:
+                tables.extend(_html_tables("".join(html) if isinstance(html, list) else html))
     return tables
+
+
+#: File types a report folder is read for (module notes).
+_READ = (".csv", ".xlsx", ".json", ".ipynb", ".html", ".htm")
 
 
 def _published(source: Any) -> tuple[list[pd.DataFrame], list[str]]:
@@ -876,14 +898,15 @@ def _published(source: Any) -> tuple[list[pd.DataFrame], list[str]]:
         if not path.exists():
             raise FileNotFoundError(f"nothing to audit at {path}")
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            files = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
             tables, names = [], []
             for file in files:
-                t, nm = (
-                    _published(file)
-                    if file.suffix.lower() in (".csv", ".xlsx", ".json", ".ipynb")
-                    else ([], [])
-                )
+                t, nm = _published(file) if file.suffix.lower() in _READ else ([], [])
                 tables += t
                 names += nm
             return tables, names
@@ -899,6 +922,9 @@ def _published(source: Any) -> tuple[list[pd.DataFrame], list[str]]:
         if suffix == ".ipynb":
             tables = _notebook_tables(path)
             return tables, [f"{path.name} output {i}" for i in range(len(tables))]
+        if suffix in (".html", ".htm"):
+            tables = _html_tables(path.read_text(encoding="utf-8", errors="replace"))
+            return tables, [f"{path.name} table {i}" for i in range(len(tables))]
         return [], []
     if isinstance(source, Iterable):
         tables, names = [], []
@@ -926,8 +952,9 @@ def audit_disclosure(
     Parameters
     ----------
     source : path, DataFrame or sequence of them
-        A report folder (every CSV, workbook, ``results.json`` and notebook in it), a file,
-        a published table, or a list of these.
+        A report folder (every CSV, workbook, JSON file, notebook and HTML page in it, at
+        any depth: see "What is read" in the module notes), one such file, a published
+        table, or a list of these.
     min_n : int
         Smallest group that may be published (default 10): an isolated set with certainly
         fewer students is exposed.

@@ -144,7 +144,14 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser(
         "audit", help="check that nothing withheld in a report folder can be worked out"
     )
-    audit.add_argument("reports_dir", help="a report folder (tables, results.json, notebook)")
+    audit.add_argument(
+        "reports_dir",
+        help=(
+            "a report folder, read at any depth: *.csv and *.xlsx (tables/), *.json "
+            "(results.json), the executed *.ipynb's HTML table outputs and *.html pages' "
+            "tables (names starting with '.' skipped)"
+        ),
+    )
     audit.add_argument("--min-n", type=int, default=10, help="smallest group published")
     report = commands.add_parser("report", help="run the report notebook for one partnership")
     report.add_argument(

@@ -15,18 +15,33 @@ and between school units and their partnership join the tables they connect.
    is within the ``top_bottom`` threshold of 0% or 100%, keeps its denominator and publishes
    its rate only as a range (top/bottom coding: ``95%-100%``), wide enough to hold at least
    ``spread + 1`` counts (no count is known to within one student).
-2. **Secondary suppression**, chosen at least cost by a mixed-integer program per linked set
-   (scipy's HiGHS ``milp``): no withheld value may be alone in a published sum, and the
-   withheld part of each published sum (a set that differencing isolates) must hold at
-   least ``min_n`` students and at least ``spread`` students who met and who did not meet
-   the outcome. The cost is the students whose outcome is withheld; a catch-all group
-   (``Not reported``) costs half, groups named in ``keep`` ten times as much, and All students
-   a thousand times, so the total goes only when nothing else protects.
-3. **Audit.** The attacker of :mod:`c2c_analysis.audit` computes each withheld value's
-   feasible range from the published cells and the links; a value determined to within
-   one student, or a set under ``min_n`` or all-or-none, adds a constraint to the program
-   (at least one more of the published values around it is withheld) and the program is
-   solved again, until nothing is exposed.
+2. **Secondary protection**, chosen at least cost by one mixed-integer program over the
+   linked sets that hold a primary cell (scipy's HiGHS ``milp``; sets without one are not
+   touched): no hidden value may be alone in a published sum, and the hidden part of each
+   published sum (a set that differencing isolates) must hold at least ``min_n`` students
+   and at least ``spread`` students who met and who did not meet the outcome. A row that
+   must not stay exact is, where that suffices, **published as a range** instead of
+   withheld: its rate as the narrowest band on a fixed grid (5, 10, 20, 25, 50 or 100
+   points wide, never centred on the rate) whose counts span at least ``spread`` students,
+   its denominator withheld only where a withheld size needs it. The group stays in gaps
+   and trends (analyses use a range at its midpoint, with its width in the uncertainty;
+   ``c2c_analysis._rows``). The cost is the information lost: a range costs the
+   band's share of the group's students, withholding outright the rest, a withheld size a
+   quarter more; a catch-all group (``Not reported``) costs half, groups named in ``keep``
+   ten times as much, and All students a thousand times, so the total goes only when
+   nothing else protects.
+3. **Check.** The choice is published on paper and attacked by the audit's own attacker
+   (:mod:`c2c_analysis.audit`): the same reading of published columns, the same linked
+   facts and the same integer ranges, so what ``suppress`` accepts is what
+   :func:`~c2c_analysis.audit.audit_disclosure` passes. A value determined to within one
+   student, or a set under ``min_n`` or all-or-none, adds a constraint (one more of the
+   values around it is hidden, or a range around it is withheld) and the sets concerned
+   are solved again, until nothing is exposed. Two differences remain by design: a total
+   missing from the table is taken as published (it may be, elsewhere), so the check is
+   the stricter there; and which dimensions partition All students and which outcome
+   links hold is decided on the true counts here, on the published ones in the audit, so
+   where only withheld counts contradict the catalogue the audit assumes a partition or
+   link that the check knows does not hold (the audit is the stricter there).
 
 State practice followed by the defaults (``min_n=10``, ``min_cell=5``,
 ``top_bottom=DEFAULT_TOP_BOTTOM``): a minimum group of 10 is the most common state rule (39
@@ -64,6 +79,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from c2c_analysis._util import group_codes
 from c2c_analysis.audit import (
     DEFAULT_SPREAD,
     _attack,
@@ -209,7 +225,9 @@ def suppress(
         The period column (default ``year``, or ``period`` when there is no ``year``).
     links : iterable of (outcome, outcome), optional
         Outcome pairs whose first denominator is the second's numerator (default
-        :data:`~c2c_analysis.schema.OUTCOME_LINKS`; ``()`` for none).
+        :data:`~c2c_analysis.schema.OUTCOME_LINKS`; ``()`` for none). A link is an
+        equation only in a partnership, unit and period where the counts agree pair by
+        pair; where one pair differs it adds nothing there.
     partitions : iterable of str, optional
         Dimensions taken to partition All students where missing counts leave it open
         (default :data:`~c2c_analysis.schema.PARTITIONS`). Complete counts decide by
@@ -496,18 +514,23 @@ def _placeholders(
     for _ in range(len(links)):  # placeholders of one link may need their own downstream
         grew = False
         for target, source in links:
-            have = known.loc[known["outcome"] == target, cols]
-            if have.empty:
+            outcome = known["outcome"].to_numpy()
+            is_target = outcome == target
+            if not is_target.any():
                 continue
-            small = (known["outcome"] == source) & ~(known["_num"] >= min_n)
-            wanted = known.loc[small, cols].assign(_truth=known.loc[small, "_num"])
-            wanted = wanted.merge(have[base].drop_duplicates(), on=base)  # the outcome is there
-            wanted = wanted.merge(have, on=cols, how="left", indicator=True)
-            wanted = wanted[wanted["_merge"] == "left_only"].drop(columns="_merge")
-            if len(wanted):
-                wanted = wanted.assign(outcome=target)
-                added.append(wanted)
-                known = pd.concat([known, wanted.drop(columns="_truth").assign(_num=np.nan)])
+            full, _ = group_codes(*(known[c].to_numpy() for c in cols))
+            block, _ = group_codes(*(known[c].to_numpy() for c in base))
+            small = (outcome == source) & ~(known["_num"].to_numpy() >= min_n)
+            # The outcome is reported for that partnership and period, but not the group.
+            wanted = small & np.isin(block, block[is_target]) & ~np.isin(full, full[is_target])
+            if wanted.any():
+                rows = known.loc[wanted, cols].assign(
+                    _truth=known.loc[wanted, "_num"].to_numpy(), outcome=target
+                )
+                added.append(rows)
+                known = pd.concat(
+                    [known, rows.drop(columns="_truth").assign(_num=np.nan)], ignore_index=True
+                )
                 grew = True
         if not grew:
             break

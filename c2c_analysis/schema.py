@@ -346,7 +346,10 @@ PARTITIONS: frozenset[str] = frozenset(
 
 #: Outcomes counted among another outcome's successes, group by group and class: the
 #: denominator of the first is the numerator of the second (postsecondary enrollment is
-#: measured on the high school graduates of the class, completion on its enrollees).
+#: measured on the high school graduates of the class, completion on its enrollees). On the
+#: bundled sample both hold exactly in the same year and group wherever both counts are
+#: published (816 and 719 pairs; no other lag matches). Disclosure control uses a link only
+#: where the counts agree (c2c_analysis.audit).
 OUTCOME_LINKS: tuple[tuple[str, str], ...] = (
     ("postsecondary_enrollment", "hs_graduation"),
     ("postsecondary_completion", "postsecondary_enrollment"),

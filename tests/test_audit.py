@@ -265,3 +265,82 @@ def test_cli_audit_exits_0_when_safe_1_when_exposed_2_when_missing(tmp_path):
     frame.to_csv(leaky / "outcomes.csv", index=False)
     assert main(["audit", str(tmp_path / "leaky")]) == 1
     assert main(["audit", str(tmp_path / "missing")]) == 2
+
+
+def test_tacoma_american_indian_graduation_is_never_withheld_by_default(tacoma):
+    # Issue 15: the group the Tacoma question is about (37-51 graduates' cohorts a year)
+    # stays in the table: exact where nothing needs it, else as a rate range, never withheld.
+    result = suppress(tacoma)
+    grad = result.table[
+        (result.table["outcome"] == "hs_graduation")
+        & (result.table["group"] == "American Indian/Alaska Native")
+    ]
+    assert len(grad) == 10  # 2010-2019
+    assert not grad["suppressed"].any()
+    shown = grad["rate"].notna() | (grad["rate_low"].notna() & grad["rate_high"].notna())
+    assert shown.all()
+
+
+def _notebook_with_table(path, frame):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("frame")
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "execute_result",
+            data={"text/html": frame.to_html(), "text/plain": frame.to_string()},
+            execution_count=1,
+        )
+    ]
+    notebook.cells.append(cell)
+    nbformat.write(notebook, path)
+
+
+def test_the_audit_combines_every_file_a_report_folder_publishes(tmp_path):
+    # Each file alone is safe; together they give Asian's 5 of 6 (170 - 40 - 125 of 200 -
+    # 50 - 144), so the audit must have read all of them: All students from results.json,
+    # Black from a workbook, White from the notebook's HTML output, the withheld Asian row
+    # from tables/*.csv. A raw copy in a hidden folder is not published and not read.
+    frame = one_year({"race_ethnicity": {"Asian": (5, 6), "Black": (40, 50), "White": (125, 144)}})
+    by_group = frame.set_index("group")
+    report = tmp_path / "report"
+    (report / "tables").mkdir(parents=True)
+    withheld = frame[frame["group"] == "Asian"].assign(
+        numerator=np.nan, denominator=np.nan, rate=np.nan, suppressed=True
+    )
+    withheld.to_csv(report / "tables" / "withheld.csv", index=False)
+    frame[frame["group"] == "Black"].to_excel(report / "tables" / "black.xlsx", index=False)
+    _notebook_with_table(report / "report.ipynb", frame[frame["group"] == "White"])
+    total = by_group.loc["All students"]
+    (report / "results.json").write_text(
+        '{"headline": {"partnership": "p", "outcome": "hs_graduation", "year": 2019, '
+        '"dimension": "all", "group": "All students", '
+        f'"numerator": {total["numerator"]}, "denominator": {total["denominator"]}}}}}'
+    )
+    (report / ".private").mkdir()
+    frame.to_csv(report / ".private" / "inputs.csv", index=False)
+
+    result = audit_disclosure(report)
+    assert not result.safe
+    asian = result.table.set_index(["group", "value"])
+    assert (asian.loc[("Asian", "numerator"), ["low", "high"]] == [5, 5]).all()
+    assert sorted(result.sources) == sorted(
+        ["results.json[0]", "report.ipynb output 0", "black.xlsx:Sheet1", "withheld.csv"]
+    )
+    # Without the All students row nothing pins Asian: each piece alone is safe.
+    (report / "results.json").unlink()
+    assert audit_disclosure(report).safe
+
+
+def test_the_audit_reads_the_report_page_when_the_notebook_is_gone(tmp_path):
+    frame = one_year({"race_ethnicity": {"Asian": (5, 6), "Black": (40, 50), "White": (125, 144)}})
+    report = tmp_path / "report"
+    report.mkdir()
+    frame.loc[frame["group"] == "Asian", ["numerator", "denominator", "rate"]] = np.nan
+    (report / "report.html").write_text(
+        "<html><body><h1>Report</h1>" + frame.to_html(index=False) + "</body></html>"
+    )
+    result = audit_disclosure(report)
+    assert result.sources == ["report.html table 0"]
+    assert not result.safe

@@ -314,3 +314,48 @@ def test_defaults_are_state_practice():
     assert result.settings["min_n"] == 10
     assert result.settings["min_cell"] == 5
     assert result.settings["top_bottom"] == {10: 0.10, 20: 0.05, 100: 0.02, 500: 0.01}
+
+
+def test_an_outcome_link_that_the_counts_contradict_adds_no_constraint():
+    # The catalogue links enrollment's denominator to graduation's numerator group by group.
+    # Here no pair is equal (enrollment counts another cohort: 41 vs 6, 33 vs 30, 101 vs
+    # 100, 175 vs 136), so the link does not hold and withholding graduation's small group
+    # A must leave enrollment untouched.
+    grad = table({"A": (6, 8), "B": (30, 40), "C": (100, 120)})
+    enrollment = table({"A": (20, 41), "B": (20, 33), "C": (60, 101)}).assign(
+        outcome="postsecondary_enrollment"
+    )
+    result = suppress(pd.concat([grad, enrollment], ignore_index=True))
+    published = result.table[result.table["outcome"] == "postsecondary_enrollment"]
+    assert published["numerator"].notna().all()
+    assert published["denominator"].notna().all()
+    assert audit_disclosure(result.table).safe
+
+
+def test_a_link_that_holds_protects_the_linked_cohort():
+    # Same tables with enrollment counted among graduation's graduates (41 -> 30 for B):
+    # B's enrollment cohort is graduation's B numerator, so when graduation codes B's count
+    # as a range, enrollment B's cohort cannot stay exact.
+    grad = table({"A": (6, 8), "B": (30, 40), "C": (100, 120)})
+    enrollment = table({"A": (3, 6), "B": (20, 30), "C": (60, 100)}).assign(
+        outcome="postsecondary_enrollment"
+    )
+    result = suppress(pd.concat([grad, enrollment], ignore_index=True))
+    published = result.table.set_index(["outcome", "group"])
+    if pd.isna(published.loc[("hs_graduation", "B"), "numerator"]):
+        assert pd.isna(published.loc[("postsecondary_enrollment", "B"), "denominator"])
+    assert audit_disclosure(result.table).safe
+
+
+def test_a_catch_all_group_protects_before_a_named_group_of_the_same_size():
+    # A's 9 students need a second hidden count in the sum; "Not reported" and B are the
+    # same size (40), and the catch-all costs half (issue 15: "Not reported" before named
+    # groups), so it is the one coded as a range and B stays exact.
+    result = suppress(
+        table({"A": (5, 9), "Not reported": (30, 40), "B": (30, 40), "C": (80, 100)}),
+        **COUNTS_ONLY,
+    )
+    published = result.table.set_index("group")
+    assert published.loc["B", "numerator"] == 30
+    assert pd.isna(published.loc["Not reported", "numerator"])
+    assert result.record.set_index("group").loc["Not reported", "rule"] == "complementary_range"
