@@ -1091,7 +1091,10 @@ class _Validation:
         if self.key_columns:
             self.hashes.append(self._hash(chunk.out))
             self.bad.append(chunk.bad_key)
-            self.labels.append(np.asarray(chunk.labels))
+            labels = np.asarray(chunk.labels)
+            if labels.dtype == object and pd.api.types.infer_dtype(labels) == "integer":
+                labels = labels.astype(np.int64)  # file lines: 8 bytes each, not a Python int
+            self.labels.append(labels)
 
     def _hash(self, out: Mapping[str, Any]) -> np.ndarray:
         keys = {}
