@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test docs lab browser lint sample-data clean
+.PHONY: demo test docs lab browser lint sample-data bench clean
 
 demo: $(VENV)/.installed-run
 	$(BIN)/c2c demo
@@ -36,6 +36,12 @@ lab: $(VENV)/.installed-lab
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The runner's benchmarks (minutes each; figures printed as ratios measured in one run).
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/report.py
+	$(BIN)/python benchmarks/partnership_rows.py
+	$(BIN)/python benchmarks/dask_batch.py
 
 sample-data: $(VENV)/.installed-run
 	$(BIN)/python data/sample/make_sample_data.py

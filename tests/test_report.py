@@ -281,30 +281,48 @@ def test_skip_unchanged_reruns_only_the_partnership_whose_rows_changed(tmp_path)
     assert all(r.status == "succeeded" for r in again)
 
 
-def test_a_data_file_that_cannot_be_read_fails_every_named_report_with_its_problems(tmp_path):
+def test_a_data_file_that_cannot_be_read_fails_the_batch_before_any_report_runs(tmp_path):
+    from c2c_analysis.validation import DataValidationError
+
     path = tmp_path / "outcomes.csv"
     path.write_text("partnership,outcome,year\nriverton,hs_graduation,not a year\n")
-    records = run_batch(
-        ["riverton"], data=path, out_dir=tmp_path / "reports", notebook="outcomes_overview"
-    )
-    assert records[0].status == "failed"
-    assert "outcomes.csv" in records[0].error
+    with pytest.raises(DataValidationError, match=r"outcomes\.csv"):
+        run_batch(
+            ["riverton"], data=path, out_dir=tmp_path / "reports", notebook="outcomes_overview"
+        )
+    assert not (tmp_path / "reports").exists()
 
 
 # --- faults ---------------------------------------------------------------------------------------
 
 
 def test_a_failing_partnership_fails_alone(tmp_path):
+    # Partnerships not in the data fail the batch before any kernel (test_report_runner.py);
+    # a report that fails in its kernel fails alone.
+    notebook = nbformat.read(SLEEPY, as_version=4)
+    notebook.cells.append(
+        nbformat.v4.new_code_cell("if partnership == 'nowhere_else':\n    raise ValueError('no')")
+    )
+    path = tmp_path / "fails.ipynb"
+    nbformat.write(notebook, path)
+    from c2c_analysis import load_sample
+
+    rows = load_sample("outcomes")
+    rows = pd.concat(
+        [rows, rows[rows["partnership"] == "tacoma"].assign(partnership="nowhere_else")]
+    )
+    data = tmp_path / "outcomes.csv"
+    rows.to_csv(data, index=False)
     records = run_batch(
-        ["riverton", "nowhere"], out_dir=tmp_path, workers=2, notebook="outcomes_overview"
+        ["riverton", "nowhere_else"], data=data, out_dir=tmp_path, workers=2, notebook=str(path)
     )
     by_name = {r.partnership: r for r in records}
     assert by_name["riverton"].status == "succeeded"
-    failed = by_name["nowhere"]
+    failed = by_name["nowhere_else"]
     assert failed.status == "failed"
-    assert "no rows for partnership 'nowhere'" in failed.error
+    assert "raised ValueError: no" in failed.error
     assert failed.failed_cell is not None
-    status = json.loads((tmp_path / "nowhere__outcomes_overview" / "status.json").read_text())
+    status = json.loads((tmp_path / "nowhere_else__fails" / "status.json").read_text())
     assert status["status"] == "failed"
 
 
@@ -356,13 +374,22 @@ def test_a_failed_rerun_keeps_the_last_good_report(tmp_path):
     bad_data.write_text(
         "partnership,outcome,year,dimension,group,numerator,denominator\ntacoma,hs_graduation,20x5,all,All,1,2\n"
     )
-    again = run_report("tacoma", notebook="outcomes_overview", out_dir=tmp_path, data=bad_data)
+    from c2c_analysis.validation import DataValidationError
+
+    # Invalid data are refused before any kernel starts: nothing is written.
+    with pytest.raises(DataValidationError, match="year"):
+        run_report("tacoma", notebook="outcomes_overview", out_dir=tmp_path, data=bad_data)
+    assert (folder / "report.html").read_bytes() == before
+    assert json.loads((folder / "status.json").read_text())["run_id"] == good.run_id
+    # A run that fails in its kernel leaves the good report and says why beside it.
+    again = run_report(
+        "tacoma", notebook="outcomes_overview", out_dir=tmp_path, parameters={"min_n": "x"}
+    )
     assert again.status == "failed"
     assert (folder / "report.html").read_bytes() == before
     assert json.loads((folder / "status.json").read_text())["run_id"] == good.run_id
     failure = json.loads((folder / "last_failure.json").read_text())
     assert failure["run_id"] == again.run_id
-    assert "DataValidationError" in failure["error"]
     assert not list(tmp_path.glob(".tacoma*.tmp"))  # no half-finished folder left in place
 
 
