@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import contextvars
 import copy
 import datetime as _dt
 import functools
@@ -1667,7 +1668,9 @@ def _dask_task(job: dict[str, Any], private_dir: str) -> RunRecord:
     if os.environ.get("C2C_PRIVATE_DIR") != private_dir:
         os.environ["C2C_PRIVATE_DIR"] = private_dir
     try:
-        record = _run_locked(**job)
+        # In a fresh context: a worker thread inherits its context from the worker's event
+        # loop, and an event loop jupyter_core cached there would be shared by every task.
+        record = contextvars.Context().run(functools.partial(_run_locked, **job))
     except Exception as exc:  # recorded, not retried: the run may have started its cells
         return _raised(
             job["partnership"],
