@@ -340,16 +340,20 @@ def _check(x, A_eq, b_eq, A_ub, b_ub, lower, upper) -> bool:
 class _Problem:
     """One connected group of unknown counts: min and max of linear objectives, integer."""
 
-    def __init__(self, A_eq, b_eq, A_ub, b_ub, lower, upper):
+    def __init__(self, A_eq, b_eq, A_ub, b_ub, lower, upper, *, presolve_first=False):
         self.A_eq, self.b_eq, self.A_ub, self.b_ub = A_eq, b_eq, A_ub, b_ub
         self.lower, self.upper = lower, upper
         self.unverified = False
+        # Presolve off first gives bounds that can be trusted; on first (suppression's
+        # check) is faster, and a wrong bound it gives is a feasible point short of the
+        # optimum: a narrower range, so a value taken for exposed, never one taken for safe.
+        self.order = (True, False) if presolve_first else (False, True)
 
     def optimum(self, c: np.ndarray, *, maximize: bool) -> tuple[float, np.ndarray | None]:
         """Integer optimum of c @ x (inf when unbounded, NaN when it cannot be verified)."""
         sign = -1.0 if maximize else 1.0
         x = None
-        for presolve in (False, True):
+        for presolve in self.order:
             result = linprog(
                 sign * c,
                 A_ub=self.A_ub,
@@ -403,7 +407,7 @@ class _Problem:
             constraints.append(LinearConstraint(self.A_eq, self.b_eq, self.b_eq))
         if self.A_ub is not None:
             constraints.append(LinearConstraint(self.A_ub, -np.inf, self.b_ub))
-        for presolve in (False, True):
+        for presolve in self.order:
             result = milp(
                 c,
                 constraints=constraints,
@@ -419,11 +423,13 @@ class _Problem:
 @dataclass
 class _Attack:
     """Ranges of withheld values (``cells``) and of isolated sets (``sets``), the exposed
-    ones, and for each exposed value the unknown variables of its connected group."""
+    ones, and for each connected group with an exposed value its unknown variables
+    (``exposed_groups``) and those of its exposed values (``exposed_values``)."""
 
     cells: pd.DataFrame
     sets: pd.DataFrame
     exposed_groups: list[np.ndarray] = field(default_factory=list)
+    exposed_values: list[np.ndarray] = field(default_factory=list)
 
 
 def _attack(
@@ -585,7 +591,7 @@ def _attack(
         b_eq = b_eq_all[eq_sel] if len(eq_sel) else None
         b_ub = b_ub_all[ub_sel] if len(ub_sel) else None
         lo_c, up_c = lower[free_vars[cols]], upper[free_vars[cols]]
-        return _Problem(A_eq, b_eq, A_ub, b_ub, lo_c, up_c), cols
+        return _Problem(A_eq, b_eq, A_ub, b_ub, lo_c, up_c, presolve_first=not exact), cols
 
     low = np.where(has_var, np.nan, consts)
     high = np.where(has_var, np.nan, consts)
@@ -704,11 +710,16 @@ def _attack(
         if kind == "set"
     ]
     exposed_groups = [free_vars[comp == c] for c in np.unique(obj_comp[bad & has_var])]
+    exposed_values = [
+        free_vars[np.unique(objective_matrix[np.flatnonzero(bad & (obj_comp == c))].indices)]
+        for c in np.unique(obj_comp[bad & has_var])
+    ]
     if (bad & ~has_var).any():  # a value fixed by published numbers alone
         for k in np.flatnonzero(bad & ~has_var):
             kind, ref, what = objectives[k]
             row = ref if kind == "cell" else int(set_items[ref][1][0] % n)
             exposed_groups.append(np.array([row if what == "n" else n + row]))
+            exposed_values.append(exposed_groups[-1])
 
     cells = pd.DataFrame(cell_records, columns=["row", "value", "low", "high", "exposed"])
     sets_frame = pd.DataFrame(set_records, columns=["set", "value", "low", "high", "exposed"])
@@ -720,7 +731,7 @@ def _attack(
     else:
         sets_frame["rows"] = []
         sets_frame["kind"] = []
-    return _Attack(cells, sets_frame, exposed_groups)
+    return _Attack(cells, sets_frame, exposed_groups, exposed_values)
 
 
 # --- the audit of what a report publishes ----------------------------------------------------

@@ -22,7 +22,8 @@ and between school units and their partnership join the tables they connect.
    and at least ``spread`` students who met and who did not meet the outcome. A row that
    must not stay exact is, where that suffices, **published as a range** instead of
    withheld: its rate as the narrowest band on a fixed grid (5, 10, 20, 25, 50 or 100
-   points wide, never centred on the rate) whose counts span at least ``spread`` students,
+   points wide, never centred on the rate) whose counts span at least ``2 x spread``
+   students (twice the audit's margin: the sums around it narrow what a range allows),
    its denominator withheld only where a withheld size needs it. The group stays in gaps
    and trends (analyses use a range at its midpoint, with its width in the uncertainty;
    ``c2c_analysis._rows``). The cost is the information lost: a range costs the
@@ -113,6 +114,8 @@ _CATCH_ALL = frozenset({NOT_REPORTED, "Unknown", "Other", "Missing"})
 _DEFAULT = object()
 #: Widths of the ranges secondary protection publishes, narrowest first (grid-aligned).
 _BANDS = (0.05, 0.10, 0.20, 0.25, 0.50, 1.0)
+#: A band's counts span at least this many times ``spread`` (2: fewer audit rounds).
+_BAND_SPAN = 2
 
 
 @dataclass(frozen=True)
@@ -278,12 +281,12 @@ def suppress(
            group  numerator  denominator  rate_low  rate_high  suppressed
     All students        170          200       NaN        NaN       False
            Asian       <NA>         <NA>       NaN        NaN        True
-           Black       <NA>         <NA>       0.8        0.9       False
+           Black       <NA>         <NA>       0.8        1.0       False
            White        125          144       NaN        NaN       False
     >>> result.record["rule"].tolist()
     ['min_n', 'complementary_range']
 
-    Black students stay in the table as a range (80%-90%, their count and size withheld):
+    Black students stay in the table as a range (80%-100%, their count and size withheld):
     the 6 Asian students' count is then anywhere from 0 to beyond 10.
     """
     if not isinstance(table, pd.DataFrame):
@@ -573,7 +576,8 @@ def _thresholds(top_bottom: float | Mapping[int, float], den: np.ndarray) -> np.
 def _bands(num: np.ndarray, den: np.ndarray, spread: int) -> tuple[np.ndarray, np.ndarray]:
     """The range a row's rate is published as when secondary protection codes it: the
     narrowest band of :data:`_BANDS` on a fixed grid (never centred on the rate, so its
-    middle tells nothing) whose counts span at least ``spread`` students. NaN where even
+    middle tells nothing) whose counts span at least ``spread`` students (the caller asks
+    for twice the audit's ``spread``). NaN where even
     0%-100% does not (cohorts under ``spread``)."""
     low = np.full(len(num), np.nan)
     high = np.full(len(num), np.nan)
@@ -601,7 +605,7 @@ class _Program:
     same index. Every constraint row belongs to one linked set, so any subset of sets is
     solved in one call."""
 
-    def __init__(self, structure, *, lower, upper, cost, num, den, min_n, spread, no_band):
+    def __init__(self, structure, *, lower, upper, cost, num, den, min_n, spread, no_band, sets):
         self.n = n = structure.n_rows
         self.structure = structure
         self.lower, self.upper, self.cost = lower, upper, cost
@@ -613,15 +617,19 @@ class _Program:
         self.owner: list[np.ndarray] = []
         self.rows = 0
         linked = structure.linked
-        every = np.arange(n)
+        wanted = np.zeros(linked.max() + 1 if n else 0, dtype=bool)
+        wanted[sets] = True  # only the linked sets that hold a primary cell
+        every = np.flatnonzero(wanted[linked])
         # A denominator, and a withheld row, only with its hidden numerator; a row whose
         # cohort is too small for any range is withheld whenever its numerator is hidden.
-        self._add_pairs(n + every, every, linked)
-        self._add_pairs(2 * n + every, every, linked)
-        nb = np.flatnonzero(no_band)
+        self._add_pairs(n + every, every, linked[every])
+        self._add_pairs(2 * n + every, every, linked[every])
+        nb = np.flatnonzero(no_band & wanted[linked])
         self._add_pairs(nb, 2 * n + nb, linked[nb])
         # No hidden value alone in a published sum.
         for variables, _ in structure.eqs:
+            if not wanted[linked[variables[0] % n]]:
+                continue
             items = np.unique(variables)
             k = len(items)
             if k < 2:
@@ -638,6 +646,8 @@ class _Program:
         value_n = np.nan_to_num(num, nan=0.0)
         value_d = np.nan_to_num(den, nan=float(min_n))
         for kind, total, members in structure.sets:
+            if not wanted[linked[total % n]]:
+                continue
             groups = members % n
             need = float(max(min_n, spread)) if kind == 1 else float(spread)
             checks = (
@@ -770,7 +780,7 @@ def _secondary(
     fixed_open = virtual
 
     # Ranges: a primary code keeps its own; any other row gets a band on the fixed grid.
-    band_low, band_high = _bands(num_all, den_all, spread)
+    band_low, band_high = _bands(num_all, den_all, _BAND_SPAN * spread)
     coded = np.isfinite(np.r_[rate_low, pad])
     low_all = np.where(coded, np.r_[rate_low, pad], band_low)
     high_all = np.where(coded, np.r_[rate_high, pad], band_high)
@@ -797,22 +807,26 @@ def _secondary(
 
     linked = structure.linked
     active = np.unique(linked[h_fixed & ~only])
+    num_est, den_est = _estimates(structure, num_all, den_all)
     program = _Program(
         structure,
         lower=lower,
         upper=upper,
         cost=cost,
-        num=num_all,
-        den=den_all,
+        num=num_est,
+        den=den_est,
         min_n=min_n,
         spread=spread,
         no_band=no_band,
+        sets=active,
     )
     # Which constraints touch each variable (for the cuts).
     touching: dict[int, list[np.ndarray]] = {}
+    solving = np.isin(linked, active)
     for variables, _ in (*structure.eqs, *structure.ineqs):
-        for v in variables:
-            touching.setdefault(int(v), []).append(variables)
+        if solving[variables[0] % n]:
+            for v in variables.tolist():
+                touching.setdefault(v, []).append(variables)
 
     flags = lower > 0.5
     rate_pub = np.r_[out["rate"].to_numpy(dtype="float64", na_value=np.nan), pad]
@@ -850,15 +864,19 @@ def _secondary(
             break
         hidden = np.r_[h, f]
         again = set()
-        for group in attack.exposed_groups:
+        for group, exposed in zip(attack.exposed_groups, attack.exposed_values, strict=True):
+            # One more value hidden in a sum that holds an exposed value, or one range
+            # there (or of the exposed rows) withheld outright.
             candidates: set[int] = set()
-            for v in group:
+            near: set[int] = {int(v) % n for v in exposed}
+            for v in exposed:
                 for variables in touching.get(int(v), ()):
                     candidates.update(int(u) for u in variables if not hidden[u])
+                    near.update(int(u) % n for u in variables)
                 other = int(v + n if v < n else v - n)
                 if not hidden[other]:
                     candidates.add(other)
-            rows_g = np.unique(group % n)
+            rows_g = np.array(sorted(near), dtype=int)
             candidates.update(int(2 * n + r) for r in rows_g[ranged[rows_g]])
             columns = np.array(sorted(c for c in candidates if upper[c] > 0.5), dtype=int)
             owner = int(linked[group[0] % n])
@@ -882,6 +900,21 @@ def _secondary(
         rounds,
         len(active),
     )
+
+
+def _estimates(structure, num: np.ndarray, den: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Counts with those the source withheld estimated: in each sum with a known total, the
+    students the known members leave, shared equally among the unknown ones (what an
+    attacker learns about them together). The program's rules for isolated sets need a
+    size for every member; the check attacks the published facts, not these estimates."""
+    n = structure.n_rows
+    values = np.r_[num, den].astype(float)
+    for _, total, members in structure.sets:
+        unknown = ~np.isfinite(values[members])
+        if unknown.any() and np.isfinite(values[total]):
+            left = values[total] - np.nansum(values[members])
+            values[members[unknown]] = max(left, 0.0) / unknown.sum()
+    return values[:n], values[n:]
 
 
 def _fill_virtual_totals(keys, virtual, num, den) -> None:

@@ -44,8 +44,8 @@ def test_denominator_of_exactly_min_n_is_published():
 def test_complementary_protection_codes_the_smallest_sibling_as_a_range():
     # A's 9 students are withheld; its count and size would follow from All students minus
     # the others, so the smallest sibling B (30 of 40) loses its exact count and size but
-    # stays in the table as the 10-point band holding 75%: 70%-80% (the 5-point band
-    # 75%-80% holds only the counts 30-32 of 40, within one student).
+    # stays in the table as the narrowest grid band holding 75% whose counts span at least
+    # 2 x spread = 6 students: 60%-80% (24-32 of 40; 75%-80% holds 30-32, 70%-80% 28-32).
     result = suppress(
         table({"A": (5, 9), "B": (30, 40), "C": (80, 100), "D": (90, 120)}), **COUNTS_ONLY
     )
@@ -57,7 +57,7 @@ def test_complementary_protection_codes_the_smallest_sibling_as_a_range():
         "C": False,
         "D": False,
     }
-    assert (published.loc["B", "rate_low"], published.loc["B", "rate_high"]) == (0.7, 0.8)
+    assert (published.loc["B", "rate_low"], published.loc["B", "rate_high"]) == (0.6, 0.8)
     assert pd.isna(published.loc["B", "numerator"])
     assert pd.isna(published.loc["B", "denominator"])
     assert result.record.set_index("group")["rule"].to_dict() == {
@@ -65,7 +65,8 @@ def test_complementary_protection_codes_the_smallest_sibling_as_a_range():
         "B": "complementary_range",
     }
     # Hand check of what that leaves: n_A + n_B = 205 - 170 = 35 and d_A + d_B = 49, with
-    # 0.7 d_B <= n_B <= 0.8 d_B: d_A = 9 gives n_A in 3..7, d_A = 0 gives n_A = 0.
+    # 0.6 d_B <= n_B <= 0.8 d_B: d_A = 9 gives n_A in 3..11 (at most 9), d_A = 0 gives
+    # n_A = 0.
     assert audit_disclosure(result.table).safe
 
 
@@ -104,13 +105,13 @@ def test_top_coding_publishes_a_range_and_keeps_the_denominator():
     assert pd.isna(row["numerator"])
     assert row["denominator"] == 100
     # Its numerator would follow from the total: the smallest sibling's exact count and rate
-    # go too, published as the band 70%-80% (28-32 of 40), and that sibling keeps its
+    # go too, published as the band 60%-80% (24-32 of 40), and that sibling keeps its
     # denominator. By hand: n_A = 188 - 60 - n_B lies in 96..100.
     sibling = result.table.set_index("group").loc["B"]
     assert not sibling["suppressed"]
     assert pd.isna(sibling["numerator"])
     assert np.isnan(sibling["rate"])
-    assert (sibling["rate_low"], sibling["rate_high"]) == (0.7, 0.8)
+    assert (sibling["rate_low"], sibling["rate_high"]) == (0.6, 0.8)
     assert sibling["denominator"] == 40
 
 
