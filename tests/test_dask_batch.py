@@ -177,3 +177,29 @@ def test_only_a_kernel_that_failed_to_start_is_retried(tmp_path, cheap, monkeypa
     assert by_name["tacoma"].status == "succeeded", by_name["tacoma"].error
     assert calls == {"harbor_city": 1, "riverton": 1, "tacoma": 2}
     assert by_name["riverton"].status == "failed"  # failed in a cell: never run twice
+
+
+def test_a_dask_batch_holds_the_folders_lock(cluster, cheap, tmp_path):
+    import threading
+
+    from c2c_analysis.report import OutputFolderBusy
+    from c2c_analysis.report.folders import LOCK_NAME
+
+    out = tmp_path / "out"
+    done = {}
+    thread = threading.Thread(
+        target=lambda: done.update(
+            records=run_batch(PARTNERSHIPS, out_dir=out, notebook=str(cheap), client=cluster)
+        )
+    )
+    thread.start()
+    try:
+        for _ in range(200):  # until the Dask batch holds the lock
+            if (out / LOCK_NAME).is_file() and (out / LOCK_NAME).read_text():
+                break
+            threading.Event().wait(0.05)
+        with pytest.raises(OutputFolderBusy, match="in use by another c2c run"):
+            run_batch(["tacoma"], out_dir=out, notebook=str(cheap), lock_timeout=0.3)
+    finally:
+        thread.join(timeout=600)
+    assert [r.status for r in done["records"]] == ["succeeded"] * 3

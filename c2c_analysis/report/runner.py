@@ -385,20 +385,45 @@ def _filtered_parquet(path: Path, wanted: set[str]):
         schema = pq.read_schema(path)
         if "partnership" not in schema.names:
             return None
-        column = pq.read_table(path, columns=["partnership"]).column("partnership")
+        # Dictionary-encoded: the names are decoded once per row group, not once per row.
+        column = pq.read_table(
+            path, columns=["partnership"], read_dictionary=["partnership"]
+        ).column("partnership")
     except Exception:  # not readable by pyarrow: the whole read says why
         return None
+    if not pa.types.is_dictionary(column.type) or not pa.types.is_string(column.type.value_type):
+        return None
     cache: dict[str, str] = {}
-    raw = [v for v in pc.unique(column).to_pylist() if isinstance(v, str)]
+    raw = sorted(
+        {v for chunk in column.chunks for v in chunk.dictionary.to_pylist() if isinstance(v, str)}
+    )
     _slug_map(raw, cache)
     keep = [v for v in raw if cache[v] in wanted]
-    mask = pc.is_in(column, value_set=pa.array(keep, type=pa.string()))
-    mask = mask.to_numpy(zero_copy_only=False)
+    wanted_values = pa.array(keep, type=pa.string())
+    masks = [
+        pc.fill_null(
+            pc.take(pc.is_in(chunk.dictionary, value_set=wanted_values), chunk.indices), False
+        ).to_numpy(zero_copy_only=False)
+        for chunk in column.chunks
+    ]
+    mask = np.concatenate(masks) if masks else np.zeros(0, dtype=bool)
     positions = np.flatnonzero(np.asarray(mask, dtype=bool))
-    frame = pd.read_parquet(path, filters=[("partnership", "in", keep)]) if keep else None
-    if frame is None:
-        frame = pd.read_parquet(path).iloc[:0]
-    if len(frame) != len(positions):  # a filter the reader did not apply row by row
+    # Only the row groups that hold a wanted row are decoded; the kept rows go through
+    # pandas' own Parquet conversion (a small in-memory file), as reading the file would.
+    handle = pq.ParquetFile(path)
+    sizes = [handle.metadata.row_group(i).num_rows for i in range(handle.num_row_groups)]
+    starts = np.cumsum([0, *sizes])
+    groups = sorted(set(np.searchsorted(starts, positions, side="right") - 1))
+    if groups:
+        table = handle.read_row_groups(groups)
+        local = np.concatenate([np.arange(starts[g], starts[g + 1]) for g in groups])
+        table = table.filter(pa.array(np.isin(local, positions)))
+    else:
+        table = handle.schema_arrow.empty_table()
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table, buffer)
+    frame = pd.read_parquet(pa.BufferReader(buffer.getvalue()))
+    if len(frame) != len(positions):
         return None
     known = sorted({s for s in cache.values() if s})
     return _validated(frame.reset_index(drop=True), positions, path.name), known
@@ -870,7 +895,9 @@ def _run_in(
         failed_cell, notebook_node = _running_cell(), None
     audit_detail = None
     if error is None:  # nothing is published that the disclosure audit finds unsafe
-        error, audit_detail = _disclosure_audit(work, min_n=min_n)
+        shown = values.get("min_n")  # a caller's parameter may set it for the notebook
+        audit_n = shown if isinstance(shown, int) and not isinstance(shown, bool) else min_n
+        error, audit_detail = _disclosure_audit(work, min_n=max(int(min_n), audit_n))
     seconds = round(time.perf_counter() - started, 3)
     inputs = _inputs({**values, "source_path": built_in["source_path"]}, template)
     provenance = {
