@@ -1,5 +1,15 @@
 """Run the report notebooks with Papermill, one partnership at a time or in a batch.
 
+Before any kernel starts, the inputs are checked (:func:`check_inputs`): the data are read,
+only the named partnerships' rows where the file allows (:func:`read_partnership_rows`),
+and validated; every partnership named must be in them and a portfolio's labels must match
+them. Each report's kernel gets its own rows as a private per-partnership file. After the
+notebook ran and before anything is moved into place, the disclosure audit
+(:func:`~c2c_analysis.audit.audit_disclosure`) reads everything the run would publish; a
+run it finds unsafe fails, naming the exposed cells (their ranges go to the private
+record only), and the last good report stays. A batch runs ``workers`` threads, or one
+task per partnership on a Dask cluster (``run_batch(client=...)``).
+
 Each run writes ``<out_dir>/<partnership>/``: the executed notebook, a standalone
 ``report.html`` (images embedded, code hidden, no script), the published tables
 (``tables/*.csv`` and ``.xlsx``, formula-safe), ``results.json``, ``provenance.json`` and
@@ -56,14 +66,19 @@ from c2c_analysis.report.escape import csp_meta, escape_html
 from c2c_analysis.report.folders import OutputFolderBusy, OutputFolderError
 
 __all__ = [
+    "DASK_RETRIES",
     "NOTEBOOKS",
+    "KernelDidNotStart",
     "OutputFolderBusy",
     "OutputFolderError",
     "ReportFolderWarning",
     "RunRecord",
+    "check_inputs",
     "notebook_path",
+    "read_partnership_rows",
     "run_batch",
     "run_report",
+    "top_bottom_thresholds",
 ]
 
 #: The notebook templates shipped with the package.
@@ -316,6 +331,12 @@ def read_partnership_rows(
     DataValidationError, FileNotFoundError
         As :func:`~c2c_analysis.read_outcomes`; a problem in the kept rows is reported as a
         read of the whole file reports it.
+
+    Examples
+    --------
+    >>> table, notes, known = read_partnership_rows(None, ["tacoma"])
+    >>> sorted(set(table["partnership"])), len(known)
+    (['tacoma'], 5)
     """
     from c2c_analysis.datasets import sample_path
     from c2c_analysis.io.outcomes import read_outcomes
@@ -708,6 +729,15 @@ def check_inputs(
     are (labels normalised as the data's are), with the errors of
     :func:`~c2c_analysis.validation.validate_inputs`.
 
+    Parameters
+    ----------
+    data : path or None
+        The outcome file (None: the bundled sample).
+    partnerships : sequence of str, optional
+        The partnerships a report or batch names (None: every partnership, all rows read).
+    portfolio : path, optional
+        A strategy portfolio (YAML or CSV) to check against the data.
+
     Returns
     -------
     (DataFrame, list of str, list of str)
@@ -718,6 +748,15 @@ def check_inputs(
     DataValidationError
         ``source == "partnerships"`` for a partnership that is not in the data (a usage
         error: ``c2c`` exits with 2), else the data's or the portfolio's problems.
+
+    Examples
+    --------
+    >>> rows, notes, known = check_inputs(None, partnerships=["riverton"])
+    >>> check_inputs(None, partnerships=["rivertown"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    c2c_analysis.validation.DataValidationError: partnerships: 1 problem found
+      - column 'partnership': not in the data; did you mean 'riverton'? (value 'rivertown')
     """
     from c2c_analysis.schema import did_you_mean
     from c2c_analysis.validation import DataValidationError, _check_portfolio
