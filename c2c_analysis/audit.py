@@ -64,6 +64,16 @@ facts about a cell. Facts about the same cell from several tables are combined: 
 count read, the narrowest range. Figures, alt text and sentences in the narrative are not
 parsed: a report must not state in words a count that its tables withhold.
 
+Not read as facts: the runner's derived tables (``gap_change``: ``rate_start``/``rate_end``
+by ``start``/``end``; ``decomposition``; ``overview``: ``latest_rate``, ``latest_denominator``;
+``scorecard``: ``actual``; ``trends``; ``run_charts``) and ``results.json``'s dashboard
+figures (``graduation``: ``numerator``/``denominator``/``year`` without an outcome or group).
+They name a cell only through columns such as ``start`` or ``last_year``, and their rates of
+range-coded rows are the ranges' midpoints, not facts about the counts, so reading them as
+exact rates would make the attacker's problem wrong rather than stronger. An audit of a
+report folder holding only such tables therefore checks no cell; publish the suppressed
+outcome table beside them (or audit it directly) to have it checked.
+
 References
 ----------
 Hundepool, A., Domingo-Ferrer, J., Franconi, L., Giessing, S., Nordholt, E. S., Spicer, K.,
