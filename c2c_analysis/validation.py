@@ -718,7 +718,7 @@ def _rate_units(
     evidence: Mapping[str, _RateEvidence],
     *,
     rate_header: str,
-    rates_in_percent: bool | None,
+    rates_in_percent: bool | Mapping[str, bool] | None,
     whole: list[dict[str, Any]],
     notes: list[str],
     told: str | None,
@@ -731,9 +731,27 @@ def _rate_units(
     side, unless ``rates_in_percent`` says which. Zeros read alike either way and decide
     nothing. A column of values at or below 1 is proportions; one of only 0 and 1 is
     ambiguous and follows the other rate columns' decision, with a note either way.
+    A mapping ``{column: bool}`` (a reader whose bounds are proportions already, while its
+    ``rate`` follows the caller) fixes the unit of the columns it names; the others are
+    decided as above.
     """
     if not evidence:
         return {}
+    if isinstance(rates_in_percent, Mapping):
+        fixed = {c: bool(v) for c, v in rates_in_percent.items() if c in evidence}
+        rest = {c: e for c, e in evidence.items() if c not in fixed}
+        if "rate" in fixed and told is None:
+            kind = "percentages and divided by 100" if fixed["rate"] else "proportions"
+            notes.append(f"rates read as {kind}, as told (rates_in_percent={fixed['rate']})")
+        decided = _rate_units(
+            rest,
+            rate_header=rate_header,
+            rates_in_percent=None,
+            whole=whole,
+            notes=notes,
+            told=told,
+        )
+        return {**fixed, **decided}
     if rates_in_percent is not None:
         if told is None:
             kind = "percentages and divided by 100" if rates_in_percent else "proportions"

@@ -198,3 +198,55 @@ def test_range_coded_rows_flow_into_trends_at_their_midpoint():
         result = trend(table, method="ols").iloc[0]
     # Midpoints 0.62, 0.66, 0.72, 0.90: (0.90 - 0.62) / 3 years.
     assert result["average_change_pp"] == pytest.approx(28 / 3)
+
+
+# --- the unit of exact rate codes is decided as for any rate column (issue 13 item 5) ---
+
+
+def wide_codes(rates, cohorts=("1000", "300")) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "STNAM": ["WASHINGTON"] * len(rates),
+            "LEAID": ["5308700", "5300001"][: len(rates)],
+            "LEANM": ["Tacoma SD", "Other SD"][: len(rates)],
+            "ALL_COHORT_1819": list(cohorts)[: len(rates)],
+            "ALL_RATE_1819": list(rates),
+        }
+    )
+
+
+def test_rate_codes_all_at_or_below_one_are_proportions_with_a_note():
+    with pytest.warns(C2CDataWarning, match="every exact rate code is at or below 1: read as "):
+        table = read_edfacts_acgr(wide_codes(["0.83", "0.9"]))
+    # 0.83 is 83 %, as a canonical rate column of [0.83, 0.9] is read; before the fix the
+    # codes were read as percents and gave 0.0083 and 0.009.
+    assert table["rate"].tolist() == pytest.approx([0.83, 0.90])
+
+
+def test_rate_codes_stored_as_proportions_in_a_workbook_are_proportions(tmp_path):
+    # Excel cells formatted as percent hold 0.83 for "83%".
+    path = tmp_path / "acgr.xlsx"
+    frame = wide_codes([0.83, 0.9], cohorts=(1000, 300))
+    frame.to_excel(path, index=False)
+    with pytest.warns(C2CDataWarning, match="read as proportions"):
+        table = read_edfacts_acgr(path)
+    assert table["rate"].tolist() == pytest.approx([0.83, 0.90])
+
+
+def test_rate_codes_told_in_percent_stay_percents():
+    with pytest.warns(C2CDataWarning, match=r"as told \(rates_in_percent=True\)"):
+        table = read_edfacts_acgr(wide_codes(["0.83", "0.9"]), rates_in_percent=True)
+    assert table["rate"].tolist() == pytest.approx([0.0083, 0.009])  # 0.83 % and 0.9 %
+
+
+def test_rate_codes_at_or_below_one_beside_percents_are_an_error_naming_rows():
+    with pytest.raises(DataValidationError, match="rate codes mix proportions and percents"):
+        read_edfacts_acgr(wide_codes(["0.83", "90"]))
+
+
+def test_rate_codes_of_only_zero_and_one_are_proportions_with_a_note():
+    # 0 and 1 could be 0 % and 100 % or 0 % and 1 %: read as a canonical column of only
+    # 0 and 1 is (proportions), and the note says how to say otherwise.
+    with pytest.warns(C2CDataWarning, match="hold only 0 and 1: read as proportions"):
+        table = read_edfacts_acgr(wide_codes(["1", "0"]))
+    assert table["rate"].tolist() == [1.0, 0.0]

@@ -111,3 +111,40 @@ def test_frame_input_and_partnership_mapping():
     with pytest.warns(C2CDataWarning):
         table = read_ospi_graduation(frame, partnership={"27010": "tacoma"})
     assert set(table["partnership"]) == {"tacoma"}
+
+
+def ospi_ranges() -> pd.DataFrame:
+    """A percent rate beside '>95%' and '<5%' marks (their bounds are proportions)."""
+    return pd.DataFrame(
+        {
+            "SchoolYear": ["2014-15"] * 3,
+            "OrganizationLevel": ["District"] * 3,
+            "DistrictCode": ["27010"] * 3,
+            "DistrictName": ["Tacoma School District"] * 3,
+            "StudentGroupType": ["Race"] * 3,
+            "StudentGroup": ["Black/ African American", "White", "Asian"],
+            "Cohort": ["Four Year"] * 3,
+            "FinalCohort": ["352", "900", "300"],
+            "Graduate": ["285", "", ""],
+            "GraduationRate": ["80.97", "", ""],
+            "Suppression": ["No DAT", "Top/Bottom Range: >95%", "<5%"],
+        }
+    )
+
+
+def test_rates_in_percent_applies_to_the_rate_not_to_the_range_bounds():
+    with pytest.warns(C2CDataWarning, match=r"as told \(rates_in_percent=True\)"):
+        table = read_ospi_graduation(ospi_ranges(), rates_in_percent=True).set_index("group")
+    # 80.97 % -> 0.8097; ">95%" is 0.95-1 and "<5%" 0-0.05 whatever the rate's unit
+    # (before the fix they were divided by 100 again: 0.0095-0.01).
+    assert table.loc["Black", "rate"] == pytest.approx(0.8097)
+    assert table.loc["White", ["rate_low", "rate_high"]].tolist() == pytest.approx([0.95, 1.0])
+    assert table.loc["Asian", ["rate_low", "rate_high"]].tolist() == pytest.approx([0.0, 0.05])
+
+
+def test_bounds_stay_proportions_when_rates_are_told_proportions():
+    frame = ospi_ranges().assign(GraduationRate=["0.8097", "", ""])
+    with pytest.warns(C2CDataWarning):
+        table = read_ospi_graduation(frame, rates_in_percent=False).set_index("group")
+    assert table.loc["Black", "rate"] == pytest.approx(0.8097)
+    assert table.loc["White", ["rate_low", "rate_high"]].tolist() == pytest.approx([0.95, 1.0])

@@ -414,3 +414,16 @@ def test_valid_file_through_a_recipe_in_chunks_warns_like_the_whole_file(tmp_pat
     assert chunked == whole
     assert whole[1] is None
     assert any("hold suppression markers" in w for w in whole[2])
+
+
+def test_a_rate_codes_recipe_reads_codes_at_or_below_one_as_proportions(tmp_path):
+    path = tmp_path / "codes.csv"
+    path.write_text(
+        "partnership,outcome,year,dimension,group,rate,denominator\n"
+        "tacoma,hs_graduation,2015,all,All students,0.83,100\n"
+        "tacoma,hs_graduation,2016,all,All students,0.9,100\n"
+    )
+    with pytest.warns(C2CDataWarning, match="every exact rate code is at or below 1"):
+        table = read_outcomes(path, recipe={"rate_codes": True})
+    # as read without the recipe: 0.83 and 0.9 are proportions (before the fix 0.0083, 0.009)
+    assert table["rate"].tolist() == pytest.approx([0.83, 0.90])

@@ -148,10 +148,12 @@ def test_trend_on_a_school_with_exact_rates_returns_a_slope_and_interval(tacoma)
 def test_combine_units_sums_exact_ranged_and_withheld_schools(tacoma):
     combined = combine_units(tacoma)
     row = combined.query("year == 2014 and group == 'All students'").iloc[0]
-    # Lincoln 0.66 × 450 = 297; Stadium 70-74 % of 400 = 280..296; Oakland withheld, 0..12.
+    # By hand, every whole count each school's publication allows:
+    # Lincoln 66 % (65.5-66.5 %) of 450 = ceil(294.75)..floor(299.25) = 295..299;
+    # Stadium 70-74 % (69.5-74.5 %) of 400 = 278..298; Oakland withheld, 0..12.
     assert row["denominator"] == 862
-    assert row["rate_low"] == pytest.approx(577 / 862)
-    assert row["rate_high"] == pytest.approx(605 / 862)
+    assert row["rate_low"] == pytest.approx((295 + 278 + 0) / 862)
+    assert row["rate_high"] == pytest.approx((299 + 298 + 12) / 862)
     assert math.isnan(row["rate"])
     assert (row["units"], row["units_derived"], row["units_ranged"], row["units_withheld"]) == (
         3,
@@ -267,9 +269,10 @@ def test_ed_data_express_school_file_filtered_to_one_district(tmp_path):
         table = read_edfacts_acgr(path, partnership={"5308700": "tacoma"})
     assert len(table) == 4
     combined = combine_units(table).set_index("year")
-    # 2018: 0.81 × 452 = 366.12 plus 90-100 % of 399 = 359.1..399, over 851 students.
-    assert combined.loc[2018, "rate_low"] == pytest.approx((366.12 + 359.1) / 851)
-    assert combined.loc[2018, "rate_high"] == pytest.approx((366.12 + 399) / 851)
+    # 2018 by hand: 81 % (80.5-81.5 %) of 452 = ceil(363.86)..floor(368.38) = 364..368;
+    # GE90 (89.5-100 %) of 399 = ceil(357.105)..399; over 851 students.
+    assert combined.loc[2018, "rate_low"] == pytest.approx((364 + 358) / 851)
+    assert combined.loc[2018, "rate_high"] == pytest.approx((368 + 399) / 851)
 
 
 def test_read_outcomes_maps_the_partnership_column_values(tmp_path):
@@ -310,3 +313,170 @@ def test_ospi_district_codes_map_schools(tmp_path):
         table = read_ospi_graduation(raw, level="school", partnership={"27010": "tacoma"})
     assert table["unit"].tolist() == ["1234 Lincoln High", "1235 Stadium High"]
     assert combine_units(table)["numerator"].tolist() == [620]
+
+
+# --- review fixes: nested units, id types, bounds that cover every count -------------------
+
+
+def express_mixed(tmp_path):
+    """An ED Data Express export listing Tacoma's own (LEA-level, blank school id) row
+    beside its two schools' rows, and a school of another district."""
+    text = EXPRESS_HEADER
+    text += express_row("2018-2019", "5308700", "Tacoma School District", "", "", "83", 1000)
+    text += express_row(
+        "2018-2019", "5308700", "Tacoma School District", "Lincoln High", "530870001111", "80", 600
+    )
+    text += express_row(
+        "2018-2019", "5308700", "Tacoma School District", "Stadium High", "530870002222", "87", 400
+    )
+    text += express_row("2018-2019", "5300001", "Other SD", "Other High", "530000103333", "90", 300)
+    path = tmp_path / "express_mixed.csv"
+    path.write_text(text)
+    return path
+
+
+def test_a_district_row_beside_its_schools_is_kept_alone_not_double_counted(tmp_path):
+    with pytest.warns(C2CDataWarning, match=r"nested units: kept the NCES LEA ID-level rows"):
+        table = read_edfacts_acgr(express_mixed(tmp_path), partnership={"5308700": "tacoma"})
+    assert table["unit"].tolist() == ["5308700 Tacoma School District"]
+    # The district's own cohort, 1000; before the fix 1000 + 600 + 400 = 2000 were summed.
+    assert combine_units(table)["denominator"].tolist() == [1000]
+
+
+def test_nested_schools_keeps_the_schools_instead_of_the_district_row(tmp_path):
+    with pytest.warns(C2CDataWarning, match=r"left out 1 NCES LEA ID-level row"):
+        table = read_edfacts_acgr(
+            express_mixed(tmp_path), partnership={"5308700": "tacoma"}, nested="schools"
+        )
+    row = combine_units(table).iloc[0]
+    # 600 + 400 students; rate (0.80 × 600 + 0.87 × 400) / 1000 = (480 + 348) / 1000.
+    assert row["denominator"] == 1000
+    assert row["rate"] == pytest.approx(0.828)
+
+
+def test_nested_raise_refuses_a_district_row_beside_its_schools(tmp_path):
+    with pytest.raises(DataValidationError, match="contain 2 kept unit"):
+        read_edfacts_acgr(
+            express_mixed(tmp_path), partnership={"5308700": "tacoma"}, nested="raise"
+        )
+
+
+def test_combine_units_refuses_a_district_row_beside_its_schools():
+    rows = pd.DataFrame(
+        {
+            "partnership": ["p"] * 3,
+            "outcome": ["hs_graduation"] * 3,
+            "year": [2019] * 3,
+            "dimension": ["all"] * 3,
+            "group": ["All students"] * 3,
+            "unit": ["5308700 Tacoma", "530870001111 Lincoln", "530870002222 Stadium"],
+            "numerator": [830, 480, 348],
+            "denominator": [1000, 600, 400],
+            "nces_leaid": ["5308700"] * 3,
+            "nces_schid": ["", "530870001111", "530870002222"],
+        }
+    )
+    with pytest.raises(ValueError, match="count those students twice"):
+        combine_units(rows)
+
+
+def ospi_schools() -> pd.DataFrame:
+    """Othello's district code 01147 beside a Tacoma school whose code is 1147."""
+    return pd.DataFrame(
+        {
+            "SchoolYear": ["2018-19"] * 3,
+            "OrganizationLevel": ["School"] * 3,
+            "DistrictCode": ["01147", "01147", "27010"],
+            "DistrictName": ["Othello SD", "Othello SD", "Tacoma SD"],
+            "SchoolCode": ["2222", "3333", "1147"],
+            "SchoolName": ["Othello High", "McFarland Middle", "Lincoln High"],
+            "StudentGroupType": ["All"] * 3,
+            "StudentGroup": ["All Students"] * 3,
+            "Cohort": ["Four Year"] * 3,
+            "FinalCohort": ["200", "50", "300"],
+            "Graduate": ["160", "40", "240"],
+            "GraduationRate": ["0.8", "0.8", "0.8"],
+            "Suppression": ["No DAT"] * 3,
+        }
+    )
+
+
+def test_a_district_code_with_its_leading_zero_does_not_match_a_school_code():
+    with pytest.warns(C2CDataWarning, match=r"left out 1 row"):
+        table = read_ospi_graduation(
+            ospi_schools(), level="school", partnership={"01147": "othello"}
+        )
+    # Only Othello's two schools; before the fix "01147" became "1147" and also took
+    # Tacoma's school 1147 (240 of 300) into Othello.
+    assert table["unit"].tolist() == ["2222 Othello High", "3333 McFarland Middle"]
+    assert combine_units(table)["numerator"].tolist() == [200]  # 160 + 40
+
+
+def test_an_id_that_may_be_a_district_or_a_school_is_an_error_asking_which():
+    # 1147 is Tacoma's school 1147, or Othello's district 01147 without its zero.
+    with pytest.raises(DataValidationError, match="matches ids of more than one kind"):
+        read_ospi_graduation(ospi_schools(), level="school", partnership={1147: "x"})
+
+
+def test_a_mapping_file_header_says_which_kind_of_id_it_holds(tmp_path):
+    schools = tmp_path / "schools.csv"
+    schools.write_text("school_id,partnership\n1147,tacoma\n")
+    districts = tmp_path / "districts.csv"
+    districts.write_text("lea_id,partnership\n1147,othello\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", C2CDataWarning)
+        by_school = read_ospi_graduation(ospi_schools(), level="school", partnership=schools)
+        by_district = read_ospi_graduation(ospi_schools(), level="school", partnership=districts)
+        nested = read_ospi_graduation(
+            ospi_schools(), level="school", partnership={"district_code": {1147: "othello"}}
+        )
+    assert by_school["unit"].tolist() == ["1147 Lincoln High"]
+    assert by_district["unit"].tolist() == ["2222 Othello High", "3333 McFarland Middle"]
+    assert nested["unit"].tolist() == by_district["unit"].tolist()
+
+
+def test_combine_units_bounds_cover_the_rounding_of_rates_and_ranges():
+    rows = pd.DataFrame(
+        {
+            "partnership": ["p"] * 4,
+            "outcome": ["hs_graduation"] * 4,
+            "year": [2015] * 4,
+            "dimension": ["all"] * 4,
+            "group": ["All students"] * 4,
+            "unit": ["A", "B", "C", "D"],
+            "numerator": [80, np.nan, np.nan, np.nan],
+            "denominator": [100, 450, 1000, 12],
+            "rate": [0.8, 0.83, np.nan, np.nan],
+            "rate_low": [np.nan, np.nan, 0.80, np.nan],
+            "rate_high": [np.nan, np.nan, 0.84, np.nan],
+            "suppressed": [False, False, False, True],
+        }
+    )
+    row = combine_units(rows).iloc[0]
+    # By hand, over 100 + 450 + 1000 + 12 = 1562 students:
+    #   A exact: 80..80;
+    #   B 83 % of 450 (82.5-83.5 %): ceil(371.25)..floor(375.75) = 372..375;
+    #   C "80-84" of 1000 (79.5-84.5 %): 795..845 (a count of 845 is 84.5 %, which
+    #     rounds to 84 half-to-even, so it is allowed; the reviewer's 844 assumed half-up);
+    #   D withheld, cohort 12: 0..12.
+    # Before the fix B counted as exactly 373.5 and C as 800..840: 0.80250..0.83579.
+    assert row["rate_low"] == pytest.approx((80 + 372 + 795 + 0) / 1562)  # 0.79834
+    assert row["rate_high"] == pytest.approx((80 + 375 + 845 + 12) / 1562)  # 0.83995
+    assert "widened by their rounding" in row["note"]
+
+
+def test_a_mapping_header_that_names_no_id_column_of_the_file_does_not_filter(tmp_path):
+    # A header such as "name" says nothing about the file's ids: the ids are tried on
+    # every id column, as a header "id" is.
+    mapping = tmp_path / "names.csv"
+    mapping.write_text("name,partnership\nLincoln High,tacoma\n")
+    path = tmp_path / "schools.csv"
+    path.write_text(
+        "partnership,outcome,year,dimension,group,numerator,denominator\n"
+        "Lincoln High,hs_graduation,2015,all,All students,300,400\n"
+        "Othello High,hs_graduation,2015,all,All students,120,150\n"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", C2CDataWarning)
+        table = read_outcomes(path, partnership=mapping)
+    assert table["unit"].tolist() == ["Lincoln High"]

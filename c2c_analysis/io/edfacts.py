@@ -164,6 +164,7 @@ def read_edfacts_acgr(
     partnership: str | Mapping[str, str] | os.PathLike[str] | None = None,
     sheet: str | int | None = None,
     rates_in_percent: bool | None = None,
+    nested: str = "district",
 ) -> pd.DataFrame:
     """Read an EDFacts / ED Data Express adjusted cohort graduation rate file.
 
@@ -184,9 +185,16 @@ def read_edfacts_acgr(
     sheet : str or int, optional
         Excel sheet.
     rates_in_percent : bool, optional
-        Exact rate codes are percents, as the layouts publish them; ``False`` reads them as
-        proportions. Codes at or below 1 beside codes above 1 are an error that lists the
-        rows unless this says which.
+        The unit of exact rate codes. Default: decided on the whole file, as for any rate
+        column: percents when some code is above 1, written with ``%`` or beside ranges
+        (as the layouts publish them); proportions, with a note, when every exact code is
+        at or below 1 (``0.83`` is 83 %). Codes at or below 1 beside codes above 1 or
+        ranges are an error that lists the rows unless this says which.
+    nested : {"district", "schools", "raise"}
+        With a partnership mapping, what to keep of a district whose own rows (a blank
+        school id, as ED Data Express lists them) are kept beside its schools' rows, which
+        they contain: the district's rows (default), the schools', or an error. A note says
+        what was left out; students are never counted twice.
 
     Returns
     -------
@@ -239,7 +247,7 @@ def read_edfacts_acgr(
             ],
             source=name,
         )
-    return _read_layout(frame, layout, partnership, name, rates_in_percent)
+    return _read_layout(frame, layout, partnership, name, rates_in_percent, nested)
 
 
 def _fit(recipe_name: str, headers: list[str]) -> Recipe:
@@ -262,6 +270,7 @@ def _read_layout(
     partnership: str | Mapping[str, str] | os.PathLike[str] | None,
     name: str | None,
     rates_in_percent: bool | None,
+    nested: str = "district",
 ) -> pd.DataFrame:
     """Every layout through its shipped recipe (melts, markers, "." cells meaning no
     students, rate codes, a partnership mapping), then what only code can say: the long
@@ -280,6 +289,7 @@ def _read_layout(
         source=name,
         partnership=partnership,
         rates_in_percent=rates_in_percent,
+        nested=nested,
     )
     problems: list[dict] = []
     if layout == "edfacts_acgr_long":

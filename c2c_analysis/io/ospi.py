@@ -201,7 +201,12 @@ def read_ospi_graduation(
         if level == "school":
             ids.insert(0, ("school_code", "school_name"))
         frame, kept_lines, unit_notes = select_units(
-            frame, partnership, ids=ids, lines=frame["__line__"].to_numpy(), source=name
+            frame,
+            partnership,
+            ids=ids,
+            lines=frame["__line__"].to_numpy(),
+            source=name,
+            widths={"district_code": 5},  # CCDDD: county and district, as in 01147
         )
         frame["__line__"] = kept_lines
         for note in unit_notes:
@@ -289,9 +294,12 @@ def read_ospi_graduation(
     for column in extra:
         if column in frame:
             out[column] = frame[column].to_numpy()
-    table = _validate(
-        out, source=name, rows=lines.to_list(), aliases=False, rates_in_percent=rates_in_percent
-    )
+    # Only the published rate follows rates_in_percent: the bounds of ">95%" and "<5%" are
+    # proportions already (_suppression divided them by 100).
+    units: dict[str, bool] = {"rate_low": False, "rate_high": False}
+    if rates_in_percent is not None:
+        units["rate"] = bool(rates_in_percent)
+    table = _validate(out, source=name, rows=lines.to_list(), aliases=False, rates_in_percent=units)
     # Class-of year: an extended (k-year) rate reported in a school year belongs to the
     # cohort expected to graduate k - 4 years earlier.
     table["year"] = table["year"] - (cohort_years.to_numpy(dtype=int) - 4)

@@ -44,6 +44,7 @@ def read_outcomes(
     recipe: Recipe | Mapping[str, Any] | str | os.PathLike[str] | None = None,
     partnership: str | Mapping[Any, str] | os.PathLike[str] | None = None,
     rates_in_percent: bool | None = None,
+    nested: str = "district",
 ) -> pd.DataFrame:
     """Read an outcome table and return it validated and in canonical form.
 
@@ -75,6 +76,11 @@ def read_outcomes(
         recipe's, else decided per column from the values (a column mixing values at or
         below 1 with values above 1 is an error that lists the rows on each side); the
         reading notes state the decision.
+    nested : {"district", "schools", "raise"}
+        With a partnership mapping, what to keep of a district whose own rows (a blank
+        school id, as ED Data Express lists them) are kept beside its schools' rows, which
+        they contain: the district's rows (default), the schools', or an error. A note says
+        what was left out; students are never counted twice.
 
     Returns
     -------
@@ -115,7 +121,11 @@ def read_outcomes(
                 source, source=None, column_map=column_map, rates_in_percent=rates_in_percent
             )
         frame, lines, notes = apply_recipe(
-            source.astype(object), plan, partnership=partnership, rates_in_percent=rates_in_percent
+            source.astype(object),
+            plan,
+            partnership=partnership,
+            rates_in_percent=rates_in_percent,
+            nested=nested,
         )
         return _validate(
             frame,
@@ -155,6 +165,7 @@ def read_outcomes(
             source=name,
             partnership=partnership,
             rates_in_percent=rates_in_percent,
+            nested=nested,
         )
         notes += more
     try:

@@ -455,6 +455,7 @@ def apply_recipe(
     source: str | None = None,
     partnership: Any = None,
     rates_in_percent: bool | None = None,
+    nested: str = "district",
     _tally: _Tally | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
     """Turn a frame read from a file (every cell as read) into canonical columns.
@@ -477,8 +478,14 @@ def apply_recipe(
         column it maps to ``partnership``.
     rates_in_percent : bool, optional
         The unit of exact rate codes (``rate_codes: true``): default the recipe's, else
-        percent, as such codes are; a mix of codes at or below 1 with codes above is an
-        error naming the rows.
+        decided on the whole column: percent when some code is above 1, written with ``%``
+        or beside ranges; proportions (with a note) when every exact code is at or below
+        1; a mix of codes at or below 1 with codes above is an error naming the rows.
+    nested : {"district", "schools", "raise"}
+        With a partnership mapping, what to keep of a district whose own rows (a blank
+        school id, as ED Data Express lists them) are kept beside its schools' rows, which
+        they contain: the district's rows (default), the schools', or an error. A note says
+        what was left out; students are never counted twice.
 
     Returns
     -------
@@ -577,7 +584,7 @@ def apply_recipe(
             data["partnership"] = partnership
         else:
             data, lines, unit_notes = select_units(
-                data, partnership, ids=ids, lines=lines, source=where
+                data, partnership, ids=ids, lines=lines, source=where, nested=nested
             )
             for i, text in enumerate(unit_notes):
                 tally.add(f"units:{i}", {}, None, lambda _, text=text: text)
@@ -900,11 +907,13 @@ def _rate_codes(
 ) -> pd.DataFrame:
     """EDFacts-style rate codes: exact percents, ranges and bounds.
 
-    Ranges and bounds (``80-84``, ``GE95``) are percents by their form. Exact codes are
-    percents too, as these layouts publish them, unless ``rates_in_percent=False``; codes
-    at or below 1 beside codes above 1 are an error listing the rows on each side unless
-    ``rates_in_percent`` says which, and a column of exact codes all at or below 1 is read
-    as percents with a note that says so."""
+    Ranges and bounds (``80-84``, ``GE95``) are percents by their form. The unit of the
+    exact codes is decided on the whole column as validation decides a rate column's
+    (:func:`c2c_analysis.validation._rate_units`), never guessed: codes above 1, written
+    with ``%``, or beside ranges are percents; codes at or below 1 beside those are an
+    error listing the rows on each side; a column whose exact codes are all at or below 1
+    (some strictly between 0 and 1) is proportions, and one of only 0 and 1 is read as
+    proportions (0 % and 100 %), each with a note; ``rates_in_percent`` overrides all."""
     from c2c_analysis.io.edfacts import parse_rate_code
 
     notes = [] if notes is None else notes
@@ -926,9 +935,13 @@ def _rate_codes(
             }
         )
     exact = status == "exact"
-    published = table[:, 0] * 100  # the exact codes as written
-    small = exact & ~signed & (published > 0) & (published <= 1)
+    # the exact codes as written (parse_rate_code divided them by 100), without float noise
+    published = np.round(table[:, 0] * 100, 10)
+    plain = exact & ~signed
+    small = plain & (published > 0) & (published <= 1)
+    between = plain & (published > 0) & (published < 1)
     large = (exact & (signed | (published > 1))) | (status == "range")
+    as_proportions = plain.copy()
     if rates_in_percent is None and small.any() and large.any():
         from c2c_analysis.validation import _listed_rows
 
@@ -944,14 +957,24 @@ def _rate_codes(
                 + "); say which with rates_in_percent=True or False",
             }
         )
-    elif rates_in_percent is False:
-        table[exact & ~signed, 0] = published[exact & ~signed]
-        notes.append("exact rate codes read as proportions, as told (rates_in_percent=False)")
-    elif small.any() and not large.any():
+    elif rates_in_percent is not None:
+        kind = "percents" if rates_in_percent else "proportions"
         notes.append(
-            "every exact rate code is at or below 1: read as percents, as the layout's codes "
-            "are (pass rates_in_percent=False if they are proportions)"
+            f"exact rate codes read as {kind}, as told (rates_in_percent={rates_in_percent})"
         )
+    elif small.any() and not large.any():
+        # the same rule as a canonical rate column's: values all at or below 1 are
+        # proportions (0.83 is 83 %, not 0.83 %); only 0 and 1 could be either
+        rates_in_percent = False
+        notes.append(
+            "every exact rate code is at or below 1: read as proportions (0.83 is 83 %); "
+            "pass rates_in_percent=True if they are percents"
+            if between.any()
+            else "the exact rate codes hold only 0 and 1: read as proportions (0 % and "
+            "100 %); pass rates_in_percent=True if they are percents"
+        )
+    if rates_in_percent is False:
+        table[as_proportions, 0] = published[as_proportions]
     out = data.copy()
     out["rate"], out["rate_low"], out["rate_high"] = table[:, 0], table[:, 1], table[:, 2]
     previous = out["suppressed"] if "suppressed" in out.columns else False
