@@ -27,10 +27,10 @@ from collections.abc import Sequence
 import pandas as pd
 
 from c2c_analysis import __version__
+from c2c_analysis._defaults import DEFAULT_MIN_CELL, DEFAULT_MIN_N, DEFAULT_TOP_BOTTOM
 from c2c_analysis.datasets import list_samples, sample_path
 from c2c_analysis.io.outcomes import read_outcomes
 from c2c_analysis.overview import outcome_overview
-from c2c_analysis.privacy import DEFAULT_MIN_CELL, DEFAULT_MIN_N, DEFAULT_TOP_BOTTOM
 from c2c_analysis.validation import C2CDataWarning, DataValidationError
 
 __all__ = ["main"]

@@ -72,7 +72,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -80,6 +79,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from c2c_analysis._defaults import DEFAULT_MIN_CELL, DEFAULT_MIN_N, DEFAULT_TOP_BOTTOM
 from c2c_analysis._util import group_codes
 from c2c_analysis.audit import (
     DEFAULT_SPREAD,
@@ -100,14 +100,8 @@ __all__ = [
     "suppression_notes",
 ]
 
-#: Smallest group published (most states; NCES 2011-603).
-DEFAULT_MIN_N = 10
-#: Smallest number of students who met, or did not meet, an outcome published exactly.
-DEFAULT_MIN_CELL = 5
-#: Top/bottom coding by group size: ``{smallest denominator: threshold}``.
-DEFAULT_TOP_BOTTOM: Mapping[int, float] = MappingProxyType(
-    {10: 0.10, 20: 0.05, 100: 0.02, 500: 0.01}
-)
+# DEFAULT_MIN_N (10), DEFAULT_MIN_CELL (5) and DEFAULT_TOP_BOTTOM live in _defaults, which
+# the command line imports without scipy; they are re-exported here.
 
 _RECORD_COLUMNS = ("row", "rule", "detail", "students")
 _CATCH_ALL = frozenset({NOT_REPORTED, "Unknown", "Other", "Missing"})

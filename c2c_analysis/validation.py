@@ -72,8 +72,8 @@ _COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "period": ("month", "date", "period_start"),
     "dimension": ("group_type", "student_group_type", "studentgrouptype", "subgroup_type"),
     "group": ("student_group", "studentgroup", "subgroup", "group_name"),
-    "numerator": ("num", "count", "successes", "n_met", "number_met", "met"),
-    "denominator": ("denom", "n", "cohort_size", "n_students", "trials", "total"),
+    "numerator": ("num", "successes", "n_met", "number_met", "met"),
+    "denominator": ("denom", "n", "cohort_size", "n_students", "trials"),
     "rate": ("percent", "pct", "percentage", "proportion", "rate_pct", "percent_met", "pct_met"),
     "rate_low": ("rate_lower", "lower", "low"),
     "rate_high": ("rate_upper", "upper", "high"),
@@ -85,11 +85,22 @@ _COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 # Headers that real files use for more than one thing: never mapped without being told.
 # "Cohort" holds a cohort's size in some files and its kind ("4 year June") in others;
 # "Cohort Year" is the entry year in some files and the class-of year in others.
+# "Count" is the students meeting the outcome in some files and the group's size in others
+# (a state file's "Count, Percent"); "Total" alike.
 _AMBIGUOUS: dict[str, str] = {
     "cohort": "the cohort's size (denominator), its year, or its kind (e.g. '4 year June')",
+    "count": "the students meeting the outcome (numerator) or the group's size (denominator)",
+    "total": "the group's size (denominator) or the students meeting the outcome (numerator)",
     "cohort_year": "the year the cohort entered 9th grade, or its class-of year",
     "entry_year": "the year the cohort entered 9th grade (a class-of year is entry + 4)",
     "cohort_entry_year": "the year the cohort entered 9th grade (a class-of year is entry + 4)",
+}
+# The canonical columns an ambiguous header could be: it is left alone (an extra column)
+# only when other columns give all of them.
+_AMBIGUOUS_TARGETS: dict[str, tuple[str, ...]] = {
+    "cohort": ("denominator",),
+    "count": ("numerator", "denominator"),
+    "total": ("denominator", "numerator"),
 }
 _YEAR_LIKE = re.compile(r"year|^class_?of$|^sy$|^yr$")
 _PERCENT_HEADER = re.compile(r"%|pct|percent", re.I)
@@ -182,14 +193,31 @@ class _FirstProblems(DataValidationError):
         super().__init__(problems, source=source, notes=notes)
 
 
+# Text starting with a letter, a digit or a space is never a formula: only other cells go
+# through the one escaping path (imported when one does, as c2c_analysis.report loads scipy).
+_PLAIN_START = re.compile(r"[A-Za-z0-9 ]")
+
+
 def _for_csv(problems: pd.DataFrame) -> pd.DataFrame:
-    """Problems as a problems file holds them: ``line, column, value, problem``."""
+    """Problems as a problems file holds them: ``line, column, value, problem``, every text
+    cell safe from spreadsheets, which would run a value such as ``=cmd()`` as a formula
+    (:func:`c2c_analysis.report.escape.formula_safe`, OWASP's rule: text starting with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading apostrophe)."""
     table = problems.rename(columns={"row": "line"})
-    # A spreadsheet would run a value such as "=cmd()" as a formula.
-    risky = table["value"].astype(str).str.match(r"^(=|@|[+-][^0-9.])")
-    if risky.any():
-        table = table.copy()
-        table.loc[risky, "value"] = "'" + table.loc[risky, "value"].astype(str)
+    copied = False
+    for column in ("column", "value", "problem"):
+        if column not in table.columns:
+            continue
+        cells = table[column]
+        text = cells.map(lambda v: isinstance(v, str) and v != "" and not _PLAIN_START.match(v))
+        maybe = text.to_numpy(dtype=bool)
+        if not maybe.any():
+            continue
+        from c2c_analysis.report.escape import formula_safe
+
+        if not copied:
+            table, copied = table.copy(), True
+        table.loc[maybe, column] = cells[maybe].map(formula_safe)
     return table
 
 
@@ -339,16 +367,19 @@ def _resolve_columns(
         )
     taken = set(renaming.values())
     for position in ambiguous:
-        if "denominator" in taken:
-            continue  # the file says elsewhere what "Cohort" would have been
+        key = _column_key(names[position])
+        targets = _AMBIGUOUS_TARGETS.get(key, ("denominator",))
+        if set(targets) <= taken:
+            continue  # the file says elsewhere what the header would have been
+        options = " or ".join(f"{{{names[position]!r}: {t}}}" for t in targets)
         problems.append(
             _problem(
                 None,
                 names[position],
                 None,
-                f"the header is ambiguous: it could be {_AMBIGUOUS[_column_key(names[position])]}; "
-                f"say which with a mapping, e.g. a recipe's columns: {{{names[position]!r}: "
-                "denominator}, or drop: [...] to leave it out",
+                f"the header is ambiguous: it could be {_AMBIGUOUS[key]}; say which with a "
+                f"mapping, e.g. a recipe's columns: {options} (or column_map), or drop: [...] "
+                "to leave it out",
             )
         )
     rate_header = next((names[p] for p, v in renaming.items() if v == "rate"), "")

@@ -583,3 +583,97 @@ def test_a_hash_collision_is_caught_by_the_exact_check_and_the_check_runs_again(
     pd.testing.assert_frame_equal(chunked_problems(frame, 3), whole)
     assert validation._HASH_KEYS[1] in calls
     pd.testing.assert_frame_equal(problems_of(frame), whole)
+
+
+# --- review fixes: ambiguous Count/Total headers, formula-safe problems files, import floor ---
+
+
+def test_a_count_header_is_ambiguous_and_asks_for_a_mapping():
+    # A state file's "Count, Percent": Count is the group's size here, but other files use
+    # it for the students meeting the outcome; before the fix it became the numerator.
+    frame = pd.DataFrame(
+        {
+            "partnership": ["tacoma"],
+            "outcome": ["hs_graduation"],
+            "year": [2019],
+            "group": ["All students"],
+            "Count": [450],
+            "Percent": [83.1],
+        }
+    )
+    problems = problems_of(frame)
+    text = problems.loc[problems["column"] == "Count", "problem"].iloc[0]
+    assert "the header is ambiguous" in text
+    assert "{'Count': numerator} or {'Count': denominator}" in text
+
+
+def test_a_total_header_is_ambiguous_unless_other_columns_give_its_candidates():
+    frame = pd.DataFrame(
+        {
+            "partnership": ["tacoma"],
+            "outcome": ["hs_graduation"],
+            "year": [2019],
+            "group": ["All students"],
+            "Total": [100],
+            "numerator": [80],
+        }
+    )
+    assert "Total" in set(problems_of(frame)["column"])
+    told = validate_outcomes(frame.rename(columns={"Total": "denominator"}))
+    assert told["rate"].tolist() == [0.8]  # 80 of 100
+
+
+def test_problems_files_neutralise_every_formula_prefix_in_values_and_columns(tmp_path):
+    from c2c_analysis.validation import _for_csv
+
+    problems = pd.DataFrame(
+        {
+            "row": [2, 3, 4, 5],
+            "column": ["rate", "=evil()", "rate", "\tcol"],
+            "value": ["-2+3+cmd|' /C calc'!A0", '+1+HYPERLINK("http://e.x")', "\tx", "0.5"],
+            "problem": ["p"] * 4,
+        }
+    )
+    table = _for_csv(problems)
+    # OWASP's rule (c2c_analysis.report.escape.formula_safe): =, +, -, @, tab, CR get "'";
+    # before the fix "-2+3+cmd|...", "+1+HYPERLINK(...)", the tab and the column passed.
+    assert table["value"].tolist() == [
+        "'-2+3+cmd|' /C calc'!A0",
+        '\'+1+HYPERLINK("http://e.x")',
+        "'\tx",
+        "0.5",
+    ]
+    assert table["column"].tolist() == ["rate", "'=evil()", "rate", "'\tcol"]
+
+
+def test_reading_a_workbook_gives_no_pandas_deprecation_warning(tmp_path):
+    from c2c_analysis import read_outcomes
+
+    path = tmp_path / "outcomes.xlsx"
+    pd.DataFrame(
+        {
+            "partnership": ["tacoma"],
+            "outcome": ["hs_graduation"],
+            "year": [2019],
+            "dimension": ["all"],
+            "group": ["All students"],
+            "numerator": [80],
+            "denominator": [100],
+        }
+    ).to_excel(path, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # ExcelFile.parse warned on every read
+        table = read_outcomes(path)
+    assert table["rate"].tolist() == [0.8]
+
+
+def test_the_command_line_imports_without_scipy():
+    import subprocess
+    import sys
+
+    code = "import sys, c2c_analysis.cli; print(sorted(m for m in sys.modules if m == 'scipy'))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    # The disclosure defaults come from c2c_analysis._defaults, not from privacy (scipy).
+    assert result.stdout.strip() == "[]"

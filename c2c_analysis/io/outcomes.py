@@ -670,24 +670,28 @@ def _read_excel(path: Path, sheet: str | int | None, *, header_row: int = 1) -> 
         raise _fail(
             path, f"the workbook could not be read: {type(error).__name__}: {error}"
         ) from None
-    sheets = [str(s) for s in book.sheet_names]
-    chosen = 0 if sheet is None else sheet
-    if isinstance(chosen, str) and chosen not in sheets:
-        raise _fail(
-            path,
-            f"the workbook has no sheet {chosen!r}; its sheets: {', '.join(map(repr, sheets))}",
-        )
-    if isinstance(chosen, int) and not 0 <= chosen < len(sheets):
-        raise _fail(
-            path, f"the workbook has {len(sheets)} sheet(s): {', '.join(map(repr, sheets))}"
-        )
-    name = chosen if isinstance(chosen, str) else sheets[chosen]
-    try:
-        raw = book.parse(name, header=None, dtype=object, skiprows=header_row - 1)
-    except Exception as error:
-        raise _fail(
-            path, f"sheet {name!r} could not be read: {type(error).__name__}: {error}"
-        ) from None
+    with book:
+        sheets = [str(s) for s in book.sheet_names]
+        chosen = 0 if sheet is None else sheet
+        if isinstance(chosen, str) and chosen not in sheets:
+            raise _fail(
+                path,
+                f"the workbook has no sheet {chosen!r}; its sheets: {', '.join(map(repr, sheets))}",
+            )
+        if isinstance(chosen, int) and not 0 <= chosen < len(sheets):
+            raise _fail(
+                path, f"the workbook has {len(sheets)} sheet(s): {', '.join(map(repr, sheets))}"
+            )
+        name = chosen if isinstance(chosen, str) else sheets[chosen]
+        try:
+            # read_excel on the open book (ExcelFile.parse is deprecated in pandas 3)
+            raw = pd.read_excel(
+                book, sheet_name=name, header=None, dtype=object, skiprows=header_row - 1
+            )
+        except Exception as error:
+            raise _fail(
+                path, f"sheet {name!r} could not be read: {type(error).__name__}: {error}"
+            ) from None
     context = _context(raw.head(30), header_row, sheet=name, sheets=sheets)
     if len(raw) == 0:
         raise DataValidationError(
