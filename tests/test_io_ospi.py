@@ -148,3 +148,16 @@ def test_bounds_stay_proportions_when_rates_are_told_proportions():
         table = read_ospi_graduation(frame, rates_in_percent=False).set_index("group")
     assert table.loc["Black", "rate"] == pytest.approx(0.8097)
     assert table.loc["White", ["rate_low", "rate_high"]].tolist() == pytest.approx([0.95, 1.0])
+
+
+def test_no_students_rows_are_left_out_with_a_note_naming_the_groups():
+    frame = ospi_ranges().assign(
+        GraduationRate=["0.8097", "", ""],
+        Suppression=["No DAT", "No Students", "No Students"],
+        FinalCohort=["352", "0", "0"],
+        Graduate=["285", "0", ""],
+    )
+    # before: "0 with a denominator of 0" was an error for the White row
+    with pytest.warns(C2CDataWarning, match=r"2 row\(s\) marked 'No Students' left out"):
+        table = read_ospi_graduation(frame)
+    assert table["group"].tolist() == ["Black"]

@@ -294,6 +294,19 @@ def read_ospi_graduation(
     for column in extra:
         if column in frame:
             out[column] = frame[column].to_numpy()
+    empty = status == "missing"  # "No Students": no group to report, not a 0 % group
+    if empty.any():
+        groups = pd.Series(out["group"].to_numpy()[empty]).value_counts()
+        shown = ", ".join(f"{g} ({k})" for g, k in groups.head(8).items())
+        warnings.warn(
+            f"{name or 'OSPI file'}: {int(empty.sum())} row(s) marked 'No Students' left out "
+            f"(groups: {shown}{' ...' if len(groups) > 8 else ''})",
+            C2CDataWarning,
+            stacklevel=2,
+        )
+        out = out.loc[~empty].reset_index(drop=True)
+        lines = lines[~empty].reset_index(drop=True)
+        cohort_years = cohort_years[~empty].reset_index(drop=True)
     # Only the published rate follows rates_in_percent: the bounds of ">95%" and "<5%" are
     # proportions already (_suppression divided them by 100).
     units: dict[str, bool] = {"rate_low": False, "rate_high": False}

@@ -496,7 +496,10 @@ def _unnest(
         outer = keep & (level == j)
         if not outer.any():
             continue
-        ident = np.array([_stripped(t) if t.isdigit() else t for t in texts[columns[j]]], object)
+        ident = _map_text(
+            pd.Series(texts[columns[j]], dtype=object),
+            lambda t: _stripped(t) if t.isdigit() else t,
+        )
         owners = pd.MultiIndex.from_arrays([slugs, ident])
         containers = set(owners[outer])
         inner = keep & (level < j) & owners.isin(containers)
