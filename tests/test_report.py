@@ -38,9 +38,14 @@ def _private_record(folder: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def _is_figure(output) -> bool:
-    """A figure output of an executed notebook (the templates show figures as SVG)."""
-    return bool({"image/svg+xml", "image/png"} & set(output.get("data", {})))
+def _is_figure(output) -> int:
+    """Figures in an output of an executed notebook: an SVG or PNG output, or the
+    ``<figure>`` elements of an HTML output (the templates lay figures out in grids)."""
+    data = output.get("data", {})
+    if {"image/svg+xml", "image/png"} & set(data):
+        return 1
+    html = data.get("text/html", "")
+    return "".join(html).count('class="c2c-figure"') if html else 0
 
 
 @pytest.fixture(scope="module")
@@ -448,7 +453,7 @@ def test_report_renders_in_headless_chromium(batch):
     assert figures >= 3  # run charts with intervals, graduation gaps, strategy scorecard
     assert dom.count("<img") == figures  # every figure of the notebook is embedded and rendered
     assert dom.count("<table") >= 5
-    assert "<title>tacoma: partnership_report</title>" in dom
+    assert "<title>Tacoma: partnership report</title>" in dom  # the name in words (issue 17)
     assert "Traceback" not in dom
     # No output went to stderr (warnings, errors) in the published report.
     assert 'data-mime-type="application/vnd.jupyter.stderr"' not in dom

@@ -184,6 +184,8 @@ def withheld_text(min_n: int) -> str:
 
 def _format(values: pd.Series, kind: str, labels: Mapping[str, str] | None) -> pd.Series:
     """``values`` written for people (escaped text), column-wise."""
+    if len(values) == 0:
+        return pd.Series([], index=values.index, dtype=object)
     if kind == "html":
         return values.fillna("").astype(str)
     if kind in ("pct", "pp", "count", "year", "number"):
@@ -287,6 +289,9 @@ def html_table(
         cls = ' class="num"' if numeric else ""
         rows = rows + f'<{tag}{scope}{cls} data-label="{header}">' + text + f"</{tag}>"
     body = "".join("<tr>" + rows + "</tr>") if len(rows) else ""
+    if not len(rows):
+        body = f'<tr><td colspan="{len(cells)}">No rows: the data do not allow this table.</td>'
+        body += "</tr>"
     caption_html = f"<caption>{escape_html(caption)}</caption>" if caption else ""
     notes = list(footnotes)
     if withheld is not None and np.asarray(withheld, dtype=bool).any():
@@ -438,6 +443,8 @@ def gap_tables(
     (fewer than ``min_n``)"; catch-all groups ("Not reported") are left out.
     """
     shown = gap_changes[~gap_changes["group"].isin(catch_all)].copy()
+    if shown.empty:
+        return '<p class="c2c-empty">No gaps: the data have no groups to compare.</p>'
     withheld = _withheld_rows(shown, data)
     shown["_how"] = _words(shown["category"], CATEGORY_WORDS)
     shown["_group"] = shown["group"].astype(str) + " vs " + shown["reference"].astype(str)
