@@ -927,6 +927,8 @@ def _run_in(
     }
     values.update(json_safe(dict(parameters or {})))
     executed = work / f"{template.stem}.ipynb"
+    # The audit's modules are imported while the kernel runs (this process mostly waits).
+    threading.Thread(target=_import_audit, name="c2c-audit-import", daemon=True).start()
     try:
         error, failed_cell, notebook_node = _execute(template, executed, values, timeout, run_id)
     except OSError as exc:  # the notebook could not be saved: a full disk, a read-only folder
@@ -1087,17 +1089,22 @@ def _disclosure_audit(work: Path, *, min_n: int) -> tuple[str | None, str | None
 
 
 _AUDIT_IMPORT = threading.Lock()
+_AUDIT_IMPORTED = False
 
 
 def _import_audit() -> None:
     """Import the audit and the readers it uses lazily, once, under a lock: two threads of a
     batch importing openpyxl for the first time at once can see it half initialised."""
+    global _AUDIT_IMPORTED
     with _AUDIT_IMPORT:
+        if _AUDIT_IMPORTED:
+            return
         import importlib
 
-        for name in ("c2c_analysis.audit", "openpyxl", "lxml.etree", "nbformat"):
+        for name in ("c2c_analysis.audit", "openpyxl", "lxml.etree", "nbformat", "bs4"):
             with contextlib.suppress(ImportError):
                 importlib.import_module(name)
+        _AUDIT_IMPORTED = True
 
 
 def _cell_words(row) -> str:
