@@ -71,6 +71,90 @@ def test_installed_console_script_runs():
     assert "tacoma_published" in result.stdout
 
 
+# --- report and batch: settings and checks before any kernel (issues 14, 15, 18) -----------------
+
+
+@pytest.fixture
+def captured(monkeypatch, tmp_path):
+    """run_report and run_batch replaced by recorders: what the command passes them."""
+    import c2c_analysis.report as report
+    from c2c_analysis.report import RunRecord
+
+    monkeypatch.setenv("C2C_PRIVATE_DIR", str(tmp_path / "private"))
+    calls = {}
+
+    def record(name):
+        def run(*args, **kwargs):
+            calls[name] = (args, kwargs)
+            done = RunRecord("tacoma", "partnership_report", "succeeded", "x", "out", 0.1)
+            return done if name == "report" else [done]
+
+        return run
+
+    monkeypatch.setattr(report, "run_report", record("report"))
+    monkeypatch.setattr(report, "run_batch", record("batch"))
+    return calls
+
+
+def test_report_and_batch_pass_the_disclosure_settings(captured, tmp_path):
+    assert main(["report", "tacoma", "--out", str(tmp_path / "r")]) == 0
+    _, kwargs = captured["report"]
+    # The defaults are privacy's state-practice rules.
+    assert (kwargs["min_n"], kwargs["min_cell"], kwargs["top_bottom"]) == (10, 5, True)
+    argv = ["batch", "--out", str(tmp_path / "b"), "--min-n", "11", "--min-cell", "0"]
+    assert main([*argv, "--top-bottom", "0.05"]) == 0
+    _, kwargs = captured["batch"]
+    assert (kwargs["min_n"], kwargs["min_cell"], kwargs["top_bottom"]) == (11, None, 0.05)
+    assert kwargs["client"] is None  # threads without --scheduler
+    assert main(["batch", "--out", str(tmp_path / "b"), "--top-bottom", "off"]) == 0
+    assert captured["batch"][1]["top_bottom"] is False
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "tacoma", "--top-bottom", "0.9"],
+        ["report", "tacoma", "--top-bottom", "sometimes"],
+        ["batch", "--min-cell", "-1"],
+        ["batch", "--scheduler", "local:0"],
+    ],
+)
+def test_unusable_disclosure_or_scheduler_settings_are_usage_errors(argv, tmp_path, capsys):
+    code = _exit_code(lambda: main([*argv, "--out", str(tmp_path / "out")]))
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def _exit_code(run) -> int:
+    try:
+        return run()
+    except SystemExit as done:  # argparse's usage errors
+        return done.code
+
+
+def test_a_partnership_not_in_the_data_is_a_usage_error_before_any_kernel(
+    tmp_path, capsys, monkeypatch
+):
+    from c2c_analysis.report import runner
+
+    monkeypatch.setenv("C2C_PRIVATE_DIR", str(tmp_path / "private"))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a kernel was started")
+
+    monkeypatch.setattr(runner, "_execute", refuse)
+    out = tmp_path / "out"
+    assert main(["batch", "--partnerships", "tacoma", "rivertown", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'riverton'" in err
+    assert "Traceback" not in err
+    assert main(["report", "tacomma", "--out", str(out)]) == 2
+    assert "did you mean 'tacoma'" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_validate_writes_every_problem_to_the_problems_file_as_the_whole_file_gives_them(
     tmp_path, capsys
 ):
