@@ -337,7 +337,8 @@ def test_the_report_page_renders_with_its_styles_under_the_policy(hostile):
         )
     assert result.returncode == 0, result.stderr[-2000:]
     dom = result.stdout
-    assert "<title>riverton: partnership_report</title>" in dom
+    # The title names the partnership as the data spell it (issue 17), as text, not markup.
+    assert "<title>Riverton &lt;svg onload=alert(2)&gt;: partnership report</title>" in dom
     assert dom.count("<img") >= 2
     assert "data:image/svg+xml;base64," in dom
     assert "<style" in dom

@@ -128,6 +128,7 @@ COLUMNS: Mapping[str, Column] = {
     ),
     "verdict": Column("Verdict", "verdict", "scorecard verdict"),
     "overlaps": Column("Overlapping strategies", "text", "strategies on the same groups"),
+    "part": Column("Phase", "count", "phase of the chart (a new one starts at a freeze)"),
     "n_points": Column("Points", "count", "points in the chart"),
     "longest_run": Column("Longest run", "count", "longest run on one side of the median"),
     "longest_run_max": Column("Longest run allowed", "count", "Anhøj limit for runs"),
