@@ -1001,14 +1001,15 @@ def _periods_overlap(a: Strategy, b: Strategy) -> bool:
 def _baseline_window(series: pd.DataFrame, strategy: Strategy, baseline) -> tuple:
     """The baseline periods: as given, or from the series' first year with a rate to the
     year before the strategy started."""
-    have = series.dropna(subset=["rate"]) if "rate" in series else series
+    # A year has a rate when it has counts, a published rate or a published range.
+    have = series[resolve_rows(series)["rate"].notna().to_numpy()] if len(series) else series
     first = int(have["year"].min()) if len(have) else strategy.start
     return tuple(baseline) if baseline else (first, strategy.start - 1)
 
 
 def _projection_columns(series: pd.DataFrame) -> list[str]:
     keep = ("partnership", "outcome", "dimension", "group", "year", "numerator", "denominator")
-    return [c for c in (*keep, "rate") if c in series]
+    return [c for c in (*keep, "rate", "rate_low", "rate_high", "suppressed") if c in series]
 
 
 def _batched_projections(
@@ -1029,12 +1030,7 @@ def _batched_projections(
 
     batches: dict[tuple, list] = {}
     for key, (frame, base) in requests.items():
-        if "rate" in frame:
-            rate = pd.to_numeric(frame["rate"], errors="coerce")
-        else:
-            rate = pd.to_numeric(frame["numerator"], errors="coerce") / pd.to_numeric(
-                frame["denominator"], errors="coerce"
-            )
+        rate = resolve_rows(frame)["rate"]
         in_base = frame["year"].between(base[0], base[1]) & np.isfinite(rate)
         if in_base.sum() < 3 or not np.issubdtype(frame["year"].dtype, np.number):
             alone(key)
@@ -1177,9 +1173,13 @@ def _its_one(record, series, strategy, level, dispersion_floor) -> str:
                 denominator="denominator", level=level, dispersion_floor=dispersion_floor,
             )  # fmt: skip
         else:
+            # Rates without cohort counts (published ranges at their middles among them).
+            rated = series.assign(rate=resolve_rows(series)["rate"].to_numpy()).dropna(
+                subset=["rate"]
+            )
             its = interrupted_time_series(
-                series.dropna(subset=["rate"]), time="year", start=strategy.start, y="rate",
-                family="gaussian", level=level,
+                rated, time="year", start=strategy.start, y="rate", family="gaussian",
+                level=level,
             )  # fmt: skip
     except (DataValidationError, ValueError, np.linalg.LinAlgError) as error:
         return f"segmented regression not estimable: {error}".splitlines()[0]

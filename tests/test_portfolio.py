@@ -637,3 +637,16 @@ def test_a_comparison_naming_the_strategys_own_partnership_is_an_error():
         evaluate_portfolio(
             load_sample("outcomes"), Portfolio(partnership="tacoma", strategies=(strategy,))
         )
+
+
+def test_a_group_published_only_as_ranges_is_still_judged():
+    # The suppressed sample publishes Tacoma's American Indian/Alaska Native graduation as
+    # rate ranges without cohort sizes (issue 15): baseline and verdict use their middles.
+    from c2c_analysis import suppress
+
+    data = load_sample("outcomes")
+    protected = suppress(data[data["partnership"] == "tacoma"]).table
+    table = evaluate_portfolio(protected, load_sample("portfolio"), method="logit").table
+    row = table.set_index("group").loc["American Indian/Alaska Native"]
+    assert row["verdict"] != "insufficient_data"
+    assert np.isfinite(row["level_change_pp"])
