@@ -377,13 +377,35 @@ def setup(app):
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
+def _gallery_copy(source: Path) -> bytes:
+    """The template as the gallery shows it: its opening comment cell replaced by a title.
+
+    A report's title is computed from the data (an HTML output), so the template itself
+    starts without a Markdown heading; a documentation page needs one (MyST's
+    ``myst.header`` check, and the title in the gallery's table of contents).
+    """
+    import json
+
+    notebook = json.loads(source.read_text(encoding="utf-8"))
+    title = "# " + source.stem.replace("_", " ").capitalize()
+    cells = notebook["cells"]
+    first = "".join(cells[0]["source"]) if cells else ""
+    heading = {"cell_type": "markdown", "id": "gallery-title", "metadata": {}, "source": [title]}
+    if cells and cells[0]["cell_type"] == "markdown" and first.lstrip().startswith("<!--"):
+        cells[0] = heading
+    else:
+        cells.insert(0, heading)
+    return (json.dumps(notebook, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def _copy_gallery() -> None:
     """Copy the templates into the gallery (only when changed, so Sphinx and the cache agree)."""
     gallery = DOCS / "gallery"
     for source in sorted((ROOT / "notebooks").glob("*.ipynb")):
         target = gallery / source.name
-        if not target.exists() or target.read_bytes() != source.read_bytes():
-            shutil.copyfile(source, target)
+        content = _gallery_copy(source)
+        if not target.exists() or target.read_bytes() != content:
+            target.write_bytes(content)
     for target in gallery.glob("*.ipynb"):
         if not (ROOT / "notebooks" / target.name).exists():
             target.unlink()
