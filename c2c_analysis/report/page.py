@@ -25,6 +25,8 @@ __all__ = [
     "REPORT_CSS",
     "TEMPLATE_BLOCKS",
     "TITLE_MIME",
+    "DataNotes",
+    "collect_data_warnings",
     "figure_grid",
     "figure_html",
     "findings_html",
@@ -115,6 +117,64 @@ TEMPLATE_BLOCKS = (
 {%- endblock data_png %}
 """
 )
+
+
+class DataNotes(list):
+    """The data warnings a report collected (a list of str); :meth:`stop` ends the collecting."""
+
+    def stop(self) -> None:
+        """Show data warnings on stderr again, as before :func:`collect_data_warnings`."""
+        import warnings
+
+        if warnings.showwarning is getattr(self, "_show", None):
+            warnings.showwarning = self._shown
+
+
+def collect_data_warnings() -> DataNotes:
+    """Send every :class:`~c2c_analysis.C2CDataWarning` from now on to a list, not to stderr.
+
+    A report notebook calls it once, in its first cell: the data warnings of every later
+    cell (reading, resolving published rates, projecting baselines) are then the report's
+    data notes, each said once, instead of stderr text in the published page (which would
+    also show the package's file paths). Other warnings are shown as before.
+
+    Returns
+    -------
+    DataNotes
+        A list of the messages, in the order first raised, without repeats; it grows as
+        cells run. Its ``stop()`` restores the previous handling.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from c2c_analysis import C2CDataWarning
+    >>> from c2c_analysis.report import page
+    >>> notes = page.collect_data_warnings()
+    >>> warnings.warn("3 rows derived", C2CDataWarning)
+    >>> warnings.warn("3 rows derived", C2CDataWarning)
+    >>> notes
+    ['3 rows derived']
+    >>> notes.stop()
+    """
+    import warnings
+
+    from c2c_analysis.validation import C2CDataWarning
+
+    notes = DataNotes()
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if isinstance(category, type) and issubclass(category, C2CDataWarning):
+            text = str(message)
+            if text not in notes:
+                notes.append(text)
+            return
+        shown(message, category, filename, lineno, file, line)
+
+    notes._show, notes._shown = show, shown
+    warnings.simplefilter("always", C2CDataWarning)
+    warnings.showwarning = show
+    return notes
 
 
 def partnership_title(data: pd.DataFrame | None, partnership: str) -> str:
