@@ -100,7 +100,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import connected_components
 
-from c2c_analysis._util import group_codes
+from c2c_analysis._arrays import group_codes
 from c2c_analysis.schema import ALL_STUDENTS, OUTCOME_LINKS, PARTITIONS
 
 __all__ = ["AuditResult", "audit_disclosure"]

@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from c2c_analysis._arrays import group_codes, join_notes, segment_join, texts
+from c2c_analysis._results import json_safe
 from c2c_analysis._rows import resolve_rows
-from c2c_analysis._util import group_codes, json_safe
-from c2c_analysis.trends import _join_notes, _segment_join, _texts
+from c2c_analysis._time import start_end_rows
 from c2c_analysis.validation import DataValidationError
 
 __all__ = [
@@ -162,7 +163,6 @@ def decompose_rate_change(
         if by is not None
         else [c for c in ("partnership", "outcome", "dimension") if c in data.columns]
     )
-    from c2c_analysis.gaps import _periods
 
     resolved = resolve_rows(data, numerator=numerator, denominator=denominator)
     # Composition needs each group's cohort and rate: counts, or a published rate or range
@@ -174,7 +174,7 @@ def decompose_rate_change(
     )
     overall = _overall_rows(data, keys, time, group)
     frame = data[data["dimension"] != "all"] if "dimension" in data else data
-    frame = _periods(frame, keys, time, start, end)
+    frame = start_end_rows(frame, keys, time, start, end)
     if keys:  # a series needs every key (rows missing one belong to no series)
         frame = frame.dropna(subset=keys)
     frame = frame.reset_index(drop=True)
@@ -207,7 +207,7 @@ def decompose_rate_change(
     # Series still withheld: no decomposition, and a note listing the withheld cells.
     missing = (rows["_num"].isna() | rows["_den"].isna()).to_numpy()
     withheld = np.bincount(rows["_code"].to_numpy()[missing], minlength=n_series) > 0
-    cells = _segment_join(
+    cells = segment_join(
         rows["_code"].to_numpy()[missing],
         (_as_text(rows[group][missing]) + " " + _as_text(rows[time][missing])).to_numpy(
             dtype=object
@@ -279,13 +279,13 @@ def decompose_rate_change(
         rate_effect=rate_effect,
     )
 
-    notes = _join_notes(
+    notes = join_notes(
         n_series,
         [
             (pooled_note != "", pooled_note),
             (
                 derived > 0,
-                _texts("", derived, " group row(s) derived from published rates or ranges and "
+                texts("", derived, " group row(s) derived from published rates or ranges and "
                        "cohorts"),
             ),
         ],
@@ -411,7 +411,7 @@ def _pool_withheld(
     # Problems in the order their periods' first withheld rows come.
     by_row = np.argsort(lead, kind="stable")
     bad = by_row[~adds_up[by_row]]
-    notes[:] = _segment_join(owner[bad], problem[bad], n_series, sep="; ")
+    notes[:] = segment_join(owner[bad], problem[bad], n_series, sep="; ")
 
     pooled = ~failed[owner]
     lines = rows.iloc[lead[pooled]].copy()
@@ -426,7 +426,7 @@ def _pool_withheld(
         .drop_duplicates()
         .sort_values(["_code", "_name"], kind="stable")
     )
-    listed = _segment_join(names["_code"].to_numpy(), names["_name"].to_numpy(), n_series)
+    listed = segment_join(names["_code"].to_numpy(), names["_name"].to_numpy(), n_series)
     notes[done] = (
         "withheld groups (" + listed[done] + f") pooled as {WITHHELD_GROUPS!r} in both "
         "periods (All students minus the published groups)"

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from c2c_analysis._util import json_safe
+from c2c_analysis._results import json_safe
 from c2c_analysis.validation import C2CDataWarning, DataValidationError
 
 __all__ = ["FunnelResult", "funnel_chart"]

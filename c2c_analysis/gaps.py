@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from c2c_analysis._arrays import join_notes
 from c2c_analysis._rows import resolve_rows
+from c2c_analysis._time import start_end_rows
 from c2c_analysis.schema import ALL_STUDENTS, better_direction
 from c2c_analysis.validation import C2CDataWarning, DataValidationError
 
@@ -534,29 +536,6 @@ def _basis_notes(basis: pd.Series, reference_basis: pd.Series) -> np.ndarray:
     return notes
 
 
-def _periods(
-    members: pd.DataFrame, keys: list[str], time: str, start: object, end: object
-) -> pd.DataFrame:
-    """``members`` with the ``start`` and ``end`` periods of their series (``"first"`` and
-    ``"last"`` are each series' own), keeping only the rows at those two periods."""
-    out = members
-    for name, value, how in (("start", start, "min"), ("end", end, "max")):
-        if isinstance(value, str) and value in ("first", "last"):
-            if (name, value) not in (("start", "first"), ("end", "last")):
-                allowed = "first" if name == "start" else "last"
-                raise ValueError(f"{name} may be a period or {allowed!r}, not {value!r}")
-            periods = (
-                out.groupby(keys, sort=False, dropna=False)[time].transform(how)
-                if keys
-                else pd.Series(getattr(out[time], how)(), index=out.index)
-            )
-            out = out.assign(**{name: periods})
-        else:
-            out = out.assign(**{name: value})
-    out = out[out["start"] != out["end"]]
-    return out[(out[time] == out["start"]) | (out[time] == out["end"])]
-
-
 def gap_change(
     data: pd.DataFrame,
     *,
@@ -629,7 +608,7 @@ def gap_change(
     for label, part in _by_reference(frame, reference):
         has_dimension = "dimension" in part.columns
         members = part[part["dimension"] != "all"] if has_dimension else part
-        members = _periods(members, keys, time, start, end)
+        members = start_end_rows(members, keys, time, start, end)
         if label == "all":
             refs = _all_students_rows(
                 pd.concat(
@@ -720,9 +699,8 @@ def gap_change(
         for side in ("start", "end")
     ]
     start_note, end_note = notes
-    from c2c_analysis.trends import _join_notes
 
-    columns["note"] = _join_notes(
+    columns["note"] = join_notes(
         len(merged),
         [(start_note != "", "start: " + start_note), (end_note != "", "end: " + end_note)],
     )

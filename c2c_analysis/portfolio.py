@@ -23,8 +23,8 @@ import pandas as pd
 import statsmodels.api as sm
 import yaml
 
+from c2c_analysis._results import json_safe
 from c2c_analysis._rows import resolve_rows
-from c2c_analysis._util import json_safe
 from c2c_analysis.schema import (
     ALL_STUDENTS,
     INDICATORS,

@@ -79,8 +79,8 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from c2c_analysis._arrays import group_codes
 from c2c_analysis._defaults import DEFAULT_MIN_CELL, DEFAULT_MIN_N, DEFAULT_TOP_BOTTOM
-from c2c_analysis._util import group_codes
 from c2c_analysis.audit import (
     DEFAULT_SPREAD,
     _attack,

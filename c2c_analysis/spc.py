@@ -44,7 +44,8 @@ import pandas as pd
 from scipy import stats
 from scipy.special import comb
 
-from c2c_analysis._util import group_codes, json_safe
+from c2c_analysis._arrays import group_codes
+from c2c_analysis._results import json_safe
 
 __all__ = ["CHARTS", "SPCResult", "control_chart", "run_chart", "runs_limits", "spc_table"]
 

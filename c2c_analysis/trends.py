@@ -22,8 +22,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
+from c2c_analysis._arrays import group_codes, join_notes, segment_join, texts
 from c2c_analysis._rows import resolve_rows
-from c2c_analysis._util import group_codes
 from c2c_analysis.schema import KEY_COLUMNS, better_direction
 from c2c_analysis.validation import C2CDataWarning, DataValidationError
 
@@ -883,20 +883,20 @@ def _notes(result, frame, codes, fit, dropped, *, monthly: bool) -> np.ndarray:
     derived = _derived_counts(frame, codes, n_series)
     boundary = fit.get("boundary", np.zeros(n_series, dtype=bool))
     unconverged = fit.get("unconverged", np.zeros(n_series, dtype=bool))
-    return _join_notes(
+    return join_notes(
         n_series,
         [
-            (count < 3, _texts("too few periods (", count, ") for a trend; at least 3 are needed")),
+            (count < 3, texts("too few periods (", count, ") for a trend; at least 3 are needed")),
             (
                 (count >= 3) & (count < SHORT_SERIES),
-                _texts("short series (", count, " periods): read the interval, not the p-value"),
+                texts("short series (", count, " periods): read the interval, not the p-value"),
             ),
             ((count >= 3) & boundary, "every rate is 0% or 100%: no trend on the logit scale"),
             (unconverged, "the binomial fit did not converge (rates separate over time)"),
             _missing_periods(frame["_t"].to_numpy(), codes, n_series, monthly=monthly),
             (
                 derived["rate"] > 0,
-                _texts(
+                texts(
                     "",
                     derived["rate"],
                     " row(s) derived from a published rate and cohort "
@@ -905,7 +905,7 @@ def _notes(result, frame, codes, fit, dropped, *, monthly: bool) -> np.ndarray:
             ),
             (
                 derived["range"] > 0,
-                _texts(
+                texts(
                     "",
                     derived["range"],
                     " row(s) derived from a published range at its "
@@ -914,7 +914,7 @@ def _notes(result, frame, codes, fit, dropped, *, monthly: bool) -> np.ndarray:
             ),
             (
                 dropped > 0,
-                _texts(
+                texts(
                     "",
                     dropped,
                     " row(s) without a usable value left out "
@@ -944,14 +944,14 @@ def _missing_periods(t, codes, n_series, *, monthly: bool) -> tuple[np.ndarray, 
     if monthly:
         rank = _rank_within(owner)
         shown = rank < 12
-        labels = _texts("", absent[shown] // 12, "-") + np.char.zfill(
+        labels = texts("", absent[shown] // 12, "-") + np.char.zfill(
             (absent[shown] % 12 + 1).astype(str), 2
         ).astype(object)
         more = np.bincount(owner, minlength=n_series) > 12
-        text = "missing months: " + _segment_join(owner[shown], labels, n_series)
+        text = "missing months: " + segment_join(owner[shown], labels, n_series)
         text = np.where(more, text + " ...", text)
     else:
-        text = "missing periods: " + _segment_join(owner, absent.astype(str), n_series)
+        text = "missing periods: " + segment_join(owner, absent.astype(str), n_series)
     return has, text
 
 
@@ -962,42 +962,6 @@ def _rank_within(codes: np.ndarray) -> np.ndarray:
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     lengths = np.diff(np.r_[starts, len(codes)])
     return np.arange(len(codes)) - np.repeat(starts, lengths)
-
-
-def _texts(before: str, numbers: np.ndarray, after: str) -> np.ndarray:
-    """``f"{before}{number}{after}"`` for every whole number (an object array)."""
-    return before + np.asarray(numbers).astype(np.int64).astype(str).astype(object) + after
-
-
-def _segment_join(codes: np.ndarray, texts: np.ndarray, n: int, sep: str = ", ") -> np.ndarray:
-    """Per code 0..n-1, its ``texts`` joined by ``sep`` in the order given ("" for none)."""
-    out = np.full(n, "", dtype=object)
-    if not len(codes):
-        return out
-    order = np.argsort(codes, kind="stable")
-    codes = np.asarray(codes)[order]
-    pieces = np.asarray(texts, dtype=object)[order].copy()
-    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-    follows = np.ones(len(codes), dtype=bool)
-    follows[starts] = False
-    pieces[follows] = sep + pieces[follows]
-    out[codes[starts]] = np.add.reduceat(pieces, starts)
-    return out
-
-
-def _join_notes(n: int, parts) -> np.ndarray:
-    """Per row, the texts of ``parts`` whose mask holds there, joined by "; " in order.
-
-    ``parts`` are ``(mask, text)`` pairs; ``text`` is one string or an array of ``n``."""
-    notes = np.full(n, "", dtype=object)
-    for mask, text in parts:
-        mask = np.asarray(mask, dtype=bool)
-        if not mask.any():
-            continue
-        chosen = np.broadcast_to(np.asarray(text, dtype=object), (n,))[mask]
-        current = notes[mask]
-        notes[mask] = np.where(current == "", chosen, current + "; " + chosen)
-    return notes
 
 
 def _projection_grid(frame, keys, codes, groups, time, first, end) -> pd.DataFrame:

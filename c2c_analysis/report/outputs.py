@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from c2c_analysis._util import json_safe
+from c2c_analysis._results import json_safe
 from c2c_analysis.report.escape import FORMULA_PREFIXES, formula_safe
 
 __all__ = [

@@ -58,7 +58,7 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
-from c2c_analysis._util import json_safe
+from c2c_analysis._results import json_safe
 from c2c_analysis.privacy import DEFAULT_MIN_CELL, DEFAULT_MIN_N, DEFAULT_TOP_BOTTOM
 from c2c_analysis.report import folders
 from c2c_analysis.report import page as _page
