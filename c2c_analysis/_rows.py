@@ -29,7 +29,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["BASES", "basis_note", "resolve_rows"]
+__all__ = ["BASES", "basis_note", "rate_precision", "resolve_rows"]
 
 #: How a row is known, in the ``basis`` column of :func:`resolve_rows`.
 BASES = ("counts", "rate", "range", "rate_only", "withheld")
@@ -51,7 +51,7 @@ def _float(data: pd.DataFrame, column: str) -> np.ndarray:
     return values.to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _precision(rate: np.ndarray) -> np.ndarray:
+def rate_precision(rate: np.ndarray) -> np.ndarray:
     """The precision a published proportion was written to: 0.01 for 0.66 (a whole
     percent), 0.001 for 0.665, down to 1e-6; 0 for a value with more digits (exact)."""
     out = np.zeros(len(rate))
@@ -104,8 +104,8 @@ def resolve_rows(
     ranged = ~counted & ~published & np.isfinite(low) & np.isfinite(high) & ~withheld
     # A range is used at its middle; its bounds are rounded too (80-84 covers 79.5 % to
     # 84.5 %), so its width for the uncertainty adds the bounds' precision.
-    range_width = high - low + _precision(np.where(ranged, low, np.nan))
-    step = _precision(given)
+    range_width = high - low + rate_precision(np.where(ranged, low, np.nan))
+    step = rate_precision(given)
     with np.errstate(divide="ignore", invalid="ignore"):
         # A rounded rate on a small cohort can fix the count: 67 % of 12 students can only
         # be 8 of 12 (0.6667). Where one whole count lies within the rounding, it is used.

@@ -607,7 +607,7 @@ def combine_units(
     :func:`c2c_analysis._rows.resolve_rows`: the numerator where counts exist; else
     rate × cohort (a published exact rate); else the middle of a published range. Each
     unit's bounds cover every whole count its publication allows: a rate r rounded to a
-    step w (0.01 for a whole percent, as :func:`c2c_analysis._rows._precision` reads it)
+    step w (0.01 for a whole percent, as :func:`c2c_analysis._rows.rate_precision` reads it)
     on n students allows [⌈(r − w/2)·n⌉, ⌊(r + w/2)·n⌋]; a range low-high written to a
     precision w allows [⌈(low − w/2)·n⌉, ⌊(high + w/2)·n⌋] (``80-84`` covers 79.5 % to
     84.5 %), both cut to [0, n]; a withheld unit with a known cohort n allows [0, n];
@@ -794,10 +794,10 @@ def _count_bounds(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The whole counts a rounded rate (``derived``) or a range (``ranged``) allows on n
     students, cut to [0, n]; a rate with more digits than 1e-6 is taken as exact."""
-    from c2c_analysis._rows import _precision
+    from c2c_analysis._rows import rate_precision
 
-    step = _precision(np.where(derived, given, np.nan))
-    width = _precision(np.where(ranged, low, np.nan))
+    step = rate_precision(np.where(derived, given, np.nan))
+    width = rate_precision(np.where(ranged, low, np.nan))
     bottom = np.where(derived, given - step / 2, low - width / 2)
     top = np.where(derived, given + step / 2, high + width / 2)
     with np.errstate(invalid="ignore"):
