@@ -15,7 +15,6 @@ import inspect
 import os
 import pkgutil
 import re
-import shutil
 import sys
 from pathlib import Path
 
