@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import pandas as pd
 
+from c2c_analysis._checks import DEPRECATED, renamed
 from c2c_analysis.schema import ALL_STUDENTS, INDICATORS, OUTCOMES
 
 __all__ = ["outcome_overview"]
 
 
-def outcome_overview(data: pd.DataFrame, *, small_n: int = 10) -> pd.DataFrame:
+def outcome_overview(
+    data: pd.DataFrame, *, min_n: int = 10, small_n: int = DEPRECATED
+) -> pd.DataFrame:
     """Coverage and latest all-students value of every outcome of every partnership.
 
     Parameters
     ----------
     data : DataFrame
         A canonical outcome table (see :func:`~c2c_analysis.read_outcomes`) with ``year``.
+    min_n : int
+        The smallest number of students shown: denominators below it count as small cells
+        (they need suppression before publication).
     small_n : int
-        Denominators below this count as small cells (they need suppression before
-        publication).
+        Deprecated name of ``min_n`` (removed in 0.3).
 
     Returns
     -------
@@ -28,7 +33,7 @@ def outcome_overview(data: pd.DataFrame, *, small_n: int = 10) -> pd.DataFrame:
         first and the last, as text), ``latest_rate`` (all students, last year),
         ``latest_denominator``, ``change_pp`` (latest minus first all-students rate, in
         percentage points), ``n_groups`` (distinct dimension/group pairs), ``n_rows``,
-        ``n_suppressed`` and ``n_small`` (rows with a denominator below ``small_n``).
+        ``n_suppressed`` and ``n_small`` (rows with a denominator below ``min_n``).
 
     Examples
     --------
@@ -38,6 +43,7 @@ def outcome_overview(data: pd.DataFrame, *, small_n: int = 10) -> pd.DataFrame:
     >>> int(row["first_year"]), int(row["last_year"]), round(float(row["latest_rate"]), 3)
     (2010, 2019, 0.896)
     """
+    min_n = renamed("outcome_overview", "small_n", small_n, "min_n", min_n, default=10)
     order = {name: i for i, name in enumerate([*OUTCOMES, *INDICATORS])}
     rows = []
     for (partnership, outcome), frame in data.groupby(["partnership", "outcome"], sort=False):
@@ -46,7 +52,7 @@ def outcome_overview(data: pd.DataFrame, *, small_n: int = 10) -> pd.DataFrame:
         overall = frame[frame["group"] == ALL_STUDENTS].sort_values("year")
         overall = overall[overall["rate"].notna()]
         latest = overall.iloc[-1] if len(overall) else None
-        entry = OUTCOMES.get(outcome) or INDICATORS.get(outcome)
+        entry = OUTCOMES.get(str(outcome)) or INDICATORS.get(str(outcome))
         rows.append(
             {
                 "partnership": partnership,
@@ -64,7 +70,7 @@ def outcome_overview(data: pd.DataFrame, *, small_n: int = 10) -> pd.DataFrame:
                 "n_groups": frame[["dimension", "group"]].drop_duplicates().shape[0],
                 "n_rows": len(frame),
                 "n_suppressed": int(frame["suppressed"].sum()),
-                "n_small": int((frame["denominator"] < small_n).fillna(False).sum()),
+                "n_small": int((frame["denominator"] < min_n).fillna(False).sum()),
             }
         )
     table = pd.DataFrame(rows)
