@@ -305,7 +305,7 @@ def test_comparison_series_gives_the_difference_in_differences_by_hand():
         {
             "year": np.r_[years, years],
             "rate": np.r_[treated, control],
-            "is_comparison": np.r_[np.zeros(10), np.ones(10)],
+            "is_control": np.r_[np.zeros(10), np.ones(10)],
         }
     )
     its = interrupted_time_series(
@@ -314,7 +314,7 @@ def test_comparison_series_gives_the_difference_in_differences_by_hand():
         start=2012,
         y="rate",
         family="gaussian",
-        comparison="is_comparison",
+        control="is_control",
         slope_change=False,
     )
     table = its.table.set_index("term")
@@ -566,11 +566,11 @@ def test_a_comparison_naming_another_partnership_runs_the_comparative_its():
     # The estimate is the treated-beyond-comparison level change of the stacked model.
     rows = data.query("outcome == 'hs_graduation' and dimension == 'all'")
     both = rows[rows["partnership"].isin(["tacoma", "harbor_city"])].assign(
-        _comparison=lambda d: d["partnership"] == "harbor_city"
+        is_control=lambda d: d["partnership"] == "harbor_city"
     )
     its = interrupted_time_series(
         both, time="year", start=2013, numerator="numerator", denominator="denominator",
-        comparison="_comparison",
+        control="is_control",
     )  # fmt: skip
     expected = its.table.set_index("term").loc["level_change", "effect_pp"]
     assert row["comparative_level_change_pp"] == pytest.approx(expected)
@@ -592,7 +592,7 @@ def test_a_comparison_that_names_nothing_in_the_data_is_an_error_with_a_suggesti
 def test_stacked_segmented_regressions_equal_one_call_per_series(rng):
     # Issue 18: the scorecard fits every counted series' ITS in one stacked IRLS; each must
     # equal its own interrupted_time_series call (statsmodels GLM, quasi-binomial).
-    from c2c_analysis.portfolio import _binomial_its_many
+    from c2c_analysis.portfolio.scorecard import _binomial_its_many
 
     cases, frames = {}, {}
     for i in range(12):
@@ -650,3 +650,217 @@ def test_a_group_published_only_as_ranges_is_still_judged():
     row = table.set_index("group").loc["American Indian/Alaska Native"]
     assert row["verdict"] != "insufficient_data"
     assert np.isfinite(row["level_change_pp"])
+
+
+# --- the result shape, conf_int and the vocabulary (issue 19) --------------------------------
+
+
+def _tacoma_its(**kwargs):
+    data = load_sample("outcomes").query(
+        "partnership == 'tacoma' and outcome == 'hs_graduation' and dimension == 'all'"
+    )
+    return interrupted_time_series(
+        data, time="year", start=2013, numerator="numerator", denominator="denominator", **kwargs
+    )
+
+
+def test_its_result_is_a_result_with_summary_as_a_field():
+    import dataclasses
+
+    from c2c_analysis._results import Result
+    from c2c_analysis.portfolio import ITSResult
+
+    its = _tacoma_its()
+    assert isinstance(its, ITSResult)
+    assert isinstance(its, Result)
+    fields = {f.name for f in dataclasses.fields(its)}
+    assert {"table", "summary", "counterfactual", "dispersion", "dispersion_floored"} <= fields
+    assert its.summary["term"].tolist() == ["level_change", "slope_change"]
+    pd.testing.assert_frame_equal(
+        its.summary,
+        its.table[its.table["term"].isin(["level_change", "slope_change"])].reset_index(drop=True),
+    )
+    assert "Lopez Bernal" in its.settings["reference"]
+    assert its.settings["version"] == c2c_analysis_version()
+    assert its.settings["control"] is None
+
+
+def c2c_analysis_version():
+    import c2c_analysis
+
+    return c2c_analysis.__version__
+
+
+def test_its_to_dict_is_complete_and_json_safe():
+    import json
+
+    its = _tacoma_its()
+    out = its.to_dict()
+    assert {"table", "summary", "counterfactual", "dispersion", "dispersion_floored"} <= set(out)
+    assert {"settings", "notes", "df_resid"} <= set(out)
+    assert len(out["counterfactual"]) == len(its.counterfactual)
+    json.dumps(out, allow_nan=False)
+    assert out["dispersion_floored"] is its.dispersion_floored
+    assert out["dispersion"] == pytest.approx(its.dispersion)
+
+
+def test_its_conf_int_at_the_fit_level_equals_the_table():
+    for family_kwargs in ({}, {"dispersion_floor": False}):
+        its = _tacoma_its(**family_kwargs)
+        intervals = its.conf_int()
+        np.testing.assert_allclose(intervals["ci_lower"], its.table["ci_lower"], rtol=1e-12)
+        np.testing.assert_allclose(intervals["ci_upper"], its.table["ci_upper"], rtol=1e-12)
+        np.testing.assert_allclose(intervals["ratio_ci_upper"], its.table["ratio_ci_upper"])
+    # Another level: the model refitted at that level gives the same intervals.
+    assert_frame = _tacoma_its(level=0.8).table
+    np.testing.assert_allclose(its.conf_int(0.8)["ci_lower"], assert_frame["ci_lower"], rtol=1e-12)
+
+
+def test_its_conf_int_uses_t_intervals_for_least_squares():
+    rng = np.random.default_rng(3)
+    years = np.arange(2000, 2016)
+    data = pd.DataFrame(
+        {"year": years, "rate": 0.5 + 0.01 * (years - 2000) + rng.normal(0, 0.01, len(years))}
+    )
+    kwargs = {"time": "year", "start": 2009, "y": "rate", "family": "gaussian"}
+    its = interrupted_time_series(data, **kwargs)
+    assert its.df_resid == len(years) - 4
+    for level in (0.9, 0.99):
+        again = interrupted_time_series(data, level=level, **kwargs).table
+        got = its.conf_int(level)
+        np.testing.assert_allclose(got["ci_lower"], again["ci_lower"], rtol=1e-12)
+        np.testing.assert_allclose(got["ci_upper"], again["ci_upper"], rtol=1e-12)
+        assert (got["level"] == level).all()
+    assert "ratio" not in its.conf_int()
+
+
+def test_its_conf_int_level_is_checked():
+    its = _tacoma_its()
+    with pytest.raises(ValueError, match="confidence level"):
+        its.conf_int(95)
+
+
+def test_its_control_old_name_comparison_still_works_with_a_warning():
+    years = np.arange(2006, 2016)
+    data = pd.DataFrame(
+        {
+            "year": np.r_[years, years],
+            "rate": np.r_[0.6 + 0.01 * (years - 2006) + 0.06 * (years >= 2012),
+                          0.5 + 0.01 * (years - 2006) + 0.02 * (years >= 2012)],
+            "is_control": np.r_[np.zeros(10), np.ones(10)],
+        }
+    )  # fmt: skip
+    kwargs = {"time": "year", "start": 2012, "y": "rate", "family": "gaussian"}
+    new = interrupted_time_series(data, control="is_control", **kwargs)
+    with pytest.warns(DeprecationWarning, match="comparison= is deprecated"):
+        old = interrupted_time_series(data, comparison="is_control", **kwargs)
+    pd.testing.assert_frame_equal(old.table, new.table)
+    pd.testing.assert_frame_equal(old.counterfactual, new.counterfactual)
+    assert old.settings["control"] == "is_control"
+    with pytest.raises(TypeError, match="both"):
+        interrupted_time_series(data, control="is_control", comparison="is_control", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"family": "logistic"}, "family must be"),
+        ({"dispersion": "deviance"}, "dispersion must be"),
+        ({"level": 95}, "confidence level"),
+        ({"level": "0.95"}, "confidence level"),
+        ({"seasonality": 2}, "needs period"),
+        ({"seasonality": -1, "period": 12}, "Fourier pairs"),
+        ({"seasonality": 1, "period": -12}, "length of a season"),
+        ({"hac_lags": -1}, "number of lags"),
+        ({"start": None}, "first period"),
+        ({"numerator": None}, "needs numerator"),
+    ],
+)
+def test_its_arguments_are_checked(kwargs, message):
+    data = pd.DataFrame({"year": range(2010, 2016), "num": [5, 6, 7, 8, 9, 9], "den": [10] * 6})
+    arguments = {"time": "year", "start": 2013, "numerator": "num", "denominator": "den"}
+    with pytest.raises(ValueError, match=message):
+        interrupted_time_series(data, **{**arguments, **kwargs})
+
+
+def test_its_missing_columns_are_the_one_missing_column_error():
+    data = pd.DataFrame({"year": range(2010, 2016), "num": [5, 6, 7, 8, 9, 9]})
+    with pytest.raises(DataValidationError, match="required column is missing"):
+        interrupted_time_series(data, time="year", start=2013, numerator="num", denominator="den")
+    with pytest.raises(TypeError, match="DataFrame"):
+        interrupted_time_series([1, 2], time="year", start=2013, numerator="n", denominator="d")
+
+
+def test_portfolio_result_is_a_result_with_a_complete_to_dict(scorecard):
+    import dataclasses
+    import json
+
+    from c2c_analysis._results import Result
+
+    assert isinstance(scorecard, Result)
+    assert "summary" in {f.name for f in dataclasses.fields(scorecard)}
+    out = scorecard.to_dict()
+    assert {"table", "summary", "projections", "settings", "notes"} <= set(out)
+    assert len(out["projections"]) == len(scorecard.projections)
+    first = out["projections"][0]
+    assert {"strategy", "group", "projection"} == set(first)
+    assert len(first["projection"]) == len(
+        scorecard.projections[(first["strategy"], first["group"])]
+    )
+    json.dumps(out, allow_nan=False)
+    # settings keep the projection method as given; the base adds version and reference.
+    assert scorecard.settings["method"] == "logit"
+    assert {"version", "reference"} <= set(scorecard.settings)
+    assert "tacoma" in scorecard._repr_html_()
+
+
+def test_scorecard_plot_takes_an_axes(scorecard):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    assert scorecard.plot(ax=ax) is ax
+    plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"method": "cubic"}, ValueError, "method must be"),
+        ({"level": 0}, ValueError, "confidence level"),
+        ({"baseline": (2010,)}, ValueError, "first, last"),
+        ({"dispersion_floor": "yes"}, TypeError, "True or False"),
+    ],
+)
+def test_evaluate_portfolio_arguments_are_checked(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        evaluate_portfolio(load_sample("outcomes"), load_sample("portfolio"), **kwargs)
+
+
+def test_evaluate_portfolio_needs_a_portfolio_and_the_outcome_columns():
+    data = load_sample("outcomes")
+    with pytest.raises(TypeError, match="Portfolio"):
+        evaluate_portfolio(data, "portfolio.yaml")
+    with pytest.raises(DataValidationError, match="required column is missing"):
+        evaluate_portfolio(data.drop(columns="group"), load_sample("portfolio"))
+
+
+def test_read_portfolio_arguments_are_checked(tmp_path):
+    from c2c_analysis.datasets import sample_path
+
+    with pytest.raises(TypeError, match="file path"):
+        read_portfolio(3)
+    with pytest.raises(TypeError, match="DataFrame"):
+        read_portfolio(sample_path("portfolio"), data=[1, 2])
+    with pytest.raises(FileNotFoundError):
+        read_portfolio(tmp_path / "none.yaml")
+    path = write(tmp_path, "partnership: tacoma\nstrategies: grad\n")
+    with pytest.raises(DataValidationError, match="list of strategies"):
+        read_portfolio(path)
+
+
+def test_read_portfolio_is_the_same_function_everywhere():
+    import c2c_analysis
+    import c2c_analysis.io
+    from c2c_analysis.io.portfolio import read_portfolio as reader
+
+    assert reader is read_portfolio is c2c_analysis.read_portfolio is c2c_analysis.io.read_portfolio
