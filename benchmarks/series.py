@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from c2c_analysis.decompose import decompose_rate_change
-from c2c_analysis.gaps import gap_change
+from c2c_analysis.equity import gap_change
 from c2c_analysis.trends import baseline_summary, project_baseline, trend
 
 GROUPS = ("Asian", "Black", "Hispanic/Latino", "White", "Two or more races")

@@ -10,10 +10,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from c2c_analysis.datasets import list_samples, load_sample
-
-# gaps is imported eagerly: the module and its main function share a name, and a lazily
-# loaded module would shadow the function. Its heavy imports live inside its functions.
-from c2c_analysis.gaps import classify_gap_change, gap_change, gaps, inequality
 from c2c_analysis.io import (
     aggregate_students,
     combine_units,
@@ -59,11 +55,16 @@ _LAZY = {
     "project_baseline": "trends",
     "rates": "trends",
     "trend": "trends",
+    "classify_gap_change": "equity",
+    "gap_change": "equity",
+    "gaps": "equity",
+    "inequality": "equity",
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the names are importable from the package
     from c2c_analysis.audit import AuditResult, audit_disclosure
     from c2c_analysis.decompose import das_gupta, decompose_rate_change, oaxaca_blinder
+    from c2c_analysis.equity import classify_gap_change, gap_change, gaps, inequality
     from c2c_analysis.funnel import FunnelResult, funnel_chart
     from c2c_analysis.portfolio import (
         Portfolio,

@@ -1,4 +1,5 @@
-"""gaps.py: gaps, gap change and its typology, HEAT summary measures; hand-derived values."""
+"""c2c_analysis.equity: gaps, gap change and its typology, HEAT summary measures; hand-derived
+values."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from c2c_analysis.gaps import GAP_CATEGORIES, classify_gap_change, gap_change, gaps, inequality
+from c2c_analysis.equity import GAP_CATEGORIES, classify_gap_change, gap_change, gaps, inequality
 
 Z = stats.norm.ppf(0.975)
 
@@ -142,7 +143,7 @@ def test_classify_gap_change_refuses_values_outside_zero_one(args, name):
 
 
 def test_vectorized_typology_refuses_percentages_too():
-    from c2c_analysis.gaps import _vectorized_categories
+    from c2c_analysis.equity.change import _vectorized_categories
 
     with pytest.raises(ValueError, match="proportion in \\[0, 1\\]"):
         _vectorized_categories(
@@ -195,7 +196,7 @@ def test_gap_change_on_tacomas_published_2012_2015_figures():
 def test_vectorized_typology_matches_the_scalar_rules_on_a_grid_with_boundaries():
     # The scalar classify_gap_change is the specification; gap_change applies it to arrays.
     # The grid puts changes exactly on ±tau and ±2tau and between them.
-    from c2c_analysis.gaps import _vectorized_categories
+    from c2c_analysis.equity.change import _vectorized_categories
 
     steps = np.array([-12, -4.5, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2, 4.5, 12]) / 100
     h0 = 0.80
@@ -334,7 +335,7 @@ def heat_by_hand(y, n):
 
 
 def test_unordered_measures_match_the_heat_formulas_by_hand(quintiles):
-    result = inequality(quintiles, value="rate", population="n").set_index("measure")["value"]
+    result = inequality(quintiles, denominator="n").set_index("measure")["value"]
     for measure, expected in heat_by_hand(
         quintiles["rate"].tolist(), quintiles["n"].tolist()
     ).items():
@@ -345,9 +346,7 @@ def test_unordered_measures_match_the_heat_formulas_by_hand(quintiles):
 
 def test_concentration_index_by_hand(quintiles):
     # X = cumulative share up to each group's midpoint; ACI = Σ p (2X − 1) y.
-    result = inequality(quintiles, value="rate", population="n", ordered=True).set_index("measure")[
-        "value"
-    ]
+    result = inequality(quintiles, denominator="n", ordered=True).set_index("measure")["value"]
     p = np.array([500, 450, 400, 350, 300]) / 2000
     x = np.cumsum(p) - p / 2
     aci = float(np.sum(p * (2 * x - 1) * quintiles["rate"].to_numpy()))
@@ -357,7 +356,7 @@ def test_concentration_index_by_hand(quintiles):
 
 
 def test_linear_sii_is_weighted_least_squares_on_rank(quintiles):
-    result = inequality(quintiles, value="rate", population="n", ordered=True, sii_model="linear")
+    result = inequality(quintiles, denominator="n", ordered=True, sii_model="linear")
     result = result.set_index("measure")["value"]
     p = quintiles["n"].to_numpy() / 2000
     x = np.cumsum(p) - p / 2
@@ -369,7 +368,7 @@ def test_linear_sii_is_weighted_least_squares_on_rank(quintiles):
 def test_linear_sii_interval_uses_the_hc1_sandwich_of_weighted_least_squares(quintiles):
     # healthequal's linear SII: glm(gaussian, weights = pop) with vcov = "HC1"; statsmodels'
     # WLS HC1 (which, unlike its GLM, applies the J / (J - k) factor) is the reference.
-    out = inequality(quintiles, value="rate", population="n", ordered=True, sii_model="linear")
+    out = inequality(quintiles, denominator="n", ordered=True, sii_model="linear")
     sii = out.set_index("measure").loc["SII"]
     n = quintiles["n"].to_numpy()
     x = (np.cumsum(n) - n / 2) / n.sum()
@@ -398,7 +397,7 @@ def test_sii_matches_healthequal_test_sii(healthequal_ordered):
     # estimate 44.44502, se 0.02190822 (healthequal reports it on the 0-1 scale; ours is on
     # the value's scale, x 100), lowerci 40.15109, upperci 48.73895; tolerance 1e-6.
     out = inequality(
-        healthequal_ordered, value="est", population="pop", ordered=True, scale=100
+        healthequal_ordered, rate="est", denominator="pop", ordered=True, scale=100
     ).set_index("measure")
     sii = out.loc["SII"]
     assert sii["value"] == pytest.approx(44.44502, rel=1e-6)
@@ -412,7 +411,7 @@ def test_rii_matches_healthequal_test_rii(healthequal_ordered):
     # healthequal tests/testthat/test-rii.R, "rii function calculates RII correctly":
     # estimate 3.159506, se 0.07644001 (of ln RII), lowerci 2.719902, upperci 3.67016.
     out = inequality(
-        healthequal_ordered, value="est", population="pop", ordered=True, scale=100
+        healthequal_ordered, rate="est", denominator="pop", ordered=True, scale=100
     ).set_index("measure")
     rii = out.loc["RII"]
     assert rii["value"] == pytest.approx(3.159506, rel=1e-6)
@@ -425,7 +424,7 @@ def test_aci_and_ordered_par_paf_match_healthequal_tests(healthequal_ordered):
     # healthequal tests/testthat/test-aci.R (7.3284202), test-parisk.R (18.775509) and
     # test-paf.R (45.544548), same data; point estimates only (their intervals differ).
     out = inequality(
-        healthequal_ordered, value="est", population="pop", ordered=True, scale=100
+        healthequal_ordered, rate="est", denominator="pop", ordered=True, scale=100
     ).set_index("measure")["value"]
     assert out["ACI"] == pytest.approx(7.3284202, rel=1e-6)
     assert out["PAR"] == pytest.approx(18.775509, rel=1e-6)
@@ -435,9 +434,9 @@ def test_aci_and_ordered_par_paf_match_healthequal_tests(healthequal_ordered):
 def test_heat_sii_does_not_depend_on_the_declared_scale(healthequal_ordered):
     as_proportion = healthequal_ordered.assign(est=healthequal_ordered["est"] / 100)
     percent = inequality(
-        healthequal_ordered, value="est", population="pop", ordered=True, scale=100
+        healthequal_ordered, rate="est", denominator="pop", ordered=True, scale=100
     ).set_index("measure")
-    proportion = inequality(as_proportion, value="est", population="pop", ordered=True)
+    proportion = inequality(as_proportion, rate="est", denominator="pop", ordered=True)
     proportion = proportion.set_index("measure")
     for column in ("value", "ci_lower", "ci_upper"):
         assert proportion.loc["SII", column] == pytest.approx(percent.loc["SII", column] / 100)
@@ -450,7 +449,7 @@ def test_heat_sii_is_the_logit_of_rounded_counts_with_squared_population_weights
     data = pd.DataFrame(
         {"group": list("abcd"), "rate": [0.512, 0.6, 0.655, 0.79], "n": [40.2, 61, 55, 33]}
     )
-    out = inequality(data, value="rate", population="n", ordered=True).set_index("measure")
+    out = inequality(data, denominator="n", ordered=True).set_index("measure")
     trials = np.array([41.0, 61, 55, 33])
     counts = np.round(data["rate"].to_numpy() * trials)
     assert counts.tolist() == [21, 37, 36, 26]  # 20.992, 36.6, 36.025, 26.07
@@ -469,9 +468,9 @@ def test_heat_sii_is_the_logit_of_rounded_counts_with_squared_population_weights
 def test_counts_weights_count_each_student_once(quintiles):
     # sii_weights="counts": the binomial likelihood of the counts (rate x n are whole
     # numbers here), i.e. a logistic regression of one row per student on the ridit.
-    result = inequality(
-        quintiles, value="rate", population="n", ordered=True, sii_weights="counts"
-    ).set_index("measure")["value"]
+    result = inequality(quintiles, denominator="n", ordered=True, sii_weights="counts").set_index(
+        "measure"
+    )["value"]
     n = quintiles["n"].to_numpy()
     successes = quintiles["rate"].to_numpy() * n
     x = (np.cumsum(n) - n / 2) / n.sum()
@@ -483,27 +482,25 @@ def test_counts_weights_count_each_student_once(quintiles):
     v0, v1 = (1 / (1 + np.exp(-(fit.params[0] + fit.params[1] * r))) for r in (0, 1))
     assert result["SII"] == pytest.approx(v1 - v0)
     assert result["RII"] == pytest.approx(v1 / v0)
-    heat = inequality(quintiles, value="rate", population="n", ordered=True)
+    heat = inequality(quintiles, denominator="n", ordered=True)
     assert heat.set_index("measure").loc["SII", "value"] != pytest.approx(result["SII"])
 
 
 def test_logistic_sii_refuses_values_off_the_declared_scale(healthequal_ordered):
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\].*pass scale=100"):
-        inequality(healthequal_ordered, value="est", population="pop", ordered=True)
+        inequality(healthequal_ordered, rate="est", denominator="pop", ordered=True)
     with pytest.raises(ValueError, match="scale is the indicator scale"):
-        inequality(healthequal_ordered, value="est", population="pop", scale=10)
+        inequality(healthequal_ordered, rate="est", denominator="pop", scale=10)
     with pytest.raises(ValueError, match="sii_weights must be"):
-        inequality(healthequal_ordered, value="est", population="pop", scale=100, sii_weights="x")
+        inequality(healthequal_ordered, rate="est", denominator="pop", scale=100, sii_weights="x")
     # Unordered measures need no scale: they are on the scale of the values as given.
-    unordered = inequality(healthequal_ordered, value="est", population="pop")
+    unordered = inequality(healthequal_ordered, rate="est", denominator="pop")
     assert unordered.set_index("measure").loc["D", "value"] == pytest.approx(40.0)
 
 
 def test_adverse_indicator_par_and_reference_group(quintiles):
     adverse = quintiles.assign(rate=1 - quintiles["rate"])
-    result = inequality(
-        adverse, value="rate", population="n", higher_is_better=False, reference="Q3"
-    )
+    result = inequality(adverse, denominator="n", better="lower", reference="Q3")
     result = result.set_index("measure")["value"]
     mu = float(np.sum(adverse["rate"] * adverse["n"]) / 2000)
     assert result["PAR"] == pytest.approx(adverse["rate"].min() - mu)
@@ -513,8 +510,8 @@ def test_adverse_indicator_par_and_reference_group(quintiles):
 
 def test_simulated_intervals_bracket_the_estimate_and_repeat_with_the_seed(quintiles):
     data = quintiles.assign(se=0.02)
-    first = inequality(data, value="rate", population="n", ordered=True, se="se", seed=3)
-    again = inequality(data, value="rate", population="n", ordered=True, se="se", seed=3)
+    first = inequality(data, denominator="n", ordered=True, se="se", seed=3)
+    again = inequality(data, denominator="n", ordered=True, se="se", seed=3)
     pd.testing.assert_frame_equal(first, again)
     d = first.set_index("measure").loc["D"]
     assert d["ci_lower"] < d["value"] < d["ci_upper"]
@@ -526,7 +523,7 @@ def test_simulated_intervals_bracket_the_estimate_and_repeat_with_the_seed(quint
 def test_two_ordered_groups_give_an_exact_fit_without_an_interval():
     # Two groups fit a two-parameter curve exactly: SII is their fitted gap, HC1 is undefined.
     data = pd.DataFrame({"group": ["a", "b"], "r": [0.5, 0.7], "n": [100, 120]})
-    sii = inequality(data, value="r", population="n", ordered=True).set_index("measure")
+    sii = inequality(data, rate="r", denominator="n", ordered=True).set_index("measure")
     assert sii.loc["SII", "value"] > 0
     assert np.isnan(sii.loc["SII", "ci_lower"])
     assert np.isnan(sii.loc["RII", "ci_upper"])
@@ -537,7 +534,7 @@ def test_a_logistic_fit_at_zero_and_one_warns_once_as_a_data_warning():
 
     data = pd.DataFrame({"group": list("abc"), "r": [0.0, 0.5, 1.0], "n": [100, 120, 90]})
     with pytest.warns(C2CDataWarning, match="not identified") as record:
-        inequality(data, value="r", population="n", ordered=True)
+        inequality(data, rate="r", denominator="n", ordered=True)
     assert len(record) == 1
 
 
@@ -549,15 +546,15 @@ def test_a_logistic_fit_at_zero_and_one_warns_once_as_a_data_warning():
     [
         {"ordered": True},
         {"ordered": False},
-        {"ordered": False, "higher_is_better": False, "reference": "Q3"},
+        {"ordered": False, "better": "lower", "reference": "Q3"},
         {"ordered": True, "setting_average": 0.8},
     ],
 )
 def test_simulated_intervals_equal_the_measures_of_each_draw_one_at_a_time(quintiles, options):
-    from c2c_analysis.gaps import _measures
+    from c2c_analysis.equity.measures import _measures
 
     data = quintiles.assign(se=[0.02, 0.03, 0.02, 0.01, 0.04])
-    result = inequality(data, value="rate", population="n", se="se", seed=7, **options)
+    result = inequality(data, denominator="n", se="se", seed=7, **options)
     # The draws inequality makes (seed 7, one normal per group and draw), measured one by one.
     y, n = data["rate"].to_numpy(float), data["n"].to_numpy(float)
     draws = np.random.default_rng(7).normal(y, data["se"].to_numpy(float), size=(1000, len(y)))
@@ -568,7 +565,7 @@ def test_simulated_intervals_equal_the_measures_of_each_draw_one_at_a_time(quint
                 m: float(v)
                 for m, v in _measures(
                     d, n, ordered=options["ordered"], ref_index=ref,
-                    higher=options.get("higher_is_better", True),
+                    higher=options.get("better", "higher") == "higher",
                     mu=options.get("setting_average"),
                 ).items()
             }
@@ -599,3 +596,111 @@ def test_gap_change_of_many_partnerships_equals_one_call_per_partnership(referen
         together.sort_values(["partnership"], kind="stable").reset_index(drop=True), alone
     )
     assert (together["note"] != "").any()  # rows with derived rates' notes are compared
+
+
+# --- the package layout and the vocabulary (issue 19) ------------------------------------------
+
+
+def test_the_package_names_are_the_functions_not_modules():
+    import c2c_analysis
+    import c2c_analysis.equity as equity
+
+    assert c2c_analysis.gaps is gaps is equity.gaps
+    assert c2c_analysis.inequality is inequality
+    assert c2c_analysis.gap_change is gap_change
+    assert c2c_analysis.classify_gap_change is classify_gap_change
+    assert equity.GAP_CATEGORIES is GAP_CATEGORIES
+
+
+def test_our_newcombe_interval_agrees_with_statsmodels_on_exact_counts():
+    """statsmodels' newcomb interval centres on count / nobs, which a rate derived from a
+    published rounded rate or range (a fractional effective number of students) does not
+    have; on exact counts the two are the same formula, element by element for arrays."""
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    from c2c_analysis.equity.gap import _newcombe
+
+    rng = np.random.default_rng(0)
+    n1, n2 = rng.integers(1, 2000, 200), rng.integers(1, 2000, 200)
+    x1, x2 = rng.integers(0, n1 + 1), rng.integers(0, n2 + 1)
+    for level in (0.8, 0.95, 0.99):
+        ours = _newcombe(x1 / n1, n1, x2 / n2, n2, level)
+        theirs = confint_proportions_2indep(
+            x1, n1, x2, n2, method="newcomb", compare="diff", alpha=1 - level
+        )
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+
+
+def test_better_overrides_the_catalogue_in_gaps_and_gap_change(two_years):
+    flipped = gaps(two_years, reference="White", better="lower")
+    default = gaps(two_years, reference="White")
+    np.testing.assert_allclose(flipped["gap_pp"], -default["gap_pp"])
+    assert gaps(two_years, reference="best", better="lower")["reference"].unique().tolist() == [
+        "Black"
+    ]
+    change = gap_change(two_years, start=2012, end=2015, reference="White", better="lower")
+    assert change["gap_change_pp"].iloc[0] == pytest.approx(
+        -gap_change(two_years, start=2012, end=2015, reference="White")["gap_change_pp"].iloc[0]
+    )
+    with pytest.raises(ValueError, match="better must be"):
+        gaps(two_years, reference="White", better="up")
+
+
+def test_a_level_that_is_not_a_confidence_level_is_refused(two_years, quintiles):
+    for call in (
+        lambda: gaps(two_years, reference="White", level=95),
+        lambda: gap_change(two_years, start=2012, end=2015, reference="White", level="0.9"),
+        lambda: inequality(quintiles, denominator="n", ordered=True, level=1.0),
+    ):
+        with pytest.raises(ValueError, match="confidence level"):
+            call()
+
+
+def test_missing_columns_are_the_one_missing_column_error(two_years, quintiles):
+    from c2c_analysis.validation import DataValidationError
+
+    with pytest.raises(DataValidationError):
+        gaps(two_years.drop(columns="group"), reference="White")
+    with pytest.raises(DataValidationError):
+        inequality(quintiles, denominator="students")
+
+
+def test_inequality_takes_the_better_direction_from_the_catalogue(quintiles):
+    absence = quintiles.assign(outcome="chronic_absence")
+    by_catalogue = inequality(absence, denominator="n").set_index("measure")["value"]
+    said = inequality(quintiles, denominator="n", better="lower").set_index("measure")["value"]
+    pd.testing.assert_series_equal(by_catalogue, said)
+    assert (
+        by_catalogue["PAR"]
+        != inequality(quintiles, denominator="n").set_index("measure").loc["PAR", "value"]
+    )
+
+
+def test_inequality_seed_none_draws_afresh_and_an_int_repeats(quintiles):
+    data = quintiles.assign(se=0.02)
+    fresh = [inequality(data, denominator="n", se="se")["ci_lower"] for _ in range(2)]
+    assert not fresh[0].equals(fresh[1])
+    repeated = [inequality(data, denominator="n", se="se", seed=5)["ci_lower"] for _ in range(2)]
+    pd.testing.assert_series_equal(*repeated)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ({"value": "rate", "denominator": "n"}, {"rate": "rate", "denominator": "n"}),
+        ({"population": "n"}, {"denominator": "n"}),
+        ({"higher_is_better": False, "denominator": "n"}, {"better": "lower", "denominator": "n"}),
+    ],
+)
+def test_inequality_old_parameter_names_still_work_with_a_warning(quintiles, old, new):
+    name = next(iter(old))
+    with pytest.warns(DeprecationWarning, match=f"{name}= is deprecated"):
+        before = inequality(quintiles, ordered=True, **old)
+    pd.testing.assert_frame_equal(before, inequality(quintiles, ordered=True, **new))
+
+
+def test_inequality_refuses_a_parameter_and_its_old_name_together(quintiles):
+    with pytest.raises(TypeError, match="both"):
+        inequality(quintiles, rate="share", value="rate", denominator="n")
+    with pytest.raises(TypeError, match="both"):
+        inequality(quintiles, denominator="n", better="higher", higher_is_better=True)

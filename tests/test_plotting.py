@@ -77,7 +77,7 @@ def test_plots_draw_on_the_axes_they_are_given():
 
 def test_gap_plot_draws_one_line_per_group_with_gaps():
     from c2c_analysis import load_sample
-    from c2c_analysis.gaps import gaps
+    from c2c_analysis.equity import gaps
     from c2c_analysis.plotting import plot_gaps
 
     data = load_sample("outcomes").query(
@@ -258,7 +258,7 @@ def test_set_theme_figure_format_is_ignored_outside_a_notebook():
 
 def _single_axes_figures():
     from c2c_analysis import load_sample
-    from c2c_analysis.gaps import gaps
+    from c2c_analysis.equity import gaps
     from c2c_analysis.plotting import plot_gaps, plot_scorecard
     from c2c_analysis.portfolio import evaluate_portfolio
 
