@@ -119,38 +119,6 @@ def test_batch_reports_every_partnership(batch):
     assert os.environ.get("MPLBACKEND") == "Agg"  # restored after the batch
 
 
-def test_inline_backend_is_shared_by_concurrent_runs_and_restored(monkeypatch):
-    import threading
-
-    from c2c_analysis.report.runner import _inline_backend
-
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    inline = "module://matplotlib_inline.backend_inline"
-    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
-    seen = {}
-
-    def first():
-        with _inline_backend():
-            first_in.set()
-            second_in.wait(5)
-        first_out.set()
-
-    def second():
-        first_in.wait(5)
-        with _inline_backend():
-            second_in.set()
-            first_out.wait(5)
-            seen["after the first left"] = os.environ.get("MPLBACKEND")
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    assert seen == {"after the first left": inline}
-    assert os.environ["MPLBACKEND"] == "Agg"
-
-
 def test_index_links_every_report_with_its_status(batch):
     out, records = batch
     page = (out / "index.html").read_text()

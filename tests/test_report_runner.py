@@ -279,6 +279,70 @@ def test_privacy_settings_and_the_partnerships_rows_reach_the_notebook(tmp_path,
     assert provenance["inputs"]["source_path"] == "outcomes.csv"
 
 
+def test_the_published_notebook_names_its_inputs_by_file_name_only(tmp_path, publishing):
+    # The kernel reads riverton's rows from a private per-partnership file and writes into a
+    # hidden working folder; the published notebook says neither path (issue 19).
+    out = tmp_path / "reports"
+    record = run_report("riverton", notebook=str(publishing), out_dir=out)
+    assert record.status == "succeeded", record.error
+    text = (Path(record.output) / "publish.ipynb").read_text()
+    notebook = nbformat.reads(text, as_version=4)
+    for private in (str(tmp_path), "private", ".tmp"):
+        assert private not in text
+    injected = [c for c in notebook.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert 'data_path = "riverton.parquet"' in injected[0].source
+    assert 'output_dir = "."' in injected[0].source
+    meta = notebook.metadata["papermill"]
+    assert meta["parameters"]["data_path"] == "riverton.parquet"
+    assert meta["parameters"]["output_dir"] == "."
+    assert (meta["input_path"], meta["output_path"]) == ("publish.ipynb", "publish.ipynb")
+
+
+def test_a_failing_cell_is_named_although_papermill_inserts_cells(tmp_path):
+    # Papermill injects a parameters cell and, when a cell raised, two error cells: the name
+    # is still the failing cell's own code.
+    notebook = _notebook(tmp_path / "fails.ipynb", ["x = 1", "raise ValueError('boom')"])
+    record = run_report("tacoma", notebook=str(notebook), out_dir=tmp_path / "reports")
+    assert record.status == "failed"
+    assert record.failed_cell == 3
+    assert record.error == "cell 3 (`raise ValueError('boom')`) raised ValueError: boom"
+
+
+def test_kernels_draw_inline_and_the_process_environment_is_untouched(tmp_path, monkeypatch):
+    # Two reports run in threads, as in a batch: their kernels get the inline backend in
+    # their own environment; os.environ is never changed meanwhile.
+    import os
+    import threading
+
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    notebook = _notebook(
+        tmp_path / "backend.ipynb",
+        ["import os, matplotlib\nprint(os.environ['MPLBACKEND'], matplotlib.get_backend())"],
+    )
+    before = dict(os.environ)
+    records, seen = {}, set()
+
+    def run(name: str) -> None:
+        records[name] = run_report(name, notebook=str(notebook), out_dir=tmp_path / name)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("tacoma", "riverton")]
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads):
+        seen.add(os.environ.get("MPLBACKEND"))
+        threads[0].join(0.01)
+    for thread in threads:
+        thread.join()
+    assert seen == {"Agg"}
+    assert dict(os.environ) == before
+    inline = "module://matplotlib_inline.backend_inline"
+    for name, record in records.items():
+        assert record.status == "succeeded", record.error
+        executed = nbformat.read(Path(record.output) / "backend.ipynb", as_version=4)
+        printed = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+        assert printed.split() == [inline, inline], name
+
+
 # --- checked before any kernel starts ---------------------------------------------------------
 
 

@@ -935,6 +935,11 @@ def _run_in(
         error = folders.describe_os_error(exc, "saving the executed notebook")
         failed_cell, notebook_node = _running_cell(), None
     audit_detail = None
+    if error is None:  # the published notebook names its inputs by file name only
+        try:
+            notebook_node = _without_paths(notebook_node, executed, values)
+        except OSError as exc:
+            error = folders.describe_os_error(exc, "saving the executed notebook")
     if error is None:  # nothing is published that the disclosure audit finds unsafe
         shown = values.get("min_n")  # a caller's parameter may set it for the notebook
         audit_n = shown if isinstance(shown, int) and not isinstance(shown, bool) else min_n
@@ -951,11 +956,7 @@ def _run_in(
         # File names only: the inputs' checksums are kept privately (they could confirm a
         # guess at a withheld cell).
         "inputs": {key: Path(path).name for key, path in inputs.items()},
-        "parameters": {
-            k: (Path(v).name if k.endswith("_path") and isinstance(v, str) and v else v)
-            for k, v in values.items()
-            if k != "output_dir"
-        },
+        "parameters": {k: v for k, v in _named(values).items() if k != "output_dir"},
         "data_from": (
             f"data_path held this partnership's rows of source_path ({Path(source).name}), "
             "read and validated once for the batch in a private folder outside the reports, "
@@ -1033,6 +1034,50 @@ def _run_in(
         failed_cell=status["failed_cell"],
         failed_run=failed_run,
     )
+
+
+def _named(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters as published: a ``*_path`` by its file name, ``output_dir`` as the
+    report folder itself (``"."``: the executed notebook lies in it)."""
+    return {
+        k: (
+            "."
+            if k == "output_dir"
+            else Path(v).name
+            if k.endswith("_path") and isinstance(v, str) and v
+            else v
+        )
+        for k, v in values.items()
+    }
+
+
+def _without_paths(nb, executed: Path, values: Mapping[str, Any]):
+    """The executed notebook, saved again without this machine's paths.
+
+    Papermill writes the parameters it injected (the per-partnership input file in the
+    private folder, the run's working folder) into the injected-parameters cell and into
+    ``metadata.papermill`` (with the template's and the output's paths); the published
+    notebook names them by file name (:func:`_named`), like ``provenance.json``.
+    """
+    from papermill.translators import translate_parameters
+
+    named = _named(values)
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            kernel = nb.metadata.get("kernelspec", {})
+            cell.source = translate_parameters(
+                kernel.get("name", "python3"), kernel.get("language", "python"), named, "Parameters"
+            )
+    meta = nb.metadata.get("papermill")
+    if meta is not None:
+        meta["parameters"] = named
+        for key in ("input_path", "output_path"):
+            if isinstance(meta.get(key), str) and meta[key]:
+                meta[key] = Path(meta[key]).name
+    import nbformat
+
+    folders.write_file(executed, nbformat.writes(nb))
+    return nb
 
 
 _AUDIT_SHOWN = 12
@@ -1168,43 +1213,12 @@ def _execute(
     """
     import papermill as pm
 
-    with _inline_backend():
-        return _execute_once_or_twice(pm, template, executed, values, timeout, run_id)
-
-
-_BACKEND_LOCK = threading.Lock()
-_BACKEND_USERS = 0
-_BACKEND_PREVIOUS: str | None = None
-
-
-@contextlib.contextmanager
-def _inline_backend():
-    """Kernels started meanwhile draw with the inline backend.
-
-    A kernel inherits this process's environment; a non-interactive backend set for tests
-    or servers (MPLBACKEND=Agg) would make every figure disappear from the report. Runs in
-    a batch share this process, so the first run sets the variable and the last one
-    restores it.
-    """
-    global _BACKEND_USERS, _BACKEND_PREVIOUS
-    with _BACKEND_LOCK:
-        if _BACKEND_USERS == 0:
-            _BACKEND_PREVIOUS = os.environ.get("MPLBACKEND")
-            os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-        _BACKEND_USERS += 1
-    try:
-        yield
-    finally:
-        with _BACKEND_LOCK:
-            _BACKEND_USERS -= 1
-            if _BACKEND_USERS == 0:
-                if _BACKEND_PREVIOUS is None:
-                    os.environ.pop("MPLBACKEND", None)
-                else:
-                    os.environ["MPLBACKEND"] = _BACKEND_PREVIOUS
+    return _execute_once_or_twice(pm, template, executed, values, timeout, run_id)
 
 
 _ENGINE = "c2c_analysis"
+#: The kernel's matplotlib backend: figures are shown inline, so they reach the report.
+_INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 def _marker_cell(run_id: str):
@@ -1224,7 +1238,8 @@ def _is_marker(cell) -> bool:
     return "c2c-run-complete" in cell.get("metadata", {}).get("tags", [])
 
 
-def _register_engine(pm) -> None:
+@functools.cache
+def _register_engine() -> None:
     """Register the runner's Papermill engine (once per process).
 
     Papermill's own engine writes the whole output notebook before and after every cell
@@ -1233,11 +1248,26 @@ def _register_engine(pm) -> None:
     seconds, so a run that is stopped still leaves its progress behind. The cell that is
     running is recorded in memory: after a time-out or a kernel's death it names the cell.
     The engine appends the marker cell whose output proves that the run reached its end.
+
+    The engine is registered with papermill's public registry
+    (``papermill.engines.papermill_engines.register``) when the first report runs, not
+    through the ``papermill.engine`` entry-point group: an entry point would make every
+    papermill import in the environment import this package.
+
+    Its kernels are started with the inline matplotlib backend in their own environment
+    (``start_kernel(env=...)`` of the kernel manager): a non-interactive backend set for
+    tests or servers (``MPLBACKEND=Agg``) would make every figure disappear from the
+    report, and this process's ``os.environ``, which the threads of a batch share, is
+    never changed.
     """
+    from jupyter_client.manager import AsyncKernelManager
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 
-    if _ENGINE in papermill_engines._engines:
-        return
+    class KernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:
+            env = dict(kw.pop("env", None) or os.environ)
+            env["MPLBACKEND"] = _INLINE_BACKEND
+            await super().start_kernel(env=env, **kw)
 
     class Manager(NotebookExecutionManager):
         running: int | None = None
@@ -1283,6 +1313,7 @@ def _register_engine(pm) -> None:
                 log_output=log_output,
                 autosave_cell_every=autosave_cell_every,
             )
+            kwargs.setdefault("kernel_manager_class", KernelManager)
             _RUNNING.cell = None
             manager.notebook_start()
             try:
@@ -1309,7 +1340,7 @@ def _execute_once_or_twice(
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
-    _register_engine(pm)
+    _register_engine()
     for attempt in (1, 2):
         try:
             notebook = pm.execute_notebook(
@@ -1357,13 +1388,25 @@ def _execute_once_or_twice(
     return "the kernel failed to start twice", None, None  # pragma: no cover
 
 
+#: Papermill's tag of the error cells it inserts into a failed run's notebook.
+_ERROR_MARKER_TAG = "papermill-error-cell-tag"
+
+
 def _cell_name(index: int | None) -> str:
-    """``cell 3 (`first line of its code`)`` of this thread's last run."""
+    """``cell 3 (`first line of its code`)`` of this thread's last run.
+
+    ``index`` counts the cells papermill ran (its injected-parameters cell included). When
+    a cell raised, papermill then inserts two error cells into the notebook (a message at
+    the top and an anchor before the failed cell), so they are left out here.
+    """
     if index is None:
         return "a cell"
     nb = getattr(_RUNNING, "nb", None)
     try:
-        lines = [line for line in nb.cells[index].source.splitlines() if line.strip()]
+        cells = [
+            c for c in nb.cells if _ERROR_MARKER_TAG not in c.get("metadata", {}).get("tags", [])
+        ]
+        lines = [line for line in cells[index].source.splitlines() if line.strip()]
     except (AttributeError, IndexError, TypeError):
         lines = []
     first = lines[0].strip() if lines else ""
