@@ -4,7 +4,9 @@ Every analysis that returns more than one table returns a :class:`Result`: froze
 
 - ``table`` and ``summary`` (DataFrames: the detail and one row per series or component),
 - ``settings`` (a mapping of the arguments that made it, with the package ``version``, the
-  ``method`` and the method's ``reference``, filled in by the base),
+  ``analysis`` (the method's name) and its ``method_reference`` (the literature), filled in
+  by the base under names no argument uses: an analysis's own ``method=`` or ``reference=``
+  argument is kept as given),
 - ``notes`` (a tuple of sentences: what was derived, dropped or assumed),
 - ``to_dict()`` (complete and JSON-safe: every member, every table as records),
 - ``plot(ax=None)`` (returns the Axes, where the result has a figure),
@@ -76,7 +78,8 @@ class Result:
     settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
-    #: The method's name and its reference (author, year, title), recorded in ``settings``.
+    #: The method's name and its reference (author, year, title), recorded in ``settings``
+    #: as ``analysis`` and ``method_reference``.
     method: ClassVar[str] = ""
     reference: ClassVar[str] = ""
 
@@ -84,10 +87,10 @@ class Result:
         from c2c_analysis import __version__
 
         settings = {
-            "version": __version__,
-            **({"method": self.method} if self.method else {}),
-            **({"reference": self.reference} if self.reference else {}),
             **dict(self.settings),
+            "version": __version__,
+            **({"analysis": self.method} if self.method else {}),
+            **({"method_reference": self.reference} if self.reference else {}),
         }
         object.__setattr__(self, "settings", settings)
         notes = (self.notes,) if isinstance(self.notes, str) else tuple(self.notes or ())
