@@ -213,7 +213,12 @@ def inequality(
         if reference not in labels:
             raise ValueError(f"reference group {reference!r} is not among the groups")
         ref_index = int(np.flatnonzero(labels == reference)[0])
-    options = {"ordered": ordered, "ref_index": ref_index, "higher": higher, "mu": setting_average}
+    options: dict[str, Any] = {
+        "ordered": ordered,
+        "ref_index": ref_index,
+        "higher": higher,
+        "mu": setting_average,
+    }
     point = {m: float(v) for m, v in _measures(y, n, **options).items()}
     slope = None
     if ordered:
@@ -372,19 +377,27 @@ _DESCRIPTIONS = {
 }
 
 
-def _measures(y, n, *, ordered, ref_index, higher, mu) -> dict[str, np.ndarray]:
+def _measures(
+    y: np.ndarray,
+    n: np.ndarray,
+    *,
+    ordered: bool,
+    ref_index: int | None,
+    higher: bool,
+    mu: float | None,
+) -> dict[str, np.ndarray]:
     """Every measure but SII and RII (see :func:`_sii_rii`), for the estimates ``y`` of
     the groups along the last axis: one set of estimates, or many draws of them at once
     (shape ``(draws, groups)``), each measure then an array over the draws."""
     y = np.asarray(y, dtype=float)
     p = n / n.sum()
-    mu = np.sum(p * y, axis=-1) if mu is None else np.full(y.shape[:-1], float(mu))
+    mean = np.sum(p * y, axis=-1) if mu is None else np.full(y.shape[:-1], float(mu))
     last = y.shape[-1] - 1
     best = np.argmax(y, axis=-1) if higher else np.argmin(y, axis=-1)
 
-    def at(index) -> np.ndarray:
-        index = np.broadcast_to(np.asarray(index), y.shape[:-1])
-        return np.take_along_axis(y, index[..., None], axis=-1)[..., 0]
+    def at(index: int | np.ndarray) -> np.ndarray:
+        where = np.broadcast_to(np.asarray(index), y.shape[:-1])
+        return np.take_along_axis(y, where[..., None], axis=-1)[..., 0]
 
     if ordered:
         low, high = y[..., 0], y[..., last]  # least and most advantaged
@@ -392,20 +405,20 @@ def _measures(y, n, *, ordered, ref_index, higher, mu) -> dict[str, np.ndarray]:
         low, high = np.min(y, axis=-1), np.max(y, axis=-1)
     ref = at(ref_index if ref_index is not None else (last if ordered else best))
     best_value = y[..., last] if ordered else at(best)
-    par = best_value - mu
+    par = best_value - mean
     par = np.maximum(par, 0.0) if higher else np.minimum(par, 0.0)
-    m = mu[..., None]
+    m = mean[..., None]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio_y = y / m
         out = {
             "D": high - low,
             "R": high / low,
             "PAR": par,
-            "PAF": 100 * par / mu,
+            "PAF": 100 * par / mean,
             "BGV": np.sum(p * (y - m) ** 2, axis=-1),
             "BGSD": np.sqrt(np.sum(p * (y - m) ** 2, axis=-1)),
-            "IDISU": 100 * np.mean(np.abs(y - m), axis=-1) / mu,
-            "IDISW": 100 * np.sum(p * np.abs(y - m), axis=-1) / mu,
+            "IDISU": 100 * np.mean(np.abs(y - m), axis=-1) / mean,
+            "IDISW": 100 * np.sum(p * np.abs(y - m), axis=-1) / mean,
             "MDBU": np.mean(np.abs(y - best_value[..., None]), axis=-1),
             "MDBW": np.sum(p * np.abs(y - best_value[..., None]), axis=-1),
             "MDMU": np.mean(np.abs(y - m), axis=-1),
@@ -419,11 +432,13 @@ def _measures(y, n, *, ordered, ref_index, higher, mu) -> dict[str, np.ndarray]:
             rank = np.cumsum(p) - p / 2
             aci = np.sum(p * (2 * rank - 1) * y, axis=-1)
             out["ACI"] = aci
-            out["RCI"] = aci / mu
+            out["RCI"] = aci / mean
     return {k: np.asarray(v, dtype=float) for k, v in out.items()}
 
 
-def _sii_rii(y, n, *, scale, model, weights, level) -> dict[str, tuple[float, ...]]:
+def _sii_rii(
+    y: np.ndarray, n: np.ndarray, *, scale: int, model: str, weights: str, level: float
+) -> dict[str, tuple[float, ...]]:
     """SII and RII as healthequal computes them: ``{"SII": (estimate, se, lower, upper),
     "RII": (estimate, se of ln RII, lower, upper)}``; see :func:`inequality`'s Notes."""
     # statsmodels is imported here, not at the top: `import c2c_analysis` stays quick.
