@@ -81,13 +81,13 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from c2c_analysis._arrays import group_codes
 from c2c_analysis._defaults import DEFAULT_MIN_CELL, DEFAULT_MIN_N, DEFAULT_TOP_BOTTOM
-from c2c_analysis.audit import (
+from c2c_analysis._disclosure import (
     DEFAULT_SPREAD,
-    _attack,
-    _key_frame,
-    _knowledge,
-    _structure,
-    _with_totals,
+    key_frame,
+    knowledge,
+    linked_structure,
+    run_attack,
+    with_totals,
 )
 from c2c_analysis.schema import ALL_STUDENTS, NOT_REPORTED, OUTCOME_LINKS, OUTCOMES, PARTITIONS
 
@@ -752,7 +752,7 @@ def _secondary(
 
     Returns the flags (numerator hidden, denominator hidden, withheld outright; primary
     ones included), the published ranges, the number of audit rounds and of sets solved."""
-    keys, virtual = _with_totals(_key_frame(out, period))
+    keys, virtual = with_totals(key_frame(out, period))
     n_real = len(out)
     n = len(keys)
     extra = n - n_real
@@ -763,7 +763,7 @@ def _secondary(
         # A total missing from the table may be published elsewhere: treat it as known,
         # equal to the sum of the first complete dimension of its set.
         _fill_virtual_totals(keys, virtual, num_all, den_all)
-    structure = _structure(
+    structure = linked_structure(
         keys, num_all, den_all, partitions=partitions, links=links, units_partition=units_partition
     )
     no = np.zeros(extra, dtype=bool)
@@ -836,7 +836,7 @@ def _secondary(
         flags[every] = solved[every]
         h, f, g = flags[:n], flags[n : 2 * n], flags[2 * n :]
         ranged = h & ~g
-        know = _knowledge(
+        know = knowledge(
             np.where(h, np.nan, num_all),
             np.where(f, np.nan, den_all),
             np.where(h & ~only, np.nan, rate_pub),
@@ -844,7 +844,7 @@ def _secondary(
             np.where(ranged & ~only, high_all, np.nan),
         )
         targets = (h | f) & ~only & ~fixed_open
-        attack = _attack(
+        attack = run_attack(
             structure,
             know,
             targets,
