@@ -680,7 +680,7 @@ def test_its_result_is_a_result_with_summary_as_a_field():
         its.summary,
         its.table[its.table["term"].isin(["level_change", "slope_change"])].reset_index(drop=True),
     )
-    assert "Lopez Bernal" in its.settings["reference"]
+    assert "Lopez Bernal" in its.settings["method_reference"]
     assert its.settings["version"] == c2c_analysis_version()
     assert its.settings["control"] is None
 
