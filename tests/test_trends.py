@@ -1,4 +1,4 @@
-"""trends.py: rates with intervals, trends and baseline projections, checked against
+"""c2c_analysis.trends: rates with intervals, trends and baseline projections, checked against
 hand-derived formulas and against statsmodels fitted one series at a time."""
 
 from __future__ import annotations
@@ -302,6 +302,42 @@ def test_default_series_keys_are_the_canonical_keys(many):
     result = trend(frame)
     assert list(result.columns[:3]) == ["partnership", "outcome", "dimension"]
     assert len(result) == 40
+
+
+def test_by_may_be_one_column_name(many):
+    pd.testing.assert_frame_equal(trend(many, by="partnership"), trend(many, by=["partnership"]))
+    one = project_baseline(many, baseline=(2008, 2019), by="partnership")
+    pd.testing.assert_frame_equal(
+        one, project_baseline(many, baseline=(2008, 2019), by=["partnership"])
+    )
+    assert list(one.columns[:2]) == ["partnership", "year"]
+
+
+def test_missing_count_columns_and_a_bad_level_are_refused_by_the_shared_checks():
+    frame = series([2010, 2011, 2012], [1, 2, 3], [10, 10, 10])
+    for call in (trend, rates):
+        with pytest.raises(DataValidationError, match="required column is missing"):
+            call(frame, numerator="n", denominator="d")
+    for level in (95, 0.0, True):
+        for call in (trend, rates):
+            with pytest.raises(ValueError, match="confidence level"):
+                call(frame, level=level)
+        with pytest.raises(ValueError, match="confidence level"):
+            project_baseline(frame, baseline=(2010, 2012), level=level)
+
+
+def test_the_package_exports_the_old_modules_names():
+    import c2c_analysis.trends as trends
+
+    assert sorted(trends.__all__) == [
+        "baseline_summary",
+        "project_baseline",
+        "projection_keys",
+        "rates",
+        "trend",
+    ]
+    assert trends.SHORT_SERIES == 6
+    assert "projected" in trends.PROJECTION_COLUMNS
 
 
 def test_two_rows_for_one_series_and_period_is_an_error():

@@ -98,7 +98,9 @@ def project_baseline(
         Project up to this period (default: the last period in the data). Years missing
         from the data are projected too, with ``actual`` empty; for dates (monthly data)
         only the months in the data are shown, since school months have summer gaps.
-    time, by, numerator, denominator : str
+    time, numerator, denominator : str
+        As in :func:`trend`.
+    by : str or sequence of str, optional
         As in :func:`trend`.
     method : {"linear", "logit"}
         ``linear``: least squares on the rates, with the t-based prediction interval of a new

@@ -11,10 +11,10 @@ from statsmodels.stats.proportion import proportion_confint
 from c2c_analysis._checks import check_level, require_columns
 from c2c_analysis._rows import resolve_rows
 
-__all__ = ["CI_METHODS", "rates"]
+__all__ = ["rates"]
 
-#: The interval methods of :func:`rates` and their names in statsmodels' ``proportion_confint``.
-CI_METHODS = {
+# The interval methods of rates() and their names in statsmodels' proportion_confint.
+_CI_METHODS = {
     "wilson": "wilson",
     "exact": "beta",
     "clopper-pearson": "beta",
@@ -74,8 +74,8 @@ def rates(
     [0.81, 0.7222, 0.8749]
     """
     check_level(level)
-    if method not in CI_METHODS:
-        raise ValueError(f"method must be one of {', '.join(CI_METHODS)}, not {method!r}")
+    if method not in _CI_METHODS:
+        raise ValueError(f"method must be one of {', '.join(_CI_METHODS)}, not {method!r}")
     if not {numerator, denominator, "rate"} & set(data.columns):
         require_columns(data, [numerator, denominator])
     out = data.copy()
@@ -87,7 +87,7 @@ def rates(
     upper = np.full(len(out), np.nan)
     if usable.any():
         low, high = proportion_confint(
-            num[usable], den[usable], alpha=1 - level, method=CI_METHODS[method]
+            num[usable], den[usable], alpha=1 - level, method=_CI_METHODS[method]
         )
         lower[usable], upper[usable] = low, high
     out["rate"] = resolved["rate"].to_numpy()

@@ -50,9 +50,9 @@ def trend(
         The period column: numbers (years) or dates (months; the slope is then per month).
         The default ``"year"`` means ``"period"`` in a table that has only ``period`` (the
         canonical layout of monthly indicators).
-    by : sequence of str, optional
-        Columns that identify a series; default: the canonical key columns present
-        (``partnership, outcome, dimension, group``).
+    by : str or sequence of str, optional
+        The column, or columns, that identify a series; default: the canonical key columns
+        present (``partnership, outcome, dimension, group``).
     numerator, denominator : str
         Count columns.
     method : {"binomial", "ols", "logit"}
