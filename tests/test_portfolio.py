@@ -808,9 +808,9 @@ def test_portfolio_result_is_a_result_with_a_complete_to_dict(scorecard):
         scorecard.projections[(first["strategy"], first["group"])]
     )
     json.dumps(out, allow_nan=False)
-    # settings keep the projection method as given; the base adds version and reference.
+    # settings keep the projection method as given; the base adds version, analysis and method_reference.
     assert scorecard.settings["method"] == "logit"
-    assert {"version", "reference"} <= set(scorecard.settings)
+    assert {"version", "analysis", "method_reference"} <= set(scorecard.settings)
     assert "tacoma" in scorecard._repr_html_()
 
 
