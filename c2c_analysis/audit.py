@@ -90,9 +90,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -106,6 +106,7 @@ from c2c_analysis._disclosure import (
     run_attack,
     with_totals,
 )
+from c2c_analysis._results import Result
 from c2c_analysis.schema import ALL_STUDENTS, OUTCOME_LINKS, PARTITIONS
 
 __all__ = ["AuditResult", "audit_disclosure"]
@@ -121,8 +122,8 @@ _FACT_COLUMNS = {
 }
 
 
-@dataclass(frozen=True)
-class AuditResult:
+@dataclass(frozen=True, repr=False, kw_only=True)
+class AuditResult(Result):
     """What :func:`audit_disclosure` found.
 
     Attributes
@@ -133,6 +134,9 @@ class AuditResult:
         ``low`` and ``high`` (the attacker's feasible integer range; ``inf`` when
         unbounded, NaN when it could not be verified), ``exposed`` (the range spans fewer
         than ``spread`` students) and ``reason`` (in words, empty when safe).
+    summary : DataFrame
+        One row of counts: ``withheld_values``, ``exposed_values``, ``sets``,
+        ``exposed_sets``.
     sets : DataFrame
         One row per isolated set of withheld cells (the withheld part of a published sum):
         ``cells`` (the groups, joined), the keys of the sum, ``value``, ``low``, ``high``,
@@ -142,25 +146,20 @@ class AuditResult:
     sources : list of str
         What was parsed (file names, or ``table 0`` for tables passed in).
     settings : dict
+        ``min_n`` and ``spread``, and (from the :class:`~c2c_analysis._results.Result`
+        base) the package ``version``, the ``analysis`` and its ``method_reference``.
+    notes : tuple of str
+        Empty.
     """
 
-    table: pd.DataFrame
     sets: pd.DataFrame
     safe: bool
     sources: list[str]
-    settings: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def summary(self) -> pd.DataFrame:
-        """Counts: ``withheld_values``, ``exposed_values``, ``sets``, ``exposed_sets``."""
-        return pd.DataFrame(
-            {
-                "withheld_values": [len(self.table)],
-                "exposed_values": [int(self.table["exposed"].sum()) if len(self.table) else 0],
-                "sets": [len(self.sets)],
-                "exposed_sets": [int(self.sets["exposed"].sum()) if len(self.sets) else 0],
-            }
-        )
+    method: ClassVar[str] = "Audit of a suppression pattern by integer programming"
+    reference: ClassVar[str] = (
+        "Hundepool et al. (2012), Statistical Disclosure Control, Wiley, section 4.3"
+    )
 
     @property
     def exposed(self) -> pd.DataFrame:
@@ -169,7 +168,13 @@ class AuditResult:
         return cells
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: safe, counts, sources, settings, and the exposed cells' keys and reasons."""
+        """JSON-safe: safe, counts, sources, settings, and the exposed cells' keys and reasons.
+
+        Not every member as other results' ``to_dict``: the attacker's ranges (``low``,
+        ``high`` of ``table`` and ``sets``) would tell the withheld counts, so only the
+        exposed cells' keys and reasons are listed (the runner keeps the ranges in its
+        private record).
+        """
         cells = self.exposed
         keys = [c for c in (*KEYS, "value", "reason") if c in cells]
         return {
@@ -186,6 +191,31 @@ class AuditResult:
             f"AuditResult(safe={self.safe}, withheld_values={s['withheld_values']}, "
             f"exposed_values={s['exposed_values']}, exposed_sets={s['exposed_sets']})"
         )
+
+
+def _counts(table: pd.DataFrame, sets: pd.DataFrame) -> pd.DataFrame:
+    """The audit's summary: ``withheld_values``, ``exposed_values``, ``sets``, ``exposed_sets``."""
+    return pd.DataFrame(
+        {
+            "withheld_values": [len(table)],
+            "exposed_values": [int(table["exposed"].sum()) if len(table) else 0],
+            "sets": [len(sets)],
+            "exposed_sets": [int(sets["exposed"].sum()) if len(sets) else 0],
+        }
+    )
+
+
+def _result(
+    table: pd.DataFrame, sets: pd.DataFrame, safe: bool, sources: list[str], settings: dict
+) -> AuditResult:
+    return AuditResult(
+        table=table,
+        summary=_counts(table, sets),
+        sets=sets,
+        safe=safe,
+        sources=sources,
+        settings=settings,
+    )
 
 
 def _percent(series: pd.Series) -> pd.Series:
@@ -390,7 +420,7 @@ def audit_disclosure(
     settings = {"min_n": min_n, "spread": spread}
     empty_cells = pd.DataFrame(columns=[*KEYS, "value", "low", "high", "exposed", "reason"])
     if not facts:
-        return AuditResult(empty_cells, pd.DataFrame(), True, used, settings)
+        return _result(empty_cells, pd.DataFrame(), True, used, settings)
     allf = pd.concat(facts, ignore_index=True)
     for key in KEYS:
         allf[key] = allf[key].astype(object).where(allf[key].notna(), "").astype(str)
@@ -473,4 +503,4 @@ def audit_disclosure(
         )
         sets = sets.drop(columns=["rows"])
     safe = not bool(table["exposed"].any()) and not (len(sets) and bool(sets["exposed"].any()))
-    return AuditResult(table, sets, safe, used, settings)
+    return _result(table, sets, safe, used, settings)

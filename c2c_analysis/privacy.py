@@ -70,9 +70,10 @@ suppression in tabular data with linear constraints. *JASA*, 95(451), 916-928.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -89,6 +90,7 @@ from c2c_analysis._disclosure import (
     run_attack,
     with_totals,
 )
+from c2c_analysis._results import Result
 from c2c_analysis.schema import ALL_STUDENTS, NOT_REPORTED, OUTCOME_LINKS, OUTCOMES, PARTITIONS
 
 __all__ = [
@@ -112,8 +114,8 @@ _BANDS = (0.05, 0.10, 0.20, 0.25, 0.50, 1.0)
 _BAND_SPAN = 2
 
 
-@dataclass(frozen=True)
-class SuppressionResult:
+@dataclass(frozen=True, repr=False, kw_only=True)
+class SuppressionResult(Result):
     """What :func:`suppress` publishes and what it withheld.
 
     Attributes
@@ -121,6 +123,9 @@ class SuppressionResult:
     table : DataFrame
         The input with withheld values emptied and ``suppressed`` set (top/bottom-coded rows
         keep ``suppressed`` false and carry their range in ``rate_low``/``rate_high``).
+    summary : DataFrame
+        Cells and students withheld or coded per rule: ``rule``, ``cells``, ``students``
+        (most cells first).
     record : DataFrame
         One row per withheld or coded cell: the key columns present, ``row`` (the input's
         index label), ``rule`` (``min_n``, ``min_cell``, ``top_coded``, ``bottom_coded``,
@@ -129,37 +134,28 @@ class SuppressionResult:
         is withheld or coded; missing where the source withheld it).
     min_n : int
     settings : dict
-        The parameters used, and ``linked_sets`` (sets solved), ``audit_rounds``.
+        The parameters used, ``linked_sets_solved``, ``audit_rounds``, and (from the
+        :class:`~c2c_analysis._results.Result` base) the package ``version``, the
+        ``analysis`` and its ``method_reference``.
+    notes : tuple of str
+        The withheld groups in sentences (:func:`suppression_notes`).
     """
 
-    table: pd.DataFrame
     record: pd.DataFrame
     min_n: int
-    settings: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def summary(self) -> pd.DataFrame:
-        """Cells and students withheld or coded per rule: ``rule, cells, students``."""
-        if self.record.empty:
-            return pd.DataFrame({"rule": [], "cells": [], "students": []}).astype(
-                {"cells": int, "students": int}
-            )
-        grouped = self.record.groupby("rule", sort=False)
-        out = pd.DataFrame(
-            {
-                "cells": grouped.size(),
-                "students": grouped["students"].sum(min_count=0).astype(int),
-            }
-        )
-        return out.sort_values("cells", ascending=False, kind="stable").reset_index()
-
-    @property
-    def notes(self) -> list[str]:
-        """The withheld groups in sentences (:func:`suppression_notes`)."""
-        return suppression_notes(self)
+    method: ClassVar[str] = "Cell suppression with complementary suppression"
+    reference: ClassVar[str] = (
+        "Hundepool et al. (2012), Statistical Disclosure Control, Wiley, chapter 4; "
+        "Fischetti & Salazar-Gonzalez (2000), JASA 95:916-928"
+    )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe description: settings and counts per rule (never the withheld values)."""
+        """JSON-safe description: settings and counts per rule (never the withheld values).
+
+        Not every member as other results' ``to_dict``: ``record`` holds each withheld
+        row's number of students, which the published files must not tell.
+        """
         summary = self.summary
         return {
             "settings": dict(self.settings),
@@ -487,7 +483,33 @@ def suppress(
         "linked_sets_solved": sets_solved,
         "audit_rounds": rounds,
     }
-    return SuppressionResult(table=out, record=record, min_n=min_n, settings=settings)
+    return _suppression_result(out, record, min_n, settings)
+
+
+def _suppression_result(
+    table: pd.DataFrame, record: pd.DataFrame, min_n: int, settings: dict[str, Any]
+) -> SuppressionResult:
+    """The result of a suppression, its summary and notes computed from ``record``."""
+    result = SuppressionResult(
+        table=table, summary=_rule_summary(record), record=record, min_n=min_n, settings=settings
+    )
+    return dataclasses.replace(result, notes=tuple(suppression_notes(result)))
+
+
+def _rule_summary(record: pd.DataFrame) -> pd.DataFrame:
+    """Cells and students withheld or coded per rule: ``rule, cells, students``."""
+    if record.empty:
+        return pd.DataFrame({"rule": [], "cells": [], "students": []}).astype(
+            {"cells": int, "students": int}
+        )
+    grouped = record.groupby("rule", sort=False)
+    out = pd.DataFrame(
+        {
+            "cells": grouped.size(),
+            "students": grouped["students"].sum(min_count=0).astype(int),
+        }
+    )
+    return out.sort_values("cells", ascending=False, kind="stable").reset_index()
 
 
 def _placeholders(
