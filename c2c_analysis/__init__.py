@@ -41,8 +41,8 @@ _LAZY = {
     "SuppressionResult": "privacy",
     "suppress": "privacy",
     "suppression_notes": "privacy",
-    "FunnelResult": "funnel",
-    "funnel_chart": "funnel",
+    "FunnelResult": "spc",
+    "funnel_chart": "spc",
     "Portfolio": "portfolio",
     "evaluate_portfolio": "portfolio",
     "interrupted_time_series": "portfolio",
@@ -65,7 +65,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the names are importable from t
     from c2c_analysis.audit import AuditResult, audit_disclosure
     from c2c_analysis.decompose import das_gupta, decompose_rate_change, oaxaca_blinder
     from c2c_analysis.equity import classify_gap_change, gap_change, gaps, inequality
-    from c2c_analysis.funnel import FunnelResult, funnel_chart
     from c2c_analysis.portfolio import (
         Portfolio,
         evaluate_portfolio,
@@ -73,7 +72,14 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the names are importable from t
         read_portfolio,
     )
     from c2c_analysis.privacy import SuppressionResult, suppress, suppression_notes
-    from c2c_analysis.spc import SPCResult, control_chart, run_chart, spc_table
+    from c2c_analysis.spc import (
+        FunnelResult,
+        SPCResult,
+        control_chart,
+        funnel_chart,
+        run_chart,
+        spc_table,
+    )
     from c2c_analysis.trends import baseline_summary, project_baseline, rates, trend
 
 

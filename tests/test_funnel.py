@@ -1,4 +1,4 @@
-"""funnel.py: funnel charts against hand-computed limits, Spiegelhalter's (2005) formulas and
+"""c2c_analysis.spc.funnel: funnel charts against hand-computed limits, Spiegelhalter's (2005) formulas and
 FunnelPlotR's own functions."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from c2c_analysis import C2CDataWarning, DataValidationError
-from c2c_analysis.funnel import FunnelResult, funnel_chart
+from c2c_analysis.spc import FunnelResult, funnel_chart
 
 Z95 = 1.959963984540054  # the standard normal 97.5% quantile
 Z998 = 3.090232306167813  # the 99.9% quantile
@@ -471,3 +471,41 @@ def test_plot_y_range_follows_the_units_not_the_far_ends_of_the_curves(schools):
     assert high <= 1.01
     assert low <= result.table["rate"].min()
     assert high >= result.table["rate"].max()
+
+
+# --- the result's members (issue 19) --------------------------------------------------------
+
+
+def test_conf_int_gives_each_units_limits_at_any_level(schools):
+    from c2c_analysis.spc.funnel import level_suffix
+
+    result = funnel_chart(schools, numerator="met", denominator="cohort", unit="school")
+    at_95 = result.conf_int()
+    assert at_95.columns.tolist() == ["unit", "denominator", "rate", "lower", "upper", "flag"]
+    assert at_95["lower"].tolist() == result.table["lower_95"].tolist()
+    assert at_95["upper"].tolist() == result.table["upper_95"].tolist()
+    assert at_95["flag"].tolist() == result.table["flag_95"].tolist()
+    # A level the chart was not drawn at is computed as a chart drawn at it would.
+    at_90 = result.conf_int(0.9)
+    drawn = funnel_chart(
+        schools, numerator="met", denominator="cohort", unit="school", levels=(0.9, 0.95)
+    )
+    assert level_suffix(0.9) == "90"
+    assert at_90["upper"].tolist() == pytest.approx(drawn.table["upper_90"].tolist())
+    assert (at_90["upper"] <= at_95["upper"]).all()
+    with pytest.raises(ValueError, match="confidence level"):
+        result.conf_int(95)
+
+
+def test_result_records_method_reference_and_version(four_units):
+    result = funnel_chart(four_units, target=0.5, overdispersion=False)
+    assert result.settings["method"] == "exact"  # the limits' method, as before
+    assert result.settings["analysis"] == "Funnel plot"
+    assert result.settings["method_reference"].startswith("Spiegelhalter (2005)")
+    assert "24:1185-1202" in result.settings["method_reference"]
+    assert result.settings["version"]
+    payload = json.loads(json.dumps(result.to_dict()))
+    assert sorted(payload) == ["notes", "settings", "summary", "table", "type"]
+    assert payload["type"] == "FunnelResult"
+    assert payload["notes"] == list(result.notes)
+    assert repr(result).startswith("FunnelResult: Funnel chart of 4 units around the target")

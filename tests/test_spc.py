@@ -1,4 +1,4 @@
-"""spc.py: limits by hand and from Montgomery's factors, runs rules from their published
+"""c2c_analysis.spc: limits by hand and from Montgomery's factors, runs rules from their published
 tables and an exact enumeration, phases, freeze, exclude, edge cases, and spc_table."""
 
 from __future__ import annotations
@@ -11,13 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from c2c_analysis.spc import (
-    _runs_distribution_limits,
-    control_chart,
-    run_chart,
-    runs_limits,
-    spc_table,
-)
+from c2c_analysis.spc import SPCResult, control_chart, run_chart, runs_limits, spc_table
+from c2c_analysis.spc.limits import runs_distribution_limits
 
 
 def series(values, *, n=None, x=None):
@@ -65,7 +60,7 @@ def test_number_of_runs_limits_match_an_exact_enumeration():
     lower = next(r for r, c in zip(range(2, 13), cumulative, strict=True) if c > 0.025)
     upper_tail = np.cumsum([counts.get(r, 0) / total for r in range(12, 1, -1)])
     upper = next(r for r, c in zip(range(12, 1, -1), upper_tail, strict=True) if c > 0.025)
-    assert _runs_distribution_limits(above, below) == (lower, upper)
+    assert runs_distribution_limits(above, below) == (lower, upper)
 
 
 # --- run charts -----------------------------------------------------------------------------------
@@ -276,7 +271,7 @@ def test_nhs_classes_and_assurance():
         x="x",
         chart="i",
         rules="nhs",
-        improvement="increase",
+        better="higher",
         target=40.0,
         freeze=10,
     )
@@ -382,7 +377,7 @@ def test_spc_table_equals_control_chart_for_every_series(rng):
     data = pd.concat(frames, ignore_index=True)
     for chart in ("run", "p", "pp", "i"):
         kwargs = {"n": "den"} if chart != "i" else {}
-        table = spc_table(data, by=["school"], y="num", x="month", chart=chart, **kwargs)
+        table = spc_table(data, by=["school"], y="num", x="month", chart=chart, **kwargs).table
         for school, rows in data.groupby("school"):
             single = (
                 run_chart(rows, y="num", x="month", **kwargs)
@@ -408,8 +403,7 @@ def test_spc_table_summary_has_one_row_per_series_and_phase():
         x="period",
         chart="pp",
         part=[pd.Timestamp("2017-01-01")],
-        summary=True,
-    )
+    ).summary
     assert len(phases) == 16
     tacoma_after = phases[(phases["partnership"] == "tacoma") & (phases["part"] == 2)]
     assert len(tacoma_after) == 5
@@ -646,11 +640,9 @@ def test_rows_without_x_are_left_out_with_a_warning():
 
 def test_nhs_trend_takes_its_direction_from_the_trend_not_the_side_of_the_mean():
     # NHSRplotthedots 0.2.2 NEWS (issue #171): a rising trend of 7 that starts below the mean
-    # is "high" throughout; with improvement = increase every point of it is improvement.
+    # is "high" throughout; with better = higher every point of it is improvement.
     values = [5.0, 5.5, 4.8, 5.2, 5.1, 4.9, 5.0, 4.6, 4.7, 4.8, 4.85, 4.9, 5.05, 5.2, 5.0, 4.9]
-    result = control_chart(
-        series(values), y="y", x="x", chart="i", rules="nhs", improvement="increase"
-    )
+    result = control_chart(series(values), y="y", x="x", chart="i", rules="nhs", better="higher")
     table = result.table
     trend = table.iloc[7:14]
     assert (trend["nhs_rule"] == "trend").all()
@@ -677,18 +669,18 @@ def test_nhs_neutral_special_causes_say_high_or_low():
 
 
 @pytest.mark.parametrize(
-    ("target", "improvement", "expected"),
+    ("target", "better", "expected"),
     # NHSRplotthedots ptd_calculate_assurance_type: strictly above the upper limit fails an
     # increase target (passes a decrease one); a target on a limit is inconsistent.
     [
-        ("upper+1", "increase", "consistently_failing"),
-        ("lower-1", "increase", "consistently_passing"),
-        ("upper+1", "decrease", "consistently_passing"),
-        ("upper", "increase", "hit_and_miss"),
-        ("lower", "decrease", "hit_and_miss"),
+        ("upper+1", "higher", "consistently_failing"),
+        ("lower-1", "higher", "consistently_passing"),
+        ("upper+1", "lower", "consistently_passing"),
+        ("upper", "higher", "hit_and_miss"),
+        ("lower", "lower", "hit_and_miss"),
     ],
 )
-def test_nhs_assurance_against_the_last_limits(target, improvement, expected):
+def test_nhs_assurance_against_the_last_limits(target, better, expected):
     values = [5.0, 5.2, 4.9, 5.1, 5.0, 4.8, 5.1, 5.0, 4.9, 5.1]
     first = control_chart(series(values), y="y", x="x", chart="i", rules="nhs").table.iloc[-1]
     value = {
@@ -698,18 +690,18 @@ def test_nhs_assurance_against_the_last_limits(target, improvement, expected):
         "lower": first["lower"],
     }[target]
     summary = control_chart(
-        series(values), y="y", x="x", chart="i", rules="nhs", improvement=improvement, target=value
+        series(values), y="y", x="x", chart="i", rules="nhs", better=better, target=value
     ).summary
     assert summary["assurance"].iloc[0] == expected
 
 
-def test_spc_table_passes_improvement_and_target_through():
+def test_spc_table_passes_better_and_target_through():
     values = [5.0, 5.2, 4.9, 5.1, 5.0, 4.8, 5.1, 5.0, 4.9, 5.1, 9.0]
     data = pd.concat([series(values).assign(school=s) for s in ("a", "b")], ignore_index=True)
     summary = spc_table(
         data, by=["school"], y="y", x="x", chart="i", rules="nhs", freeze=10,
-        improvement="decrease", target=3.0, summary=True,
-    )  # fmt: skip
+        better="lower", target=3.0,
+    ).summary  # fmt: skip
     assert summary["variation"].tolist() == ["special_cause_concern"] * 2
     assert summary["assurance"].tolist() == ["consistently_failing"] * 2
 
@@ -829,3 +821,94 @@ def test_a_numerator_above_its_denominator_is_an_error():
     data = pd.DataFrame({"x": [1, 2, 3], "y": [5, 12, 6], "n": [10, 10, 10]})
     with pytest.raises(ValueError, match="larger than its denominator"):
         control_chart(data, y="y", n="n", x="x", chart="p")
+
+
+# --- the result and the renamed parameters (issue 19) ----------------------------------------
+
+
+def test_spc_table_returns_one_result_with_both_tables():
+    data = pd.concat(
+        [series([5.0, 6, 4, 7, 5, 6, 5, 4]).assign(school=s) for s in ("a", "b")],
+        ignore_index=True,
+    )
+    result = spc_table(data, by="school", y="y", x="x")
+    assert isinstance(result, SPCResult)
+    assert result.settings["by"] == ["school"]
+    assert result.table.columns[0] == "school"
+    assert len(result.table) == 16
+    assert result.summary["school"].tolist() == ["a", "b"]
+    single = run_chart(data[data["school"] == "a"], y="y", x="x")
+    pd.testing.assert_frame_equal(
+        result.summary.drop(columns="school").iloc[[0]], single.summary, check_dtype=False
+    )
+
+
+@pytest.mark.parametrize("summary", [True, False])
+def test_spc_table_summary_keyword_is_deprecated_and_returns_one_table(summary):
+    data = pd.concat(
+        [series([5.0, 6, 4, 7, 5, 6, 5, 4]).assign(school=s) for s in ("a", "b")],
+        ignore_index=True,
+    )
+    result = spc_table(data, by=["school"], y="y", x="x")
+    with pytest.warns(
+        DeprecationWarning, match=r"summary= is deprecated.*use \.table or \.summary"
+    ):
+        old = spc_table(data, by=["school"], y="y", x="x", summary=summary)
+    pd.testing.assert_frame_equal(old, result.summary if summary else result.table)
+
+
+@pytest.mark.parametrize("function", ["control_chart", "spc_table"])
+@pytest.mark.parametrize(
+    ("improvement", "better"), [("increase", "higher"), ("decrease", "lower"), ("neutral", None)]
+)
+def test_improvement_is_deprecated_for_better(function, improvement, better):
+    values = [5.0, 5.2, 4.9, 5.1, 5.0, 4.8, 5.1, 5.0, 4.9, 5.1, 9.0]
+    data = series(values).assign(school="a")
+    chart = control_chart if function == "control_chart" else spc_table
+    extra = {"by": ["school"]} if function == "spc_table" else {}
+    common = dict(y="y", x="x", chart="i", rules="nhs", freeze=10, target=3.0, **extra)
+    new = chart(data, better=better, **common)
+    with pytest.warns(DeprecationWarning, match="improvement= is deprecated"):
+        old = chart(data, improvement=improvement, **common)
+    pd.testing.assert_frame_equal(old.table, new.table)
+    pd.testing.assert_frame_equal(old.summary, new.summary)
+    assert old.settings["better"] == better
+
+
+def test_better_and_improvement_together_or_a_wrong_better_are_refused():
+    data = series([5.0, 5.2, 4.9, 5.1, 5.0])
+    with pytest.raises(TypeError, match="both better= and its old name improvement="):
+        control_chart(data, y="y", x="x", chart="i", better="higher", improvement="increase")
+    with pytest.raises(ValueError, match="better must be 'higher', 'lower' or None"):
+        control_chart(data, y="y", x="x", chart="i", better="increase")
+
+
+def test_result_is_frozen_complete_and_json_safe():
+    import json
+
+    result = control_chart(series([5.0, 5.2, 4.9, 5.1, 5.0, 9.0]), y="y", x="x", chart="i")
+    with pytest.raises(AttributeError):
+        result.table = pd.DataFrame()
+    payload = json.loads(json.dumps(result.to_dict()))
+    assert sorted(payload) == ["notes", "settings", "summary", "table", "type"]
+    assert len(payload["table"]) == 6
+    assert len(payload["summary"]) == 1
+    assert payload["settings"]["version"]
+    assert payload["settings"]["method_reference"].startswith("Anhøj & Olesen (2014)")
+    assert "Montgomery" in payload["settings"]["method_reference"]
+    assert "i chart (anhoej rules)" in repr(result)
+    assert "0x" not in result._repr_html_()
+
+
+def test_plot_of_one_series_and_a_clear_error_for_several():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    data = pd.concat(
+        [series([5.0, 6, 4, 7, 5, 6, 5, 4]).assign(school=s) for s in ("a", "b")],
+        ignore_index=True,
+    )
+    assert spc_table(data[data["school"] == "a"], by="school", y="y", x="x").plot() is not None
+    assert run_chart(data, y="y", x="x").plot() is not None
+    with pytest.raises(ValueError, match=r"holds 2 series: draw them with plotting\.plot_spc_grid"):
+        spc_table(data, by="school", y="y", x="x").plot()

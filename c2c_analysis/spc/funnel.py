@@ -13,21 +13,21 @@ factor or an additive random-effects variance (Spiegelhalter 2005b).
 
 from __future__ import annotations
 
-import html
+import dataclasses
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from c2c_analysis._results import json_safe
+from c2c_analysis._checks import check_level, require_columns
+from c2c_analysis._results import Result
 from c2c_analysis.validation import C2CDataWarning, DataValidationError
 
-__all__ = ["FunnelResult", "funnel_chart"]
+__all__ = ["FunnelResult", "funnel_chart", "level_suffix"]
 
 METHODS = ("exact", "normal")
 SCALES = ("identity", "arcsine")
@@ -41,15 +41,32 @@ REFERENCES = (
 )
 
 
-def _level_suffix(level: float) -> str:
-    """Column suffix of a level: 0.95 -> "95", 0.998 -> "998"."""
+def level_suffix(level: float) -> str:
+    """Column suffix of a confidence level.
+
+    Parameters
+    ----------
+    level : float
+        A confidence level in (0, 1).
+
+    Returns
+    -------
+    str
+        The level in percent without its decimal point, as the funnel's columns
+        (``lower_95``, ``flag_998``) name it.
+
+    Examples
+    --------
+    >>> level_suffix(0.95), level_suffix(0.998)
+    ('95', '998')
+    """
     return f"{100 * level:.10g}".replace(".", "")
 
 
 # --- the transformation the z-scores and the over-dispersion live on ------------------------
 
 
-def _forward(p: np.ndarray, scale: str) -> np.ndarray:
+def _forward(p: np.ndarray | np.float64, scale: str) -> np.ndarray | np.float64:
     return np.arcsin(np.sqrt(p)) if scale == "arcsine" else p
 
 
@@ -135,8 +152,8 @@ def _dispersion(
 # --- the result ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, repr=False)
-class FunnelResult:
+@dataclasses.dataclass(frozen=True, repr=False, kw_only=True)
+class FunnelResult(Result):
     """A funnel chart: each unit's rate against its size, with control limits.
 
     Attributes
@@ -147,61 +164,142 @@ class FunnelResult:
         One row: ``centre, centre_source, method, scale, adjustment, phi, tau2, n_units``
         and ``n_above_<level>`` / ``n_below_<level>`` for each level.
     settings : dict
-        The call's options, the columns used, the package version and the references.
+        The call's options (``method`` is the limits' method, ``"exact"`` or
+        ``"normal"``), the columns used, the ``references``, the package ``version``, the
+        ``analysis`` and its ``method_reference``.
     notes : tuple of str
         What the limits are, which centre and adjustment were used and why, and any rows
         dropped.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> data = pd.DataFrame({"unit": list("abcd"), "numerator": [40, 45, 60, 52],
+    ...                      "denominator": [100, 100, 100, 100]})
+    >>> result = funnel_chart(data, overdispersion=False)
+    >>> result.conf_int(0.9)[["unit", "lower", "upper", "flag"]].round(3)
+      unit  lower  upper    flag
+    0    a  0.405   0.57   below
+    1    b  0.405   0.57  within
+    2    c  0.405   0.57   above
+    3    d  0.405   0.57  within
+    >>> result.settings["method_reference"].startswith("Spiegelhalter")
+    True
     """
 
-    table: pd.DataFrame
-    summary: pd.DataFrame
-    settings: dict[str, Any] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
+    method: ClassVar[str] = "Funnel plot"
+    reference: ClassVar[str] = (
+        "Spiegelhalter (2005), Funnel plots for comparing institutional performance, "
+        "Statistics in Medicine 24:1185-1202"
+    )
+
+    def _limits_at(self, n: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+        row = self.summary.iloc[0]
+        return _limits(
+            n,
+            centre=float(row["centre"]),
+            level=level,
+            method=self.settings["method"],
+            scale=self.settings["scale"],
+            adjustment=str(row["adjustment"]),
+            phi=float(row["phi"]),
+            tau2=float(row["tau2"]),
+        )
 
     def limits(self, denominator: Sequence[float] | np.ndarray | float) -> pd.DataFrame:
         """The control limits for any sizes (the funnel's curves).
 
-        Returns one row per size: ``denominator`` and ``lower_<level>``, ``upper_<level>``
-        for each level, computed exactly as for the units.
+        Parameters
+        ----------
+        denominator : float or sequence of float
+            Sizes (whole numbers for exact limits).
+
+        Returns
+        -------
+        DataFrame
+            One row per size: ``denominator`` and ``lower_<level>``, ``upper_<level>`` for
+            each level, computed exactly as for the units.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"unit": list("ab"), "numerator": [40, 60],
+        ...                      "denominator": [100, 100]})
+        >>> funnel_chart(data, overdispersion=False).limits([100]).round(3).values.tolist()
+        [[100.0, 0.4, 0.6, 0.35, 0.65]]
         """
         n = np.atleast_1d(np.asarray(denominator, dtype=float))
         if (n <= 0).any() or not np.isfinite(n).all():
             raise ValueError("denominator: sizes must be positive and finite")
         if self.settings["method"] == "exact" and (n != np.round(n)).any():
             raise ValueError("denominator: exact binomial limits need whole-number sizes")
-        row = self.summary.iloc[0]
-        out = {"denominator": n}
+        out: dict[str, np.ndarray] = {"denominator": n}
         for level in self.settings["levels"]:
-            lower, upper = _limits(
-                n,
-                centre=float(row["centre"]),
-                level=level,
-                method=self.settings["method"],
-                scale=self.settings["scale"],
-                adjustment=str(row["adjustment"]),
-                phi=float(row["phi"]),
-                tau2=float(row["tau2"]),
-            )
-            out[f"lower_{_level_suffix(level)}"] = lower
-            out[f"upper_{_level_suffix(level)}"] = upper
+            lower, upper = self._limits_at(n, level)
+            out[f"lower_{level_suffix(level)}"] = lower
+            out[f"upper_{level_suffix(level)}"] = upper
         return pd.DataFrame(out)
 
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Each unit's control limits at confidence ``level`` (any level, not only those
+        of the chart), and where its rate lies.
+
+        The limits are the interval in which a unit of its size lies with probability
+        ``level`` when its true rate is the centre (with the chart's over-dispersion
+        adjustment): an interval around the centre, not around the unit's rate.
+
+        Parameters
+        ----------
+        level : float
+            Two-sided confidence level, in (0, 1).
+
+        Returns
+        -------
+        DataFrame
+            One row per unit: ``unit``, ``denominator``, ``rate``, ``lower``, ``upper``
+            (proportions in [0, 1]) and ``flag`` (``"above"``, ``"below"`` or ``"within"``;
+            on a limit counts as within).
+        """
+        level = check_level(level)
+        n = self.table["denominator"].to_numpy(dtype=float)
+        rate = self.table["rate"].to_numpy(dtype=float)
+        lower, upper = self._limits_at(n, level)
+        flag = np.where(rate > upper, "above", np.where(rate < lower, "below", "within"))
+        return pd.DataFrame(
+            {
+                "unit": self.table["unit"].to_numpy(),
+                "denominator": self.table["denominator"].to_numpy(),
+                "rate": rate,
+                "lower": lower,
+                "upper": upper,
+                "flag": flag,
+            }
+        )
+
     def plot(self, ax=None):
-        """The funnel plot (see :func:`c2c_analysis.plotting.plot_funnel`)."""
+        """The funnel plot (see :func:`c2c_analysis.plotting.plot_funnel`).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw (None: a new figure).
+
+        Returns
+        -------
+        Axes
+        """
         from c2c_analysis.plotting import plot_funnel
 
         return plot_funnel(self, ax=ax)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: settings, summary (one record), table (records) and notes."""
-        return {
-            "settings": json_safe(self.settings),
-            "summary": json_safe(self.summary.iloc[0].to_dict()),
-            "table": json_safe(self.table),
-            "notes": list(self.notes),
-        }
+        """Every member, JSON-safe (``type``, ``table`` as records, ``settings``, ``notes``);
+        ``summary`` is its one row as a mapping."""
+        out = super().to_dict()
+        out["summary"] = out["summary"][0] if out["summary"] else {}
+        return out
 
-    def _headline(self) -> str:
+    def _title(self) -> str:
         row = self.summary.iloc[0]
         return (
             f"Funnel chart of {int(row['n_units'])} units around the {row['centre_source']} "
@@ -210,16 +308,7 @@ class FunnelResult:
         )
 
     def _repr_html_(self) -> str:
-        notes = "".join(f"<li>{html.escape(note)}</li>" for note in self.notes)
-        return (
-            f"<p>{html.escape(self._headline())}</p>"
-            + self.summary.to_html(index=False)
-            + (f"<ul>{notes}</ul>" if notes else "")
-            + self.table.to_html(index=False)
-        )
-
-    def __repr__(self) -> str:
-        return f"FunnelResult: {self._headline()}\n{self.summary.to_string(index=False)}"
+        return super()._repr_html_() + self.table.to_html(index=False, escape=True, border=0)
 
 
 # --- input ----------------------------------------------------------------------------------
@@ -233,14 +322,7 @@ def _counts(
     data: pd.DataFrame, numerator: str, denominator: str, unit: str, method: str
 ) -> tuple[pd.DataFrame, list[str]]:
     """Validated counts summed per unit (in order of first appearance) and reading notes."""
-    missing = [c for c in (numerator, denominator, unit) if c not in data.columns]
-    if missing:
-        raise DataValidationError(
-            [
-                {"row": None, "column": c, "value": "", "problem": "required column is missing"}
-                for c in missing
-            ]
-        )
+    require_columns(data, [numerator, denominator, unit])
     frame = pd.DataFrame(
         {
             "unit": data[unit].to_numpy(),
@@ -295,8 +377,8 @@ def _counts(
     notes: list[str] = []
     incomplete = frame["numerator"].isna() | frame["denominator"].isna()
     if incomplete.any():
-        units = pd.unique(frame.loc[incomplete, "unit"])
-        shown = ", ".join(map(str, units[:5])) + (", ..." if len(units) > 5 else "")
+        left_out = pd.unique(frame.loc[incomplete, "unit"])
+        shown = ", ".join(map(str, left_out[:5])) + (", ..." if len(left_out) > 5 else "")
         message = (
             f"{int(incomplete.sum())} row(s) without a numerator or denominator left out "
             f"(units: {shown})"
@@ -355,7 +437,7 @@ def _check_options(
     levels = tuple(float(level) for level in np.atleast_1d(levels))
     if not levels or any(not (0.0 < level < 1.0) for level in levels):
         raise ValueError(f"levels must be confidence levels in (0, 1); got {levels}")
-    suffixes = [_level_suffix(level) for level in levels]
+    suffixes = [level_suffix(level) for level in levels]
     if len(set(suffixes)) != len(suffixes):
         raise ValueError(f"levels must be distinct; got {levels}")
     return tuple(sorted(levels))
@@ -378,7 +460,7 @@ def _discreteness_notes(
     upper_tail = stats.binom.sf(num - 1, den, centre)  # P(R >= r)
     lower_tail = stats.binom.cdf(num, den, centre)  # P(R <= r)
     for level in levels:
-        suffix = _level_suffix(level)
+        suffix = level_suffix(level)
         tail = (1.0 - level) / 2.0
         flag = flags[f"flag_{suffix}"]
         lenient = ((flag == "above") & (upper_tail > tail)) | (
@@ -391,6 +473,69 @@ def _discreteness_notes(
                 "step that the interpolation smooths; small units are affected most)."
             )
     return notes
+
+
+def _centre(num: np.ndarray, den: np.ndarray, target: float | None) -> tuple[float, str, str]:
+    """The centre, where it comes from, and the note that says so."""
+    if target is not None:
+        centre = float(target)
+        return centre, "target", f"Centre: the target, {100 * centre:.2f}%."
+    centre = float(num.sum() / den.sum())
+    if centre in (0.0, 1.0):
+        raise ValueError(
+            f"the pooled rate is {centre:g}: every unit is at {centre:.0%}, so no funnel "
+            "exists; give a target"
+        )
+    return centre, "pooled", f"Centre: the pooled rate of the units, {100 * centre:.2f}%."
+
+
+def _limits_note(method: str, scale: str) -> str:
+    if method == "exact":
+        return (
+            "Limits: exact binomial quantiles with Spiegelhalter's (2005) interpolation "
+            "(Statistics in Medicine 24:1185, appendix A.1.1)."
+        )
+    return "Limits: normal approximation, centre ± z·sqrt(centre(1 − centre)/n)" + (
+        " on the arcsine scale." if scale == "arcsine" else "."
+    )
+
+
+def _adjustment(
+    overdispersion: bool | str, phi: float, tau2: float, winsorize: float | None, method: str
+) -> tuple[str, list[str]]:
+    """The over-dispersion adjustment applied, and the notes that say which and why."""
+    trimmed = f", z-scores winsorised at {100 * winsorize:g}% each end" if winsorize else ""
+    notes = []
+    if overdispersion is True:
+        adjustment = "multiplicative" if phi > 1 else "none"
+        notes.append(
+            f"Over-dispersion: phi = {phi:.3f}{trimmed}; "
+            + (
+                "limits widened by sqrt(phi) (the multiplicative adjustment applies when phi > 1)."
+                if adjustment == "multiplicative"
+                else "phi <= 1, so no adjustment (it applies only when phi > 1)."
+            )
+        )
+    elif overdispersion is False:
+        adjustment = "none"
+        notes.append(f"Over-dispersion: not adjusted (phi = {phi:.3f}{trimmed}).")
+    else:
+        adjustment = str(overdispersion)
+        if adjustment == "multiplicative":
+            floor = " floored at 1" if phi < 1 else ""
+            notes.append(
+                f"Over-dispersion: limits widened by sqrt(phi), phi = {phi:.3f}{trimmed}{floor}."
+            )
+        else:
+            notes.append(
+                f"Over-dispersion: additive, between-unit variance tau² = {tau2:.4g} "
+                f"(phi = {phi:.3f}{trimmed})."
+            )
+    if method == "exact" and adjustment != "none":
+        notes.append(
+            "The exact limits' distance from the centre is scaled by the adjustment's factor."
+        )
+    return adjustment, notes
 
 
 # --- the analysis ----------------------------------------------------------------------------
@@ -529,64 +674,16 @@ def funnel_chart(
     units, notes = _counts(data, numerator, denominator, unit, method)
     num = units["numerator"].to_numpy()
     den = units["denominator"].to_numpy()
-
-    if target is None:
-        centre, centre_source = float(num.sum() / den.sum()), "pooled"
-        if centre in (0.0, 1.0):
-            raise ValueError(
-                f"the pooled rate is {centre:g}: every unit is at {centre:.0%}, so no funnel "
-                "exists; give a target"
-            )
-        notes.insert(0, f"Centre: the pooled rate of the units, {100 * centre:.2f}%.")
-    else:
-        centre, centre_source = float(target), "target"
-        notes.insert(0, f"Centre: the target, {100 * centre:.2f}%.")
-
-    if method == "exact":
-        notes.append(
-            "Limits: exact binomial quantiles with Spiegelhalter's (2005) interpolation "
-            "(Statistics in Medicine 24:1185, appendix A.1.1)."
-        )
-    else:
-        notes.append(
-            "Limits: normal approximation, centre ± z·sqrt(centre(1 − centre)/n)"
-            + (" on the arcsine scale." if scale == "arcsine" else ".")
-        )
+    centre, centre_source, centre_note = _centre(num, den, target)
+    notes.insert(0, centre_note)
+    notes.append(_limits_note(method, scale))
 
     rate = num / den
     se = _standard_error(den, centre, scale)
     z = (_forward(rate, scale) - _forward(np.float64(centre), scale)) / se
     phi, tau2, _ = _dispersion(z, se, winsorize or None)
-    trimmed = f", z-scores winsorised at {100 * winsorize:g}% each end" if winsorize else ""
-    if overdispersion is True:
-        adjustment = "multiplicative" if phi > 1 else "none"
-        notes.append(
-            f"Over-dispersion: phi = {phi:.3f}{trimmed}; "
-            + (
-                "limits widened by sqrt(phi) (the multiplicative adjustment applies when phi > 1)."
-                if adjustment == "multiplicative"
-                else "phi <= 1, so no adjustment (it applies only when phi > 1)."
-            )
-        )
-    elif overdispersion is False:
-        adjustment = "none"
-        notes.append(f"Over-dispersion: not adjusted (phi = {phi:.3f}{trimmed}).")
-    else:
-        adjustment = str(overdispersion)
-        if adjustment == "multiplicative":
-            floor = " floored at 1" if phi < 1 else ""
-            notes.append(
-                f"Over-dispersion: limits widened by sqrt(phi), phi = {phi:.3f}{trimmed}{floor}."
-            )
-        else:
-            notes.append(
-                f"Over-dispersion: additive, between-unit variance tau² = {tau2:.4g} "
-                f"(phi = {phi:.3f}{trimmed})."
-            )
-    if method == "exact" and adjustment != "none":
-        notes.append(
-            "The exact limits' distance from the centre is scaled by the adjustment's factor."
-        )
+    adjustment, adjustment_notes = _adjustment(overdispersion, phi, tau2, winsorize, method)
+    notes += adjustment_notes
 
     table = units.assign(rate=rate, z=z)
     for column in ("numerator", "denominator"):
@@ -610,7 +707,7 @@ def funnel_chart(
     }
     flags = {}
     for level in levels:
-        suffix = _level_suffix(level)
+        suffix = level_suffix(level)
         lower, upper = _limits(
             den,
             centre=centre,
@@ -633,8 +730,6 @@ def funnel_chart(
     if method == "exact" and adjustment == "none" and (num == np.round(num)).all():
         notes += _discreteness_notes(num, den, centre, levels, flags)
 
-    from c2c_analysis import __version__
-
     settings = {
         "numerator": numerator,
         "denominator": denominator,
@@ -645,7 +740,6 @@ def funnel_chart(
         "levels": list(levels),
         "scale": scale,
         "winsorize": None if not winsorize else float(winsorize),
-        "version": __version__,
         "references": list(REFERENCES),
     }
     return FunnelResult(
