@@ -22,7 +22,8 @@ import argparse
 import contextlib
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -116,6 +117,37 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"c2c_analysis {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_validate(commands)
+    commands.add_parser(
+        "demo", help="validate the bundled sample data and summarize each partnership"
+    )
+    commands.add_parser("samples", help="list the bundled sample data sets")
+    _add_audit(commands)
+    report = commands.add_parser("report", help="run the report notebook for one partnership")
+    report.add_argument(
+        "partnership", help="the partnership's slug as the data spell it, e.g. tacoma"
+    )
+    batch = commands.add_parser("batch", help="run the report for many partnerships")
+    batch.add_argument("--partnerships", nargs="+", help="default: every partnership in the data")
+    batch.add_argument(
+        "--workers", type=_positive_int, default=2, help="reports run at once (default: 2)"
+    )
+    batch.add_argument(
+        "--skip-unchanged", action="store_true", help="skip reports whose inputs did not change"
+    )
+    batch.add_argument(
+        "--scheduler",
+        metavar="ADDRESS|local:N",
+        help='run the reports on Dask (pip install "c2c_analysis[dask]"): a scheduler\'s '
+        "address (tcp://host:8786; workers must share this file system), or local:N for a "
+        "local cluster of N workers; default: --workers threads",
+    )
+    for sub in (report, batch):
+        _add_run_options(sub)
+    return parser
+
+
+def _add_validate(commands: Any) -> None:
     validate = commands.add_parser(
         "validate", help="check an outcome file and report every problem"
     )
@@ -137,10 +169,9 @@ def _parser() -> argparse.ArgumentParser:
         help="the rate columns are percents (yes) or proportions (no); default: decided per "
         "column from the values, and a mix is an error",
     )
-    commands.add_parser(
-        "demo", help="validate the bundled sample data and summarize each partnership"
-    )
-    commands.add_parser("samples", help="list the bundled sample data sets")
+
+
+def _add_audit(commands: Any) -> None:
     audit = commands.add_parser(
         "audit", help="check that nothing withheld in a report folder can be worked out"
     )
@@ -153,72 +184,55 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     audit.add_argument("--min-n", type=int, default=10, help="smallest group published")
-    report = commands.add_parser("report", help="run the report notebook for one partnership")
-    report.add_argument(
-        "partnership", help="the partnership's slug as the data spell it, e.g. tacoma"
+
+
+def _add_run_options(sub: argparse.ArgumentParser) -> None:
+    """The options ``report`` and ``batch`` share."""
+    sub.add_argument(
+        "--data",
+        help="outcome table, CSV, Parquet or Excel (default: the bundled sample); from a "
+        "CSV or Parquet file only the partnerships' rows are read",
     )
-    batch = commands.add_parser("batch", help="run the report for many partnerships")
-    batch.add_argument("--partnerships", nargs="+", help="default: every partnership in the data")
-    batch.add_argument(
-        "--workers", type=_positive_int, default=2, help="reports run at once (default: 2)"
+    sub.add_argument(
+        "--portfolio", help="strategy portfolio YAML/CSV (default: the bundled sample)"
     )
-    batch.add_argument(
-        "--skip-unchanged", action="store_true", help="skip reports whose inputs did not change"
+    sub.add_argument("--out", default="reports", help="output folder (default: reports)")
+    sub.add_argument(
+        "--min-n",
+        type=_positive_int,
+        default=DEFAULT_MIN_N,
+        help=f"smallest group of students published (default: {DEFAULT_MIN_N}, the most "
+        "common state rule: NCES 2011-603, Washington OSPI, EDFacts)",
     )
-    batch.add_argument(
-        "--scheduler",
-        metavar="ADDRESS|local:N",
-        help='run the reports on Dask (pip install "c2c_analysis[dask]"): a scheduler\'s '
-        "address (tcp://host:8786; workers must share this file system), or local:N for a "
-        "local cluster of N workers; default: --workers threads",
+    sub.add_argument(
+        "--min-cell",
+        type=_whole,
+        default=DEFAULT_MIN_CELL,
+        metavar="N",
+        help="smallest number of students who met, or did not meet, an outcome published "
+        f"exactly; fewer publish a range (default: {DEFAULT_MIN_CELL}, the 'fewer than 5' "
+        "masking of many states, e.g. Texas TEA; 0: off)",
     )
-    for sub in (report, batch):
-        sub.add_argument(
-            "--data",
-            help="outcome table, CSV, Parquet or Excel (default: the bundled sample); from a "
-            "CSV or Parquet file only the partnerships' rows are read",
-        )
-        sub.add_argument(
-            "--portfolio", help="strategy portfolio YAML/CSV (default: the bundled sample)"
-        )
-        sub.add_argument("--out", default="reports", help="output folder (default: reports)")
-        sub.add_argument(
-            "--min-n",
-            type=_positive_int,
-            default=DEFAULT_MIN_N,
-            help=f"smallest group of students published (default: {DEFAULT_MIN_N}, the most "
-            "common state rule: NCES 2011-603, Washington OSPI, EDFacts)",
-        )
-        sub.add_argument(
-            "--min-cell",
-            type=_whole,
-            default=DEFAULT_MIN_CELL,
-            metavar="N",
-            help="smallest number of students who met, or did not meet, an outcome published "
-            f"exactly; fewer publish a range (default: {DEFAULT_MIN_CELL}, the 'fewer than 5' "
-            "masking of many states, e.g. Texas TEA; 0: off)",
-        )
-        sub.add_argument(
-            "--top-bottom",
-            type=_top_bottom,
-            default=True,
-            metavar="on|off|FRACTION",
-            help="publish rates near 0%% and 100%% as ranges (top/bottom coding, NCES "
-            "2011-603's reporting rules, OSPI's '>95%%'): on (default) uses thresholds by group "
-            f"size ({_thresholds_text()}), off turns it off, a fraction such as 0.05 sets one",
-        )
-        sub.add_argument(
-            "--notebook", default="partnership_report", help="template name or .ipynb path"
-        )
-        sub.add_argument("--timeout", type=_seconds, default=600, help="seconds allowed per cell")
-        sub.add_argument(
-            "--wait",
-            type=_seconds,
-            default=None,
-            metavar="S",
-            help="seconds to wait while another c2c run writes to --out (default: until it ends)",
-        )
-    return parser
+    sub.add_argument(
+        "--top-bottom",
+        type=_top_bottom,
+        default=True,
+        metavar="on|off|FRACTION",
+        help="publish rates near 0%% and 100%% as ranges (top/bottom coding, NCES "
+        "2011-603's reporting rules, OSPI's '>95%%'): on (default) uses thresholds by group "
+        f"size ({_thresholds_text()}), off turns it off, a fraction such as 0.05 sets one",
+    )
+    sub.add_argument(
+        "--notebook", default="partnership_report", help="template name or .ipynb path"
+    )
+    sub.add_argument("--timeout", type=_seconds, default=600, help="seconds allowed per cell")
+    sub.add_argument(
+        "--wait",
+        type=_seconds,
+        default=None,
+        metavar="S",
+        help="seconds to wait while another c2c run writes to --out (default: until it ends)",
+    )
 
 
 def _column_map(pairs: Sequence[str]) -> dict[str, str]:
@@ -240,7 +254,7 @@ def _show_warnings(caught: list[warnings.WarningMessage]) -> None:
 def _validate(args: argparse.Namespace) -> int:
     # The file is validated in chunks: problems go to --problems as they are found and
     # only the first stay in memory, so a large file needs far less memory than its table.
-    from c2c_analysis.io.outcomes import _validate_file
+    from c2c_analysis.io.outcomes import validate_file as _validate_file
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", C2CDataWarning)
@@ -324,7 +338,10 @@ def _one_line(error: BaseException) -> str:
     return text if len(text) <= 500 else text[:497] + "..."
 
 
-def _report_errors(run) -> tuple[int, object]:
+_T = TypeVar("_T")
+
+
+def _report_errors(run: Callable[[], _T]) -> tuple[int, _T | None]:
     """Run a report command; a usage error, a busy or failing folder is one line on stderr."""
     from c2c_analysis.report import OutputFolderBusy
 
