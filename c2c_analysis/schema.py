@@ -356,8 +356,29 @@ OUTCOME_LINKS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _norm_label(label: str) -> str:
-    """Lower case, single spaces, no spaces around '/', '-' or ',' ("Black/ African American")."""
+def label_key(label: str) -> str:
+    """The key a group or dimension label is compared by: case and spacing do not matter.
+
+    Lower case, single spaces, no spaces around ``/``, ``-``, ``,`` or ``&``, and ``&``
+    written ``and``; the keys of :data:`GROUP_ALIASES` are such keys.
+
+    Parameters
+    ----------
+    label : str
+        A label as a file prints it (anything else is converted with ``str``).
+
+    Returns
+    -------
+    str
+        The comparison key.
+
+    Examples
+    --------
+    >>> label_key("Black/ African  American")
+    'black/african american'
+    >>> label_key("  ALL Students ")
+    'all students'
+    """
     text = re.sub(r"\s+", " ", str(label).strip().lower())
     text = re.sub(r"\s*([/,\-&])\s*", r"\1", text)
     return text.replace("&", "and")
@@ -439,7 +460,7 @@ def normalize_dimension(label: str) -> str:
     >>> normalize_dimension("Foster Care")
     'foster_care'
     """
-    key = _norm_label(label)
+    key = label_key(label)
     if key in _DIMENSION_ALIASES:
         return _DIMENSION_ALIASES[key]
     return re.sub(r"[^a-z0-9]+", "_", key).strip("_")
@@ -449,13 +470,14 @@ def _aliases(mapping: dict[str, tuple[str, ...]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for ours, labels in mapping.items():
         for label in (ours, *labels):
-            out[_norm_label(label)] = ours
+            out[label_key(label)] = ours
     return out
 
 
-# Labels as state and federal files print them, mapped to ours. Each key is compared after
-# _norm_label, so case and spacing around "/" do not matter.
-_GROUP_ALIASES: dict[str, dict[str, str]] = {
+#: Labels as state and federal files print them, mapped to ours, per dimension
+#: (``GROUP_ALIASES[dimension][label_key(label)]`` is our label). Each key is compared after
+#: :func:`label_key`, so case and spacing around "/" do not matter.
+GROUP_ALIASES: dict[str, dict[str, str]] = {
     "all": _aliases(
         {
             ALL_STUDENTS: (
@@ -702,10 +724,10 @@ def normalize_group(label: str, dimension: str | None = None) -> str:
     >>> normalize_group(" Military connected ", "military")
     'Military connected'
     """
-    key = _norm_label(label)
+    key = label_key(label)
     if dimension is not None:
-        return _GROUP_ALIASES.get(dimension, {}).get(key, str(label).strip())
-    found = {vocab[key] for vocab in _GROUP_ALIASES.values() if key in vocab}
+        return GROUP_ALIASES.get(dimension, {}).get(key, str(label).strip())
+    found = {vocab[key] for vocab in GROUP_ALIASES.values() if key in vocab}
     return found.pop() if len(found) == 1 else str(label).strip()
 
 
@@ -717,7 +739,7 @@ def is_total_label(label: str) -> bool:
     >>> is_total_label("Districtwide"), is_total_label("White")
     (True, False)
     """
-    return _norm_label(label) in _GROUP_ALIASES["all"]
+    return label_key(label) in GROUP_ALIASES["all"]
 
 
 def infer_dimension(label: str) -> str | None:
@@ -734,8 +756,8 @@ def infer_dimension(label: str) -> str | None:
     >>> infer_dimension("Unknown") is None
     True
     """
-    key = _norm_label(label)
-    found = [dim for dim, vocab in _GROUP_ALIASES.items() if key in vocab]
+    key = label_key(label)
+    found = [dim for dim, vocab in GROUP_ALIASES.items() if key in vocab]
     return found[0] if len(found) == 1 else None
 
 
@@ -753,8 +775,8 @@ def did_you_mean(value: str, choices: Iterable[str], *, n: int = 3) -> str:
     """
     spelled = {}
     for choice in choices:
-        spelled.setdefault(_norm_label(choice), str(choice))
-    key = _norm_label(value)
+        spelled.setdefault(label_key(choice), str(choice))
+    key = label_key(value)
     close = difflib.get_close_matches(key, list(spelled), n=n, cutoff=0.6)
     # A label that starts another ("hispanic" of "hispanic/latino") is close too.
     close += [k for k in spelled if k.startswith(key) and k not in close and len(key) >= 3]

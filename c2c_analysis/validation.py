@@ -64,7 +64,7 @@ _SCHOOL_YEAR = re.compile(r"^(\d{4})\s*[-/\u2013]\s*(\d{2}|\d{4})$")
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "suppressed"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", ""})
 
-# Header spellings of real files, compared after _column_key().
+# Header spellings of real files, compared after column_key().
 _COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "partnership": ("partnership_id", "partnership_slug", "community", "site"),
     "outcome": ("outcome_id", "indicator", "indicator_id", "measure"),
@@ -244,12 +244,30 @@ class _ProblemsFile:
 # --- column names -------------------------------------------------------------------------
 
 
-def _column_key(name: object) -> str:
+def column_key(name: object) -> str:
+    """The key a column name is compared by: lower case, runs of other characters as ``_``.
+
+    Parameters
+    ----------
+    name : object
+        A column name as a file prints it.
+
+    Returns
+    -------
+    str
+        The key (the keys of :data:`ALIAS_TO_CANONICAL` are such keys).
+
+    Examples
+    --------
+    >>> column_key("  School Year (Ending) ")
+    'school_year_ending'
+    """
     return re.sub(r"[^a-z0-9]+", "_", str(name).strip().lower()).strip("_")
 
 
-_ALIAS_TO_CANONICAL = {
-    _column_key(alias): canonical
+#: Header spellings of real files (as :func:`column_key` keys) mapped to canonical columns.
+ALIAS_TO_CANONICAL = {
+    column_key(alias): canonical
     for canonical, aliases in _COLUMN_ALIASES.items()
     for alias in (canonical, *aliases)
 }
@@ -308,8 +326,8 @@ def _resolve_columns(
             if column in _KNOWN:
                 candidates.setdefault(str(column), []).append((position, "exact"))
             continue
-        key = _column_key(column)
-        canonical = _ALIAS_TO_CANONICAL.get(key)
+        key = column_key(column)
+        canonical = ALIAS_TO_CANONICAL.get(key)
         if canonical is not None:
             how = "exact" if str(column) == canonical else "alias"
             candidates.setdefault(canonical, []).append((position, how))
@@ -348,9 +366,9 @@ def _resolve_columns(
             )
             meaning = next(
                 (
-                    _AMBIGUOUS[_column_key(names[p])]
+                    _AMBIGUOUS[column_key(names[p])]
                     for p, _ in found
-                    if _column_key(names[p]) in _AMBIGUOUS
+                    if column_key(names[p]) in _AMBIGUOUS
                 ),
                 None,
             )
@@ -367,7 +385,7 @@ def _resolve_columns(
         )
     taken = set(renaming.values())
     for position in ambiguous:
-        key = _column_key(names[position])
+        key = column_key(names[position])
         targets = _AMBIGUOUS_TARGETS.get(key, ("denominator",))
         if set(targets) <= taken:
             continue  # the file says elsewhere what the header would have been
@@ -704,7 +722,7 @@ def validate_outcomes(
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"validate_outcomes expects a pandas DataFrame, not {type(data).__name__}")
-    return _validate(data, source=source, rates_in_percent=rates_in_percent)
+    return validate_table(data, source=source, rates_in_percent=rates_in_percent)
 
 
 def _listed(picked: Sequence[object], count: int) -> str:
@@ -715,8 +733,29 @@ def _listed(picked: Sequence[object], count: int) -> str:
     return f"{word} {', '.join(shown)}" + (f" and {more} more" if more > 0 else "")
 
 
-def _listed_rows(rows: np.ndarray, mask: np.ndarray, *, limit: int = 8) -> str:
-    """'rows 2, 5 and 3 more': the labels of the masked rows."""
+def listed_rows(rows: np.ndarray, mask: np.ndarray, *, limit: int = 8) -> str:
+    """'rows 2, 5 and 3 more': the labels of the masked rows, for a problem's text.
+
+    Parameters
+    ----------
+    rows : numpy.ndarray
+        The row labels (file line numbers for files).
+    mask : numpy.ndarray of bool
+        The rows to list.
+    limit : int, default 8
+        Labels spelled out; the rest are counted.
+
+    Returns
+    -------
+    str
+        ``"row 2"``, ``"rows 2, 5"`` or ``"rows 2, 5 and 3 more"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> listed_rows(np.array([2, 3, 5, 7]), np.array([True, False, True, True]), limit=2)
+    'rows 2, 5 and 1 more'
+    """
     return _listed(rows[mask][:limit], int(mask.sum()))
 
 
@@ -870,7 +909,7 @@ class _Validation:
     64-bit hash per row key; every candidate duplicate is compared exactly when its chunk
     is checked, and a collision of hashes starts over with another hash key). ``finish``
     then runs the checks that depend on those decisions and gives the chunk's problems, in
-    the order :func:`_validate` reports them for the whole table.
+    the order :func:`validate_table` reports them for the whole table.
 
     A table in memory is one chunk: parse, decide, finish. A file is read twice: a first
     pass that only observes, and a second that parses and finishes each chunk again.
@@ -1096,9 +1135,9 @@ class _Validation:
         """The dimension each group label implies, for files without a dimension column."""
         dims = _map_unique(groups, lambda g: infer_dimension(g) if g else "")
         unknown = np.array([d is None for d in dims], dtype=bool)
-        from c2c_analysis.schema import _GROUP_ALIASES
+        from c2c_analysis.schema import GROUP_ALIASES
 
-        known = [label for vocab in _GROUP_ALIASES.values() for label in set(vocab.values())]
+        known = [label for vocab in GROUP_ALIASES.values() for label in set(vocab.values())]
         texts = _map_unique(
             groups,
             lambda g: (
@@ -1117,7 +1156,7 @@ class _Validation:
     def _unknown_labels(self, dimensions: np.ndarray, groups: np.ndarray) -> None:
         """Labels a standard dimension's vocabulary does not know, with suggestions (the
         first eleven: ten are named and one more says there are more)."""
-        from c2c_analysis.schema import _GROUP_ALIASES, GROUPS
+        from c2c_analysis.schema import GROUP_ALIASES, GROUPS
 
         if len(self.unknown_labels) > 10:
             return
@@ -1125,7 +1164,7 @@ class _Validation:
         for d, g in pairs.itertuples(index=False):
             if (d, g) in self.unknown_labels:
                 continue
-            if d in GROUPS and g and g not in set(_GROUP_ALIASES[d].values()):
+            if d in GROUPS and g and g not in set(GROUP_ALIASES[d].values()):
                 self.unknown_labels[(d, g)] = (
                     f"{g!r} in {d}{did_you_mean(g, GROUPS[d], n=1).replace(';', '')}"
                 )
@@ -1500,7 +1539,7 @@ def _same_key(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
     return all(x == y or (x != x and y != y) for x, y in zip(a, b, strict=True))
 
 
-def _validate(
+def validate_table(
     data: pd.DataFrame,
     *,
     source: str | None,
@@ -1511,15 +1550,53 @@ def _validate(
     rates_in_percent: bool | None = None,
     rates_note: str | None = None,
 ) -> pd.DataFrame:
-    """Validate ``data``; ``rows`` are the labels to report (file line numbers for files).
-    ``aliases=False`` matches canonical column names exactly (for our readers' output);
-    ``reading`` are notes from reading the file, reported with the others.
-    ``rates_in_percent`` says the rate columns' unit (None: decided per column from the
-    values, see :func:`_rate_units`); ``rates_note`` is a reader's own statement of the unit
-    (its rates are proportions already), which replaces the decision's note.
+    """The canonical table of ``data``, or a :class:`DataValidationError` listing every problem.
 
-    The table is one chunk of :class:`_Validation`; :func:`_validate_chunks` runs the same
-    checks over a file read in chunks."""
+    The engine of :func:`validate_outcomes` and of the package's readers. The table is one
+    chunk of the checks; :func:`validate_chunks` runs the same checks over a file read in
+    chunks.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The table to check.
+    source : str or None
+        Where it came from, for messages and the ``source`` column.
+    rows : sequence, optional
+        The labels to report for the rows (file line numbers for files); default the index.
+    column_map : mapping, optional
+        Canonical column -> the column of ``data`` that holds it.
+    aliases : bool, default True
+        Recognise the header spellings of real files; False matches canonical column names
+        exactly (for our readers' output).
+    reading : sequence of str, default ()
+        Notes from reading the file, reported with the others.
+    rates_in_percent : bool, optional
+        The rate columns' unit; None decides per column from the values.
+    rates_note : str, optional
+        A reader's own statement of the unit (its rates are proportions already), which
+        replaces the decision's note.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The canonical table (the columns of :data:`c2c_analysis.schema.COLUMNS`, then any
+        other columns given); its notes are warned as :class:`C2CDataWarning`.
+
+    Raises
+    ------
+    DataValidationError
+        Listing every problem found.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"partnership": ["tacoma"], "outcome": ["hs_graduation"],
+    ...                     "year": [2015], "dimension": ["all"], "group": ["All students"],
+    ...                     "numerator": [81], "denominator": [100]})
+    >>> validate_table(raw, source=None)[["year", "group", "rate"]].to_dict("records")
+    [{'year': 2015, 'group': 'All students', 'rate': 0.81}]
+    """
     labels = np.asarray(list(data.index) if rows is None else list(rows), dtype=object)
     for hash_key in _HASH_KEYS:
         check = _Validation(
@@ -1557,10 +1634,24 @@ def _validate(
     return check.table(chunk)
 
 
-class _Checked:
-    """The outcome of :func:`_validate_chunks`: ``error`` (the first problems, their count
-    and the notes) or ``summary`` of a valid table (rows, partnerships, outcomes, first and
-    last time, suppressed rows)."""
+class Checked:
+    """The outcome of :func:`validate_chunks`.
+
+    Parameters
+    ----------
+    error : DataValidationError or None
+        The first problems, their count and the notes; None for a valid table.
+    count : int
+        How many problems were found (0 for a valid table).
+    summary : dict
+        Of a valid table: ``rows``, ``partnerships`` and ``outcomes`` (sets), ``first`` and
+        ``last`` time, ``suppressed`` rows and the ``time`` column's name.
+
+    Examples
+    --------
+    >>> Checked(error=None, count=0, summary={"rows": 3}).count
+    0
+    """
 
     def __init__(self, *, error: DataValidationError | None, count: int, summary: dict) -> None:
         self.error = error
@@ -1568,7 +1659,7 @@ class _Checked:
         self.summary = summary
 
 
-def _validate_chunks(
+def validate_chunks(
     read: Callable[[], Iterable[tuple[pd.DataFrame, np.ndarray]]],
     *,
     source: str | None,
@@ -1580,15 +1671,40 @@ def _validate_chunks(
     problems: str | Any | None = None,
     context: Sequence[str] = (),
     keep: int = _MAX_LISTED,
-) -> _Checked:
-    """Validate a table read in chunks, with the checks and the problems of :func:`_validate`.
+) -> Checked:
+    """Validate a table read in chunks, with the checks and the problems of :func:`validate_table`.
 
-    ``read()`` gives the chunks afresh each time it is called (the table is read twice: a
-    pass that gathers what needs the whole table, then one that checks each chunk), as
-    ``(frame, labels)`` with the same columns in every chunk. Problems go to the CSV file
-    ``problems`` as they are found; only their count and the first ``keep`` stay in memory.
-    ``context`` is added to the notes of an error that says a required column is missing.
-    A valid table's notes are warned as :func:`_validate` warns them; no table is kept.
+    Parameters
+    ----------
+    read : callable
+        ``read()`` gives the chunks afresh each time it is called (the table is read twice:
+        a pass that gathers what needs the whole table, then one that checks each chunk), as
+        ``(frame, labels)`` with the same columns in every chunk.
+    source, column_map, aliases, reading, rates_in_percent, rates_note
+        As for :func:`validate_table`.
+    problems : str or file-like, optional
+        A CSV file the problems go to as they are found; only their count and the first
+        ``keep`` stay in memory.
+    context : sequence of str, default ()
+        Added to the notes of an error that says a required column is missing.
+    keep : int, default 25
+        Problems kept in the error.
+
+    Returns
+    -------
+    Checked
+        The first problems or the summary; a valid table's notes are warned as
+        :func:`validate_table` warns them, and no table is kept.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> raw = pd.DataFrame({"partnership": ["tacoma"], "outcome": ["hs_graduation"],
+    ...                     "year": [2015], "dimension": ["all"], "group": ["All students"],
+    ...                     "numerator": [81], "denominator": [100]})
+    >>> checked = validate_chunks(lambda: [(raw, np.array([2]))], source=None)
+    >>> checked.count, checked.summary["rows"]
+    (0, 1)
     """
     sink = _ProblemsFile(problems) if problems is not None else None
     try:
@@ -1625,14 +1741,14 @@ def _validate_chunks(
         for message in check.valid_notes():
             where = f"{source}: " if source else ""
             warnings.warn(where + message, C2CDataWarning, stacklevel=3)
-        return _Checked(error=None, count=0, summary=summary)
+        return Checked(error=None, count=0, summary=summary)
     notes = check.notes + check.concerns
     if context and any(p["problem"].startswith("required column is missing") for p in check.whole):
         notes += list(context)
     error = _FirstProblems(
         pd.concat(head, ignore_index=True).head(keep), count=count, source=source, notes=notes
     )
-    return _Checked(error=error, count=count, summary=summary)
+    return Checked(error=error, count=count, summary=summary)
 
 
 def _check_chunks(
@@ -1831,11 +1947,36 @@ def validate_inputs(
     if problems:
         raise DataValidationError(problems, source="partnerships")
     if portfolio_path is not None:
-        _check_portfolio(table, portfolio_path)
+        check_portfolio(table, portfolio_path)
     return table, notes
 
 
-def _check_portfolio(table: pd.DataFrame, portfolio_path: Any) -> None:
+def check_portfolio(table: pd.DataFrame, portfolio_path: Any) -> None:
+    """Check that a portfolio file's partnership, outcomes and groups are in ``table``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A canonical outcome table.
+    portfolio_path : str or path-like
+        The portfolio file (read with :func:`c2c_analysis.portfolio.read_portfolio`).
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    DataValidationError
+        Listing every partnership, outcome or group of the portfolio not in the data, with
+        the nearest spelling where one is close.
+
+    Examples
+    --------
+    >>> from c2c_analysis import load_sample
+    >>> from c2c_analysis.datasets import sample_path
+    >>> check_portfolio(load_sample("outcomes"), sample_path("portfolio"))
+    """
     from c2c_analysis.portfolio import read_portfolio
 
     portfolio = read_portfolio(portfolio_path)
@@ -1875,3 +2016,7 @@ def _check_portfolio(table: pd.DataFrame, portfolio_path: Any) -> None:
                 )
     if problems:
         raise DataValidationError(problems, source=portfolio.source or "portfolio")
+
+
+# The old private name, for code that imported it (issue 19).
+_check_portfolio = check_portfolio

@@ -193,7 +193,7 @@ def whole_and_chunked(path, tmp_path, *, rows=3, **options):
     None, warnings) for each."""
     import warnings
 
-    from c2c_analysis.io.outcomes import _validate_file
+    from c2c_analysis.io.outcomes import validate_file
 
     results = []
     for chunked in (False, True):
@@ -202,7 +202,7 @@ def whole_and_chunked(path, tmp_path, *, rows=3, **options):
             warnings.simplefilter("always", C2CDataWarning)
             message = None
             if chunked:
-                checked = _validate_file(path, rows=rows, problems=out, **options)
+                checked = validate_file(path, rows=rows, problems=out, **options)
                 if checked.error is not None:
                     message = str(checked.error)
                     assert checked.count == sum(1 for _ in out.open()) - 1

@@ -354,7 +354,7 @@ def chunked_and_whole(path, recipe, tmp_path, rows):
     """(problems CSV, message, warnings) from read_outcomes and from c2c validate's chunks."""
     import warnings
 
-    from c2c_analysis.io.outcomes import _validate_file
+    from c2c_analysis.io.outcomes import validate_file
 
     results = []
     for chunked in (False, True):
@@ -364,7 +364,7 @@ def chunked_and_whole(path, recipe, tmp_path, rows):
             warnings.simplefilter("always", C2CDataWarning)
             try:
                 if chunked:
-                    checked = _validate_file(path, recipe=recipe, rows=rows, problems=out)
+                    checked = validate_file(path, recipe=recipe, rows=rows, problems=out)
                     message = None if checked.error is None else str(checked.error)
                 else:
                     read_outcomes(path, recipe=recipe)

@@ -519,7 +519,7 @@ def test_typed_frames_are_valid_or_a_data_validation_error(frame):
 
 def chunked_problems(frame: pd.DataFrame, rows: int) -> pd.DataFrame | None:
     """The problems of `frame` validated in chunks of `rows` rows (None when valid)."""
-    from c2c_analysis.validation import _validate_chunks
+    from c2c_analysis.validation import validate_chunks
 
     def read():
         for start in range(0, max(len(frame), 1), rows):
@@ -528,7 +528,7 @@ def chunked_problems(frame: pd.DataFrame, rows: int) -> pd.DataFrame | None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", C2CDataWarning)
-        checked = _validate_chunks(read, source="test.csv", keep=10_000)
+        checked = validate_chunks(read, source="test.csv", keep=10_000)
     return None if checked.error is None else checked.error.problems
 
 

@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from c2c_analysis.io.outcomes import _read_csv, _read_excel
+from c2c_analysis.io.outcomes import read_csv, read_excel
 from c2c_analysis.io.recipes import Recipe, apply_recipe, load_recipe
-from c2c_analysis.schema import _GROUP_ALIASES, COLUMNS, NOT_REPORTED, _norm_label, slugify
-from c2c_analysis.validation import DataValidationError, _validate
+from c2c_analysis.schema import COLUMNS, GROUP_ALIASES, NOT_REPORTED, label_key, slugify
+from c2c_analysis.validation import DataValidationError, validate_table
 
 __all__ = ["EDFACTS_GROUPS", "parse_rate_code", "read_edfacts_acgr"]
 
@@ -226,7 +226,7 @@ def read_edfacts_acgr(
     >>> table[["group", "rate_low", "rate_high", "rate_code"]].values.tolist()[1]
     ['American Indian/Alaska Native', 0.7, 0.79, '70-79']
     """
-    frame, name = _load(source, sheet)
+    frame, name = load_source(source, sheet)
     columns = {c.strip().upper(): c for c in frame.columns if c != "__line__"}
     if any(_WIDE.match(c) for c in columns):
         layout = "edfacts_acgr_wide"
@@ -300,11 +300,11 @@ def _read_layout(
         raise DataValidationError(problems, source=name)
     for ours, width in (("nces_leaid", 7), ("nces_schid", 12)):
         if ours in long:
-            long[ours] = long[ours].map(_id_text)
+            long[ours] = long[ours].map(id_text)
             long[ours] = long[ours].where(long[ours] == "", long[ours].str.zfill(width))
     for ours in ("state", "lea_name", "school_name"):
         if ours in long:
-            long[ours] = long[ours].map(_id_text)
+            long[ours] = long[ours].map(id_text)
     long["numerator"] = long["numerator"].map(_count) if "numerator" in long else np.nan
     long["denominator"] = long["denominator"].map(_count) if "denominator" in long else np.nan
     if partnership is None:
@@ -328,7 +328,7 @@ def _read_layout(
     where = f"{name}: " if name else ""
     for note in notes:
         warnings.warn(where + note, C2CDataWarning, stacklevel=3)
-    return _validate(
+    return validate_table(
         long[list(COLUMNS) + extra].reset_index(drop=True),
         source=name,
         rows=rows,
@@ -406,7 +406,38 @@ def _express_groups(long: pd.DataFrame, rows: np.ndarray, problems: list[dict]) 
 # --- layouts --------------------------------------------------------------------------------
 
 
-def _load(source, sheet) -> tuple[pd.DataFrame, str | None]:
+def load_source(
+    source: str | os.PathLike[str] | pd.DataFrame, sheet: str | int | None
+) -> tuple[pd.DataFrame, str | None]:
+    """A state or federal file (or a frame already read) as cells, with its name.
+
+    Parameters
+    ----------
+    source : str, path-like or pandas.DataFrame
+        A CSV file, an Excel workbook, or a frame.
+    sheet : str or int or None
+        The workbook's sheet (ignored for CSV files and frames).
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        The cells (text for files, as given for a frame), plus ``__line__``: the file line
+        of each row, or the frame's index label.
+    name : str or None
+        The file's name (None for a frame).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame, name = load_source(pd.DataFrame({"LEAID": [5300001]}), None)
+    >>> frame.to_dict("records"), name
+    ([{'LEAID': 5300001, '__line__': 0}], None)
+    """
     if isinstance(source, pd.DataFrame):
         frame = source.astype(object).copy()
         frame["__line__"] = list(source.index)
@@ -415,11 +446,28 @@ def _load(source, sheet) -> tuple[pd.DataFrame, str | None]:
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
-        return _read_excel(path, sheet), path.name
-    return _read_csv(path), path.name
+        return read_excel(path, sheet), path.name
+    return read_csv(path), path.name
 
 
-def _id_text(value: object) -> str:
+def id_text(value: object) -> str:
+    """An entity id as text: Excel's ``5300001.0`` is ``"5300001"``, a blank is ``""``.
+
+    Parameters
+    ----------
+    value : object
+        A cell of an id column.
+
+    Returns
+    -------
+    str
+        The id, stripped.
+
+    Examples
+    --------
+    >>> id_text(5300001.0), id_text(float("nan")), id_text(" 0123 ")
+    ('5300001', '', '0123')
+    """
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -456,12 +504,12 @@ def _count(value: object) -> object:
 
 
 def _subgroup(label: str) -> tuple[str, str] | None:
-    key = _norm_label(label)
+    key = label_key(label)
     if key in _EXPRESS_SUBGROUPS:
         return _EXPRESS_SUBGROUPS[key]
     found = {
         (dim, vocab[key])
-        for dim, vocab in _GROUP_ALIASES.items()
+        for dim, vocab in GROUP_ALIASES.items()
         if key in vocab and vocab[key] != NOT_REPORTED
     }
     return found.pop() if len(found) == 1 else None
@@ -474,12 +522,40 @@ def _slug(text: str) -> str:
         return "unnamed"
 
 
-def _entity_slugs(
+def entity_slugs(
     names: pd.Series, ids: pd.Series, partnership: str | Mapping[str, str] | None, id_column: str
 ) -> pd.Series:
-    """Partnership slugs for the rows of a state or federal file, shared by its readers:
-    one given slug; a mapping from entity id to slug; or a slug of the entity's name, with
-    its id appended where two entities share a name."""
+    """Partnership slugs for the rows of a state or federal file, shared by its readers.
+
+    Parameters
+    ----------
+    names : pandas.Series
+        The entity's name on each row.
+    ids : pandas.Series
+        The entity's id on each row (text).
+    partnership : str or mapping or None
+        One slug for every row; a mapping from entity id to slug; or None: a slug of the
+        entity's name, with its id appended where two entities share a name.
+    id_column : str
+        The id column's name, for the error.
+
+    Returns
+    -------
+    pandas.Series
+        The slug of each row (the index of ``ids``).
+
+    Raises
+    ------
+    DataValidationError
+        When an id is not in the mapping.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> names = pd.Series(["Tacoma SD", "Union SD", "Union SD"])
+    >>> entity_slugs(names, pd.Series(["1", "2", "3"]), None, "leaid").tolist()
+    ['tacoma-sd', 'union-sd-2', 'union-sd-3']
+    """
     if isinstance(partnership, str):
         return pd.Series(partnership, index=ids.index)
     if isinstance(partnership, Mapping):
@@ -516,4 +592,4 @@ def _partnerships(long: pd.DataFrame, partnership: str | Mapping[str, str] | Non
         if name_column in long
         else long.get("state", pd.Series("", index=long.index))
     )
-    return _entity_slugs(names, ids, partnership, id_column)
+    return entity_slugs(names, ids, partnership, id_column)

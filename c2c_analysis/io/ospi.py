@@ -19,10 +19,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from c2c_analysis.io.edfacts import _entity_slugs, _id_text, _load
+from c2c_analysis.io.edfacts import entity_slugs, id_text, load_source
 from c2c_analysis.io.units import select_units
 from c2c_analysis.schema import normalize_dimension, normalize_group
-from c2c_analysis.validation import C2CDataWarning, DataValidationError, _column_key, _validate
+from c2c_analysis.validation import C2CDataWarning, DataValidationError, column_key, validate_table
 
 __all__ = ["read_ospi_graduation"]
 
@@ -159,10 +159,10 @@ def read_ospi_graduation(
     """
     if level not in ("district", "school", "state"):
         raise ValueError(f"level must be 'district', 'school' or 'state', not {level!r}")
-    frame, name = _load(source, sheet)
+    frame, name = load_source(source, sheet)
     renamed = {}
     for column in frame.columns:
-        ours = _LOOKUP.get(_column_key(column).replace("_", ""))
+        ours = _LOOKUP.get(column_key(column).replace("_", ""))
         if ours and ours not in renamed.values():
             renamed[column] = ours
     frame = frame.rename(columns=renamed)
@@ -196,7 +196,7 @@ def read_ospi_graduation(
     if units:
         for column in ("district_code", "school_code"):
             if column in frame:
-                frame[column] = frame[column].map(_id_text)
+                frame[column] = frame[column].map(id_text)
         ids = [("district_code", "district_name")]
         if level == "school":
             ids.insert(0, ("school_code", "school_name"))
@@ -271,7 +271,7 @@ def read_ospi_graduation(
     out.loc[ranged, "rate"] = np.nan
     for column in ("district_code", "school_code"):
         if column in frame:
-            frame[column] = frame[column].map(_id_text)
+            frame[column] = frame[column].map(id_text)
     if units:
         out.insert(0, "partnership", frame["partnership"].to_numpy())
         out["unit"] = frame["unit"].to_numpy()
@@ -312,7 +312,9 @@ def read_ospi_graduation(
     units: dict[str, bool] = {"rate_low": False, "rate_high": False}
     if rates_in_percent is not None:
         units["rate"] = bool(rates_in_percent)
-    table = _validate(out, source=name, rows=lines.to_list(), aliases=False, rates_in_percent=units)
+    table = validate_table(
+        out, source=name, rows=lines.to_list(), aliases=False, rates_in_percent=units
+    )
     # Class-of year: an extended (k-year) rate reported in a school year belongs to the
     # cohort expected to graduate k - 4 years earlier.
     table["year"] = table["year"] - (cohort_years.to_numpy(dtype=int) - 4)
@@ -335,4 +337,4 @@ def _ospi_partnerships(
         ("school_code", "school_name") if level == "school" else ("district_code", "district_name")
     )
     codes = frame[code] if code in frame else pd.Series("", index=frame.index)
-    return _entity_slugs(frame.get(name, codes), codes, partnership, code)
+    return entity_slugs(frame.get(name, codes), codes, partnership, code)

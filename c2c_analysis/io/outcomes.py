@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from c2c_analysis.io.recipes import _VALUE_COLUMNS, Recipe, _Tally, apply_recipe, load_recipe
+from c2c_analysis.io.recipes import VALUE_COLUMNS, Recipe, Tally, apply_recipe, load_recipe
 from c2c_analysis.validation import (
     C2CDataWarning,
+    Checked,
     DataValidationError,
-    _Checked,
-    _validate,
-    _validate_chunks,
+    validate_chunks,
+    validate_table,
 )
 
 __all__ = ["read_outcomes"]
@@ -117,7 +117,7 @@ def read_outcomes(
         plan = load_recipe({})  # an empty recipe: the canonical layout, with the mapping
     if isinstance(source, pd.DataFrame):
         if plan is None:
-            return _validate(
+            return validate_table(
                 source, source=None, column_map=column_map, rates_in_percent=rates_in_percent
             )
         frame, lines, notes = apply_recipe(
@@ -127,7 +127,7 @@ def read_outcomes(
             rates_in_percent=rates_in_percent,
             nested=nested,
         )
-        return _validate(
+        return validate_table(
             frame,
             source=None,
             rows=lines,
@@ -150,11 +150,11 @@ def read_outcomes(
         lines: Any = _positions(frame, first=0)
     elif suffix in _EXCEL:
         chosen = sheet if sheet is not None else (plan.sheet if plan else None)
-        frame = _read_excel(path, chosen, header_row=plan.header_row if plan else 1)
+        frame = read_excel(path, chosen, header_row=plan.header_row if plan else 1)
         context = frame.attrs.get("context", [])
         lines = frame.pop("__line__")
     else:
-        frame = _read_csv(path, recipe=plan, notes=notes)
+        frame = read_csv(path, recipe=plan, notes=notes)
         context = frame.attrs.get("context", [])
         lines = frame.pop("__line__")
     if plan is not None:
@@ -170,7 +170,7 @@ def read_outcomes(
         notes += more
     try:
         # With a recipe, only its mapping and exact canonical names count: no alias guessing.
-        return _validate(
+        return validate_table(
             frame,
             source=name,
             rows=lines,
@@ -192,7 +192,7 @@ def read_outcomes(
         ) from None
 
 
-def _validate_file(
+def validate_file(
     source: str | os.PathLike[str],
     *,
     column_map: Mapping[str, str] | None = None,
@@ -201,18 +201,45 @@ def _validate_file(
     rates_in_percent: bool | None = None,
     problems: str | os.PathLike[str] | None = None,
     rows: int = CHUNK_ROWS,
-) -> _Checked:
-    """Validate a file as :func:`read_outcomes` reads it, in chunks of ``rows`` rows, for
-    ``c2c validate``: the same problems (written to the CSV file ``problems`` as they are
-    found), notes and warnings, but no table, so memory stays well under the file's size.
+) -> Checked:
+    """Validate a file as :func:`read_outcomes` reads it, in chunks of ``rows`` rows.
 
+    For ``c2c validate``: the same problems (written to the CSV file ``problems`` as they are
+    found), notes and warnings, but no table, so memory stays well under the file's size.
     CSV files are read in chunks from disk when they are UTF-8 (other encodings and
     compressed files are decoded whole first), Parquet files by record batches, Excel
     workbooks whole. A recipe is applied chunk by chunk (its reading notes summed over
     the chunks) unless it reads rate codes (``rate_codes: true``, whose unit is decided from
     the whole file): the file is then read whole and the recipe applied once, as
-    :func:`read_outcomes` does. Returns the first problems and their count, or a valid
-    table's summary (:class:`~c2c_analysis.validation._Checked`).
+    :func:`read_outcomes` does.
+
+    Parameters
+    ----------
+    source : str or path-like
+        The file.
+    column_map, sheet, recipe, rates_in_percent
+        As for :func:`read_outcomes`.
+    problems : str or path-like, optional
+        A CSV file the problems are written to as they are found.
+    rows : int, default CHUNK_ROWS
+        Rows per chunk.
+
+    Returns
+    -------
+    c2c_analysis.validation.Checked
+        The first problems and their count, or a valid table's summary.
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError
+        When ``source`` is not a file.
+
+    Examples
+    --------
+    >>> from c2c_analysis.datasets import sample_path
+    >>> checked = validate_file(sample_path("outcomes"))
+    >>> checked.count, checked.summary["rows"]
+    (0, 5324)
     """
     plan = load_recipe(recipe) if recipe is not None else None
     path = Path(source)
@@ -228,7 +255,7 @@ def _validate_file(
         read = _parquet_chunks(path, rows)
     elif suffix in _EXCEL:
         chosen = sheet if sheet is not None else (plan.sheet if plan else None)
-        frame = _read_excel(path, chosen, header_row=plan.header_row if plan else 1)
+        frame = read_excel(path, chosen, header_row=plan.header_row if plan else 1)
         context = frame.attrs.get("context", [])
         lines = frame.pop("__line__").to_numpy()
 
@@ -245,7 +272,7 @@ def _validate_file(
     units: dict[str, Any] = {"rates_in_percent": rates_in_percent}
     if plan is not None:
         read, units = _recipe_chunks(read, plan, name, notes, rates_in_percent)
-    return _validate_chunks(
+    return validate_chunks(
         read,
         source=name,
         column_map=column_map,
@@ -282,7 +309,7 @@ def _recipe_chunks(
             yield frame, lines
 
         return whole, _units(plan, frame, rates_in_percent)
-    tally = _Tally()
+    tally = Tally()
     # the first pass tallies the recipe's notes; the second applies it again, untallied
     passes = [tally, None]
 
@@ -297,7 +324,7 @@ def _recipe_chunks(
                     lines=lines,
                     source=name,
                     rates_in_percent=rates_in_percent,
-                    _tally=_Tally() if counting is None else counting,  # untallied: thrown away
+                    _tally=Tally() if counting is None else counting,  # untallied: thrown away
                 )
             except DataValidationError:
                 if not first:
@@ -314,7 +341,7 @@ def _recipe_chunks(
                 )
                 raise
             first = False
-            if "suppressed" not in out.columns and any(c in out for c in _VALUE_COLUMNS):
+            if "suppressed" not in out.columns and any(c in out for c in VALUE_COLUMNS):
                 # markers in some chunks only: every chunk has the column (False where none)
                 out["suppressed"] = False
             yield out, np.asarray(kept)
@@ -501,9 +528,33 @@ def _is_utf8(path: Path, block: int = 1 << 20) -> bool:
     return True
 
 
-def _read_csv(
+def read_csv(
     path: Path, *, recipe: Recipe | None = None, notes: list[str] | None = None
 ) -> pd.DataFrame:
+    """A CSV file as text cells, whatever its encoding, delimiter and decimal mark.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file (compressed files are decompressed).
+    recipe : Recipe, optional
+        Its reading settings (encoding, delimiter, header row, rows to skip).
+    notes : list of str, optional
+        Reading notes (encoding guessed, European numbers) are appended to it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every column as text, plus ``__line__`` (the file line of each row);
+        ``attrs["context"]`` holds notes for an error about the header.
+
+    Examples
+    --------
+    >>> from c2c_analysis.datasets import sample_path
+    >>> frame = read_csv(sample_path("outcomes"))
+    >>> frame[["year", "__line__"]].head(1).to_dict("records")
+    [{'year': '2010', '__line__': 2}]
+    """
     chunks, context = _csv_chunks(path, recipe=recipe, notes=notes)
     (frame,) = list(chunks(None))
     frame.attrs["context"] = context
@@ -635,7 +686,7 @@ def _context(
 ) -> list[str]:
     """What a reader of a 'required column is missing' error needs: the sheet read, the
     sheets available, the columns found and any row that looks like a header."""
-    from c2c_analysis.validation import _ALIAS_TO_CANONICAL, _column_key
+    from c2c_analysis.validation import ALIAS_TO_CANONICAL, column_key
 
     notes = []
     if sheets is not None:
@@ -651,7 +702,7 @@ def _context(
     )
     for offset in range(1, len(raw)):
         cells = [str(v) for v in raw.iloc[offset] if v is not None and v == v]
-        known = [c for c in cells if _column_key(c) in _ALIAS_TO_CANONICAL]
+        known = [c for c in cells if column_key(c) in ALIAS_TO_CANONICAL]
         if len(known) >= 3:
             notes.append(
                 f"row {header_row + offset} looks like a header ({', '.join(known[:6])}): "
@@ -661,7 +712,39 @@ def _context(
     return notes
 
 
-def _read_excel(path: Path, sheet: str | int | None, *, header_row: int = 1) -> pd.DataFrame:
+def read_excel(path: Path, sheet: str | int | None, *, header_row: int = 1) -> pd.DataFrame:
+    """One sheet of a workbook as its cells, with the row numbers of the sheet.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The workbook (``.xlsx``, ``.xlsm`` or ``.xls``).
+    sheet : str or int or None
+        The sheet's name or position; None is the only sheet, or the one that holds an
+        outcome table.
+    header_row : int, default 1
+        The row (1-based) that holds the column names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The cells (as the workbook stores them), plus ``__line__`` (the sheet's row
+        number of each row);
+        ``attrs["context"]`` holds notes for an error about the header.
+
+    Raises
+    ------
+    DataValidationError
+        When the workbook cannot be read or the sheet is not in it.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> pd.DataFrame({"year": [2015]}).to_excel(folder / "book.xlsx", index=False)
+    >>> read_excel(folder / "book.xlsx", None)[["year", "__line__"]].to_dict("records")
+    [{'year': 2015, '__line__': 2}]
+    """
     try:
         book = pd.ExcelFile(path)
     except (ValueError, KeyError, OSError, ImportError) as error:

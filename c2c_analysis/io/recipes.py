@@ -58,7 +58,8 @@ from c2c_analysis.validation import DataValidationError
 __all__ = ["Recipe", "apply_recipe", "list_recipes", "load_recipe"]
 
 _TARGETS = (*COLUMNS, "period", "partnership_name", "unit")
-_VALUE_COLUMNS = ("numerator", "denominator", "rate", "rate_low", "rate_high")
+#: The canonical columns that hold a number of a row (the rest are keys and labels).
+VALUE_COLUMNS = ("numerator", "denominator", "rate", "rate_low", "rate_high")
 _KEYS = (
     "name",
     "description",
@@ -352,12 +353,12 @@ def _check_melt(melt: Any, problems: list[tuple[str | None, str]]) -> dict[str, 
                 continue
             out[key] = {str(k): v for k, v in melt[key].items()}
     for code, target in out.get("measures", {}).items():
-        if target not in _VALUE_COLUMNS and target not in _TARGETS:
+        if target not in VALUE_COLUMNS and target not in _TARGETS:
             problems.append(
                 (
                     f"melt.measures.{code}",
                     f"{target!r} is not a canonical column"
-                    + did_you_mean(str(target), _VALUE_COLUMNS, n=1),
+                    + did_you_mean(str(target), VALUE_COLUMNS, n=1),
                 )
             )
     for code, label in out.get("groups", {}).items():
@@ -385,13 +386,23 @@ _FILTERED = _filtered
 _NOTE_ORDER = ("filter", "units", "melt", "melt_blank", "year", "no_students", "markers")
 
 
-class _Tally:
+class Tally:
     """A recipe's reading notes, counted over the chunks of a file and written once.
 
     Each note counts rows (and the rows of each group); over the chunks the counts are
     summed and the note reads as the whole file read at once gives it, in the same order.
     The filters' hits are gathered too: a filter that keeps no row of the whole file is
-    an error naming the values the column holds (:meth:`finish`)."""
+    an error naming the values the column holds (:meth:`finish`). Passed to
+    :func:`apply_recipe` for each chunk of a file read in chunks.
+
+    Examples
+    --------
+    >>> tally = Tally()
+    >>> tally.add("year", {"n": 2}, None, lambda c: f"{c['n']} rows")
+    >>> tally.add("year", {"n": 3}, None, lambda c: f"{c['n']} rows")
+    >>> tally.notes()
+    ['5 rows']
+    """
 
     def __init__(self) -> None:
         self.items: dict[str, list[Any]] = {}
@@ -456,7 +467,7 @@ def apply_recipe(
     partnership: Any = None,
     rates_in_percent: bool | None = None,
     nested: str = "district",
-    _tally: _Tally | None = None,
+    _tally: Tally | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
     """Turn a frame read from a file (every cell as read) into canonical columns.
 
@@ -517,7 +528,7 @@ def apply_recipe(
     where = source or recipe.name or None
     problems: list[dict[str, Any]] = []
     notes: list[str] = []
-    tally = _Tally() if _tally is None else _tally
+    tally = Tally() if _tally is None else _tally
     lines = np.asarray(list(frame.index) if lines is None else list(lines), dtype=object)
     headers = [str(c) for c in frame.columns]
     data = frame.copy()
@@ -619,7 +630,7 @@ def apply_recipe(
         if offset:
             text = f"year is the file's {year_column or 'year'} {offset:+d}"
             tally.add("year", {}, None, lambda _, text=text: text)
-    value_columns = [c for c in _VALUE_COLUMNS if c in data.columns]
+    value_columns = [c for c in VALUE_COLUMNS if c in data.columns]
     if recipe.rate_codes and "rate" in data.columns:
         data["rate_code"] = data["rate"].to_numpy()
     data, lines = _values(data, lines, value_columns, recipe, tally)
@@ -640,7 +651,7 @@ def _melt(
     recipe: Recipe,
     problems: list,
     where: str | None,
-    tally: _Tally,
+    tally: Tally,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     melt = recipe.melt or {}
     pattern = re.compile(melt["pattern"])
@@ -787,7 +798,7 @@ def _values(
     lines: np.ndarray,
     value_columns: list[str],
     recipe: Recipe,
-    tally: _Tally,
+    tally: Tally,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Markers, "no students" cells and number formats of the value columns."""
     if not value_columns:
@@ -943,7 +954,7 @@ def _rate_codes(
     large = (exact & (signed | (published > 1))) | (status == "range")
     as_proportions = plain.copy()
     if rates_in_percent is None and small.any() and large.any():
-        from c2c_analysis.validation import _listed_rows
+        from c2c_analysis.validation import listed_rows
 
         problems.append(
             {
@@ -951,9 +962,9 @@ def _rate_codes(
                 "column": "rate",
                 "value": "",
                 "problem": "rate codes mix proportions and percents: exact codes at or below 1 ("
-                + _listed_rows(lines, small)
+                + listed_rows(lines, small)
                 + ") beside codes above 1 or ranges ("
-                + _listed_rows(lines, large)
+                + listed_rows(lines, large)
                 + "); say which with rates_in_percent=True or False",
             }
         )

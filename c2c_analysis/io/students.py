@@ -15,7 +15,7 @@ from c2c_analysis.schema import (
     normalize_dimension,
     normalize_group,
 )
-from c2c_analysis.validation import DataValidationError, _validate
+from c2c_analysis.validation import DataValidationError, validate_table
 
 __all__ = ["aggregate_students"]
 
@@ -238,7 +238,7 @@ def _finish(counts: pd.DataFrame, time_dtype, outcome_id: str, n_records: int) -
         }
     )
     out["source"] = f"aggregated from {n_records} student records"
-    return _validate(out, source="aggregate_students", aliases=False)
+    return validate_table(out, source="aggregate_students", aliases=False)
 
 
 def _aggregate_dask(records, *, outcome_id: str, **options) -> pd.DataFrame:
