@@ -18,7 +18,7 @@ import dataclasses
 import re
 import warnings
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import pandas as pd
@@ -753,7 +753,7 @@ def spc_table(
     astronomical: Sequence[Any] | None = None,
     improvement: Any = DEPRECATED,
     summary: Any = DEPRECATED,
-) -> Any:
+) -> SPCResult:
     """The same chart for every series identified by ``by``, in one vectorized pass.
 
     Parameters
@@ -849,4 +849,5 @@ def spc_table(
         DeprecationWarning,
         stacklevel=2,
     )
-    return result.summary if summary else result.table
+    # Typed as the result: the deprecated summary= returns a DataFrame for one release only.
+    return cast(SPCResult, result.summary if summary else result.table)

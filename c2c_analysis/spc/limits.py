@@ -224,6 +224,15 @@ class Points:
     ``included`` the points in the analysis (not excluded, with a value), ``base`` those the
     centre line and limits come from (the baseline, or the whole phase without one), and
     ``mr_use`` the moving ranges that count for sigma (both of their points in ``base``).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> frame = pd.DataFrame({"y": [1.0, 2.0, 3.0], "n": np.nan, "s": np.nan, "m": 1.0,
+    ...                       "included": True, "baseline": [True, True, False]})
+    >>> points = Points.from_frame(frame, np.zeros(3, dtype=int), 1)
+    >>> points.base.tolist(), points.mr_use.tolist()
+    ([True, True, False], [False, True, False])
     """
 
     pid: np.ndarray
@@ -277,6 +286,17 @@ class ChartLimits:
     ``plotted`` (the charted value, on the chart's scale), ``centre_point``, ``limit_point``
     (where the limits are centred: the mean on a g chart, else the centre line), ``spread``
     (one sigma), ``lower``, ``upper`` and ``sigma_signal`` (strictly beyond a limit).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> frame = pd.DataFrame({"y": [1.0, 2.0, 3.0], "n": np.nan, "s": np.nan, "m": 1.0,
+    ...                       "included": True, "baseline": [True, True, False]})
+    >>> points = Points.from_frame(frame, np.zeros(3, dtype=int), 1)
+    >>> limits = chart_limits(points, chart="run", rules="anhoej", sigma=3.0,
+    ...                       screen_mr=False, cl=None, ordered=True)
+    >>> limits.center.tolist(), limits.upper.tolist()
+    ([1.5], [nan, nan, nan])
     """
 
     center: np.ndarray

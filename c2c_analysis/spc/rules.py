@@ -152,6 +152,13 @@ class Runs:
     longest_run_max, n_crossings, n_crossings_min`` and the rule set's own); ``signal`` per
     phase; ``in_signal_run`` per point; with NHS rules ``rule`` (0 none, else 1 + the index
     in :data:`NHS_RULES`) and ``direction`` (+1, −1, 0) per point, else None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> runs = Runs(columns={}, signal=np.array([False]), in_signal_run=np.zeros(3, dtype=bool))
+    >>> runs.rule is None
+    True
     """
 
     columns: dict[str, np.ndarray]
