@@ -106,6 +106,8 @@ def linked_structure(
 ) -> Structure:
     """Equations and inequalities among the rows' counts (``num``/``den``: what is known,
     NaN where not, used to decide which dimensions and units partition their total)."""
+    # Long because the three kinds of links (partitions, outcome links, school units)
+    # build the one list of equations and inequalities over the same variable numbering.
     n = len(keys)
     declared = set(partitions)
     eqs: list[tuple[np.ndarray, np.ndarray]] = []
@@ -395,6 +397,8 @@ def run_attack(
     at once (the sums of all numerators, denominators and complements, maximised and
     minimised: six solver calls however many groups there are), then one call per value
     still unsettled. The ranges are then inner bounds; the verdicts are the exact audit's."""
+    # Long because the attack is one algorithm over shared solver state (components,
+    # constraint matrices, settled values): bounds, checks and isolated sets.
     n = structure.n_rows
     value = np.r_[know.num, know.den]
     unknown = ~np.isfinite(value)

@@ -100,6 +100,7 @@ import pandas as pd
 from c2c_analysis._disclosure import (
     DEFAULT_SPREAD,
     KEYS,
+    Attack,
     Knowledge,
     knowledge_from_table,
     linked_structure,
@@ -355,6 +356,80 @@ def _published(source: Any) -> tuple[list[pd.DataFrame], list[str]]:
     )
 
 
+def _merged(facts: list[pd.DataFrame]) -> tuple[pd.DataFrame, pd.Series]:
+    """One row per cell of the facts read (the first count, the narrowest range), and the
+    first rate read of each."""
+    allf = pd.concat(facts, ignore_index=True)
+    for key in KEYS:
+        allf[key] = allf[key].astype(object).where(allf[key].notna(), "").astype(str)
+    # Dimension from another table when a table names only the group.
+    known_dims = (
+        allf[allf["dimension"] != ""]
+        .drop_duplicates(["outcome", "group"])
+        .set_index(["outcome", "group"])["dimension"]
+    )
+    blank = allf["dimension"] == ""
+    if blank.any():
+        fill = pd.MultiIndex.from_frame(allf.loc[blank, ["outcome", "group"]]).map(
+            lambda k: known_dims.get(k, "all" if k[1] == ALL_STUDENTS else "")
+        )
+        allf.loc[blank, "dimension"] = list(fill)
+    grouped = allf.groupby(list(KEYS), sort=False)
+    merged = grouped.agg(
+        numerator=("numerator", "first"),
+        denominator=("denominator", "first"),
+        rate_low=("rate_low", "max"),
+        rate_high=("rate_high", "min"),
+    )
+    rate = grouped["rate"].first()
+    merged = merged.reset_index()
+    return merged, rate
+
+
+def _described(
+    keys: pd.DataFrame, attack: Attack, *, min_n: int, spread: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The attack's ranges as the audit's ``table`` and ``sets``, with the cells' keys and
+    the reasons in words."""
+    names_map = {"n": "numerator", "d": "denominator", "c": "complement"}
+    cells = attack.cells
+    table = pd.concat(
+        [keys.iloc[cells["row"].to_numpy()].reset_index(drop=True), cells.drop(columns="row")],
+        axis=1,
+    )
+    table["value"] = table["value"].map(names_map)
+    table["reason"] = np.where(
+        table["exposed"],
+        np.where(
+            table["high"].isna(),
+            "its range could not be verified",
+            f"determined to within {spread - 1} students",
+        ),
+        "",
+    )
+    sets = attack.sets
+    if len(sets):
+        first = sets["rows"].map(lambda r: r[0]).to_numpy()
+        base = keys.iloc[first][
+            ["partnership", "unit", "outcome", "time", "dimension"]
+        ].reset_index(drop=True)
+        groups = sets["rows"].map(lambda r: ", ".join(keys["group"].to_numpy()[list(r)]))
+        sets = pd.concat([base, sets.drop(columns=["set"]).reset_index(drop=True)], axis=1)
+        sets.insert(5, "cells", groups.to_numpy())
+        sets["value"] = sets["value"].map(names_map)
+        sets["reason"] = np.where(
+            sets["exposed"],
+            np.where(
+                sets["value"] == "denominator",
+                f"certainly fewer than {min_n} students",
+                "all-or-none outcome",
+            ),
+            "",
+        )
+        sets = sets.drop(columns=["rows"])
+    return table, sets
+
+
 def audit_disclosure(
     source: str | os.PathLike[str] | pd.DataFrame | Sequence[Any],
     *,
@@ -421,30 +496,7 @@ def audit_disclosure(
     empty_cells = pd.DataFrame(columns=[*KEYS, "value", "low", "high", "exposed", "reason"])
     if not facts:
         return _result(empty_cells, pd.DataFrame(), True, used, settings)
-    allf = pd.concat(facts, ignore_index=True)
-    for key in KEYS:
-        allf[key] = allf[key].astype(object).where(allf[key].notna(), "").astype(str)
-    # Dimension from another table when a table names only the group.
-    known_dims = (
-        allf[allf["dimension"] != ""]
-        .drop_duplicates(["outcome", "group"])
-        .set_index(["outcome", "group"])["dimension"]
-    )
-    blank = allf["dimension"] == ""
-    if blank.any():
-        fill = pd.MultiIndex.from_frame(allf.loc[blank, ["outcome", "group"]]).map(
-            lambda k: known_dims.get(k, "all" if k[1] == ALL_STUDENTS else "")
-        )
-        allf.loc[blank, "dimension"] = list(fill)
-    grouped = allf.groupby(list(KEYS), sort=False)
-    merged = grouped.agg(
-        numerator=("numerator", "first"),
-        denominator=("denominator", "first"),
-        rate_low=("rate_low", "max"),
-        rate_high=("rate_high", "min"),
-    )
-    rate = grouped["rate"].first()
-    merged = merged.reset_index()
+    merged, rate = _merged(facts)
     know0 = knowledge_from_table(
         merged.assign(rate=rate.to_numpy(), rate_low=np.nan, rate_high=np.nan)
     )
@@ -466,41 +518,6 @@ def audit_disclosure(
     know = Knowledge(num, den, np.r_[low, pad], np.r_[high, pad])
     targets = ~virtual & (~np.isfinite(num) | ~np.isfinite(den))
     attack = run_attack(structure, know, targets, min_n=min_n, spread=spread, exact=True)
-    names_map = {"n": "numerator", "d": "denominator", "c": "complement"}
-    cells = attack.cells
-    table = pd.concat(
-        [keys.iloc[cells["row"].to_numpy()].reset_index(drop=True), cells.drop(columns="row")],
-        axis=1,
-    )
-    table["value"] = table["value"].map(names_map)
-    table["reason"] = np.where(
-        table["exposed"],
-        np.where(
-            table["high"].isna(),
-            "its range could not be verified",
-            f"determined to within {spread - 1} students",
-        ),
-        "",
-    )
-    sets = attack.sets
-    if len(sets):
-        first = sets["rows"].map(lambda r: r[0]).to_numpy()
-        base = keys.iloc[first][
-            ["partnership", "unit", "outcome", "time", "dimension"]
-        ].reset_index(drop=True)
-        groups = sets["rows"].map(lambda r: ", ".join(keys["group"].to_numpy()[list(r)]))
-        sets = pd.concat([base, sets.drop(columns=["set"]).reset_index(drop=True)], axis=1)
-        sets.insert(5, "cells", groups.to_numpy())
-        sets["value"] = sets["value"].map(names_map)
-        sets["reason"] = np.where(
-            sets["exposed"],
-            np.where(
-                sets["value"] == "denominator",
-                f"certainly fewer than {min_n} students",
-                "all-or-none outcome",
-            ),
-            "",
-        )
-        sets = sets.drop(columns=["rows"])
+    table, sets = _described(keys, attack, min_n=min_n, spread=spread)
     safe = not bool(table["exposed"].any()) and not (len(sets) and bool(sets["exposed"].any()))
     return _result(table, sets, safe, used, settings)

@@ -279,6 +279,8 @@ def suppress(
     Black students stay in the table as a range (80%-100%, their count and size withheld):
     the 6 Asian students' count is then anywhere from 0 to beyond 10.
     """
+    # Long because the primary rules (min_n, min_cell, top/bottom coding) and the record
+    # of each cell's rule and reason are one pass over the same arrays.
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"suppress expects a DataFrame, not {type(table).__name__}")
     if min_n < 1:
@@ -774,6 +776,8 @@ def _secondary(
 
     Returns the flags (numerator hidden, denominator hidden, withheld outright; primary
     ones included), the published ranges, the number of audit rounds and of sets solved."""
+    # Long because each round chooses, audits and re-chooses on the same linked sets and
+    # arrays; split, each piece would take and return all of them.
     keys, virtual = with_totals(key_frame(out, period))
     n_real = len(out)
     n = len(keys)

@@ -272,6 +272,8 @@ def render_index(out_dir: str | Path, index_rows: Sequence[Mapping[str, Any]]) -
     str
         The whole ``index.html``.
     """
+    # Long because the page is written top to bottom in one place (head, filters, one
+    # row per report, the legend), so its HTML reads in the order it is shown.
     out_dir = Path(out_dir)
     rows = _rows(out_dir, index_rows)
     outcomes = [o for o in OUTCOMES if any(o in r["dash"].get("outcomes", {}) for r in rows)]

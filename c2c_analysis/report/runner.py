@@ -909,6 +909,8 @@ def _run_in(
     source,
     source_notes: Sequence[str],
 ) -> RunRecord:
+    # Long because the run's provenance, status and private record are built along the
+    # steps (execute, audit, export, publish) that each may fail and must say so in them.
     built_in = {
         "partnership": partnership,
         "data_path": os.fspath(data) if data else "",
@@ -1595,6 +1597,8 @@ def run_batch(
         partnership named that is not in the data (``source == "partnerships"``, with "did
         you mean"), or a portfolio whose labels do not match the data.
     """
+    # Long because the batch's steps (check, read once, one job per partnership, run,
+    # index) share the output folder's lock and the private inputs folder.
     from c2c_analysis.datasets import sample_path
 
     _check_settings(
