@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 import pandas as pd
 
@@ -77,6 +77,14 @@ def list_samples() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# The name "portfolio" gives a Portfolio, any other a DataFrame: the overlap of a Literal
+# with str is intended (overloads are tried in order), as in typeshed's open().
+@overload
+def load_sample(name: Literal["portfolio"]) -> Portfolio: ...  # type: ignore[overload-overlap]
+@overload
+def load_sample(name: str) -> pd.DataFrame: ...
+
+
 def load_sample(name: str) -> pd.DataFrame | Portfolio:
     """Load a bundled sample data set.
 
@@ -91,6 +99,22 @@ def load_sample(name: str) -> pd.DataFrame | Portfolio:
     Returns
     -------
     DataFrame or Portfolio
+        A DataFrame for every name but ``"portfolio"``, which gives a
+        :class:`~c2c_analysis.portfolio.Portfolio` (the strategies read from the sample
+        portfolio file; :func:`sample_path` gives the file itself). Type checkers see the
+        same: ``load_sample("portfolio")`` is typed ``Portfolio``, any other name
+        ``DataFrame``.
+
+        - ``outcomes``: the canonical columns of :data:`c2c_analysis.schema.COLUMNS`.
+        - ``indicators``: the same with ``period`` in place of ``year``.
+        - ``tacoma_published``: one row per published figure, as printed: ``geography``,
+          ``nces_leaid`` (text), ``measure``, ``class_of``, ``year_as_published`` (text),
+          ``student_group``, ``value_pct``, ``value_as_published`` (text), ``source_id``,
+          ``notes``.
+        - ``students``: one row per student: ``student_id``, ``partnership``,
+          ``class_of``, ``graduated`` (1/0), ``race_ethnicity``, ``gender``, ``low_income``,
+          ``english_learner``, ``disability`` (1/0 flags), ``attendance_rate``,
+          ``prior_score``.
 
     Examples
     --------
@@ -114,7 +138,7 @@ def load_sample(name: str) -> pd.DataFrame | Portfolio:
         )
     return pd.read_csv(
         path,
-        dtype={"student_id": str, "race_ethnicity": "str", "gender": "str", "partnership": "str"},
+        dtype={"student_id": "str", "race_ethnicity": "str", "gender": "str", "partnership": "str"},
         keep_default_na=False,
         na_values={"race_ethnicity": [""]},
     )

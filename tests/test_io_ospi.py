@@ -70,8 +70,17 @@ def test_extended_cohorts_are_their_own_outcome_and_class_year(ospi_file):
 
 def test_school_level(ospi_file):
     with pytest.warns(C2CDataWarning, match="7 district"):
-        table = read_ospi_graduation(ospi_file, level="school")
+        table = read_ospi_graduation(ospi_file, organization_level="school")
     assert table["partnership"].tolist() == ["lincoln-high-school"]
+
+
+def test_old_name_level_still_reads_the_organization_level(ospi_file):
+    # Renamed in issue 19: level= is a confidence level everywhere else.
+    with pytest.warns(C2CDataWarning), pytest.warns(DeprecationWarning, match="level= is dep"):
+        old = read_ospi_graduation(ospi_file, level="school")
+    with pytest.warns(C2CDataWarning):
+        new = read_ospi_graduation(ospi_file, organization_level="school")
+    pd.testing.assert_frame_equal(old, new)
 
 
 def test_drifting_column_names_are_absorbed(tmp_path):

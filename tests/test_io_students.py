@@ -32,11 +32,11 @@ def records() -> pd.DataFrame:
 
 def count(frame, **kwargs):
     defaults = {
-        "outcome": "graduated",
+        "value": "graduated",
         "time": "class_of",
-        "by": ["race", "low_income"],
+        "dimensions": ["race", "low_income"],
         "partnership": "p",
-        "outcome_id": "hs_graduation",
+        "outcome": "hs_graduation",
     }
     return aggregate_students(frame, **{**defaults, **kwargs})
 
@@ -95,14 +95,14 @@ def test_unknown_outcome_values_are_errors(records):
 
 def test_missing_columns_are_listed(records):
     with pytest.raises(DataValidationError, match="required column is missing") as caught:
-        count(records, by=["race", "gender"])
+        count(records, dimensions=["race", "gender"])
     assert caught.value.problems["column"].tolist() == ["gender"]
 
 
 def test_partnership_column_splits_the_counts(records):
     frame = records.assign(partnership=["x", "x", "y", "y", "x", "y"])
     out = aggregate_students(
-        frame, outcome="graduated", time="class_of", by=["race"], outcome_id="hs_graduation"
+        frame, value="graduated", time="class_of", dimensions=["race"], outcome="hs_graduation"
     )
     assert sorted(out["partnership"].unique()) == ["x", "y"]
 
@@ -111,10 +111,10 @@ def test_sample_students_reproduce_the_sample_graduation_rows():
     students = load_sample("students")
     counts = aggregate_students(
         students,
-        outcome="graduated",
+        value="graduated",
         time="class_of",
-        outcome_id="hs_graduation",
-        by=["race_ethnicity", "low_income", "gender", "disability", "english_learner"],
+        outcome="hs_graduation",
+        dimensions=["race_ethnicity", "low_income", "gender", "disability", "english_learner"],
     )
     rows = load_sample("outcomes").query("partnership == 'tacoma' and outcome == 'hs_graduation'")
     keys = ["partnership", "outcome", "year", "dimension", "group"]
@@ -130,13 +130,59 @@ def test_input_is_not_modified(records):
     pd.testing.assert_frame_equal(records, before)
 
 
+# --- renamed parameters (issue 19) ---------------------------------------------------------
+
+
+def test_old_outcome_column_and_outcome_id_still_work_with_a_warning(records):
+    with pytest.warns(DeprecationWarning, match="is deprecated") as caught:
+        old = aggregate_students(
+            records,
+            outcome="graduated",
+            time="class_of",
+            dimensions=["race", "low_income"],
+            partnership="p",
+            outcome_id="hs_graduation",
+        )
+    messages = [str(w.message) for w in caught]
+    assert any("outcome= as the column" in m and "use value=" in m for m in messages)
+    assert any("outcome_id= is deprecated" in m and "use outcome=" in m for m in messages)
+    pd.testing.assert_frame_equal(old, count(records))
+
+
+def test_old_outcome_column_alone_is_read_as_the_column_with_a_warning(records):
+    # outcome= names a column and value= is not given: the old usage, never a silent swap.
+    frame = records.rename(columns={"graduated": "hs_graduation"})
+    with pytest.warns(DeprecationWarning, match="outcome= as the column"):
+        old = count(frame, value=None, outcome="hs_graduation")
+    pd.testing.assert_frame_equal(old, count(frame, value="hs_graduation", outcome=None))
+    pd.testing.assert_frame_equal(old, count(records))
+
+
+def test_outcome_that_is_no_column_without_value_is_an_error(records):
+    with pytest.raises(TypeError, match="value"):
+        count(records, value=None, outcome="hs_graduation")
+
+
+def test_new_outcome_is_the_id_even_when_a_column_has_that_name(records):
+    frame = records.assign(hs_graduation=1)
+    out = count(frame, outcome="hs_graduation")
+    assert (out["outcome"] == "hs_graduation").all()
+    pd.testing.assert_frame_equal(out, count(records))
+
+
+def test_old_name_by_still_works_with_a_warning(records):
+    with pytest.warns(DeprecationWarning, match="by= is deprecated"):
+        old = count(records, dimensions=None, by=["race", "low_income"])
+    pd.testing.assert_frame_equal(old, count(records))
+
+
 # --- Dask DataFrames in (issue 18 item 3) ------------------------------------------------------
 
 SAMPLE_OPTIONS = {
-    "outcome": "graduated",
+    "value": "graduated",
     "time": "class_of",
-    "outcome_id": "hs_graduation",
-    "by": ["race_ethnicity", "low_income", "gender", "disability", "english_learner"],
+    "outcome": "hs_graduation",
+    "dimensions": ["race_ethnicity", "low_income", "gender", "disability", "english_learner"],
 }
 
 
@@ -181,7 +227,7 @@ def test_dask_aggregation_is_a_tree_of_partial_counts_without_a_shuffle(dask_cli
 
     lazy = dd.from_pandas(load_sample("students"), npartitions=3)
     options = {
-        "outcome": "graduated", "time": "class_of", "partnership": None,
+        "value": "graduated", "time": "class_of", "partnership": None,
         "id_column": "student_id",
         "dimensions": {"race_ethnicity": "race_ethnicity", "low_income": "income"},
     }  # fmt: skip

@@ -310,7 +310,9 @@ def test_ospi_district_codes_map_schools(tmp_path):
         }
     )
     with pytest.warns(C2CDataWarning, match=r"left out 1 row"):
-        table = read_ospi_graduation(raw, level="school", partnership={"27010": "tacoma"})
+        table = read_ospi_graduation(
+            raw, organization_level="school", partnership={"27010": "tacoma"}
+        )
     assert table["unit"].tolist() == ["1234 Lincoln High", "1235 Stadium High"]
     assert combine_units(table)["numerator"].tolist() == [620]
 
@@ -404,7 +406,7 @@ def ospi_schools() -> pd.DataFrame:
 def test_a_district_code_with_its_leading_zero_does_not_match_a_school_code():
     with pytest.warns(C2CDataWarning, match=r"left out 1 row"):
         table = read_ospi_graduation(
-            ospi_schools(), level="school", partnership={"01147": "othello"}
+            ospi_schools(), organization_level="school", partnership={"01147": "othello"}
         )
     # Only Othello's two schools; before the fix "01147" became "1147" and also took
     # Tacoma's school 1147 (240 of 300) into Othello.
@@ -415,7 +417,7 @@ def test_a_district_code_with_its_leading_zero_does_not_match_a_school_code():
 def test_an_id_that_may_be_a_district_or_a_school_is_an_error_asking_which():
     # 1147 is Tacoma's school 1147, or Othello's district 01147 without its zero.
     with pytest.raises(DataValidationError, match="matches ids of more than one kind"):
-        read_ospi_graduation(ospi_schools(), level="school", partnership={1147: "x"})
+        read_ospi_graduation(ospi_schools(), organization_level="school", partnership={1147: "x"})
 
 
 def test_a_mapping_file_header_says_which_kind_of_id_it_holds(tmp_path):
@@ -425,10 +427,16 @@ def test_a_mapping_file_header_says_which_kind_of_id_it_holds(tmp_path):
     districts.write_text("lea_id,partnership\n1147,othello\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", C2CDataWarning)
-        by_school = read_ospi_graduation(ospi_schools(), level="school", partnership=schools)
-        by_district = read_ospi_graduation(ospi_schools(), level="school", partnership=districts)
+        by_school = read_ospi_graduation(
+            ospi_schools(), organization_level="school", partnership=schools
+        )
+        by_district = read_ospi_graduation(
+            ospi_schools(), organization_level="school", partnership=districts
+        )
         nested = read_ospi_graduation(
-            ospi_schools(), level="school", partnership={"district_code": {1147: "othello"}}
+            ospi_schools(),
+            organization_level="school",
+            partnership={"district_code": {1147: "othello"}},
         )
     assert by_school["unit"].tolist() == ["1147 Lincoln High"]
     assert by_district["unit"].tolist() == ["2222 Othello High", "3333 McFarland Middle"]

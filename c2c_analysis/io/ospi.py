@@ -15,10 +15,12 @@ import os
 import re
 import warnings
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from c2c_analysis._checks import DEPRECATED, renamed
 from c2c_analysis.io.edfacts import entity_slugs, id_text, load_source
 from c2c_analysis.io.units import select_units
 from c2c_analysis.schema import normalize_dimension, normalize_group
@@ -101,10 +103,11 @@ def _suppression(text: object) -> tuple[str, float, float]:
 def read_ospi_graduation(
     source: str | os.PathLike[str] | pd.DataFrame,
     *,
-    level: str = "district",
+    organization_level: str = "district",
     partnership: str | Mapping[str, str] | os.PathLike[str] | None = None,
     sheet: str | int | None = None,
     rates_in_percent: bool | None = None,
+    level: Any = DEPRECATED,
 ) -> pd.DataFrame:
     """Read a Washington OSPI Report Card graduation file.
 
@@ -112,21 +115,24 @@ def read_ospi_graduation(
     ----------
     source : path or DataFrame
         CSV or Excel file, or a frame of it. Never modified.
-    level : {"district", "school", "state"}
+    organization_level : {"district", "school", "state"}
         The organization level to read; rows at other levels are left out with a warning
         that counts them (a district file holds its schools too).
     partnership : str, mapping or path, optional
         The slug of every row, or a mapping from district or school codes to slugs (a dict,
-        or a two-column CSV of code and partnership; for ``level="school"`` a district code
-        keeps every school of the district). Only mapped rows are kept, with a note counting
-        the rows of other codes left out, and ``unit`` names each row's school or district
-        (code and name); sum them with :func:`~c2c_analysis.combine_units`. Default: a slug
-        of the district's (school's) name; ``washington`` for the state.
+        or a two-column CSV of code and partnership; for ``organization_level="school"`` a
+        district code keeps every school of the district). Only mapped rows are kept, with a
+        note counting the rows of other codes left out, and ``unit`` names each row's school
+        or district (code and name); sum them with :func:`~c2c_analysis.combine_units`.
+        Default: a slug of the district's (school's) name; ``washington`` for the state.
     sheet : str or int, optional
         Excel sheet.
     rates_in_percent : bool, optional
         Whether ``GraduationRate`` is in percent (True) or a proportion (False); default:
         decided from the values (a mix is an error listing the rows).
+    level
+        Deprecated name of ``organization_level`` (removed in 0.3; ``level`` is a
+        confidence level everywhere else).
 
     Returns
     -------
@@ -157,15 +163,25 @@ def read_ospi_graduation(
     >>> table[["partnership", "year", "group", "numerator", "denominator"]].values.tolist()
     [['tacoma-school-district', 2015, 'Black', 285, 352]]
     """
+    level = renamed(
+        "read_ospi_graduation",
+        "level",
+        level,
+        "organization_level",
+        organization_level,
+        default="district",
+    )
     if level not in ("district", "school", "state"):
-        raise ValueError(f"level must be 'district', 'school' or 'state', not {level!r}")
+        raise ValueError(
+            f"organization_level must be 'district', 'school' or 'state', not {level!r}"
+        )
     frame, name = load_source(source, sheet)
-    renamed = {}
+    ours_of: dict[str, str] = {}
     for column in frame.columns:
         ours = _LOOKUP.get(column_key(column).replace("_", ""))
-        if ours and ours not in renamed.values():
-            renamed[column] = ours
-    frame = frame.rename(columns=renamed)
+        if ours and ours not in ours_of.values():
+            ours_of[column] = ours
+    frame = frame.rename(columns=ours_of)
     missing = [c for c in _REQUIRED if c not in frame]
     if missing:
         raise DataValidationError(
@@ -187,7 +203,7 @@ def read_ospi_graduation(
         shown = ", ".join(f"{n} {lvl}" for lvl, n in counts.items())
         warnings.warn(
             f"{name or 'OSPI file'}: rows at other levels left out ({shown}); "
-            "pass level= to read them",
+            "pass organization_level= to read them",
             C2CDataWarning,
             stacklevel=2,
         )

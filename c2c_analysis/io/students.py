@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from c2c_analysis._checks import DEPRECATED, REMOVED_IN, renamed
 from c2c_analysis.schema import (
     ALL_STUDENTS,
     GROUPS,
@@ -25,12 +28,14 @@ _MAX_LISTED_DUPLICATES = 1000
 def aggregate_students(
     records: pd.DataFrame,
     *,
-    outcome: str,
+    value: str | None = None,
     time: str,
-    by: Sequence[str] | Mapping[str, str],
+    dimensions: Sequence[str] | Mapping[str, str] | None = None,
     partnership: str | None = None,
-    outcome_id: str | None = None,
+    outcome: str | None = None,
     id_column: str | None = "student_id",
+    by: Any = DEPRECATED,
+    outcome_id: Any = DEPRECATED,
 ) -> pd.DataFrame:
     """Count students into the canonical outcome table.
 
@@ -41,14 +46,14 @@ def aggregate_students(
         ``dd.read_parquet`` of a dataset partitioned by year or district) is counted
         partition by partition on its workers and gives the same table as pandas; only
         the counts are computed, never the student rows as a whole.
-    outcome : str
-        The column that says whether the student met the outcome: 1/0 or True/False.
-        Missing values are an error (a student whose outcome is unknown is not a
-        non-graduate).
+    value : str
+        The student-level column that says whether the student met the outcome: 1/0 or
+        True/False. Missing values are an error (a student whose outcome is unknown is not a
+        non-graduate). Required.
     time : str
         The period column (e.g. ``class_of``); it becomes ``year`` (or ``period`` for dates).
-    by : sequence of str, or mapping
-        Demographic columns, one dimension each. A sequence names the columns, and the
+    dimensions : sequence of str, or mapping
+        Demographic columns, one dimension each (required). A sequence names the columns, and the
         dimension is read from the name (``low_income`` -> ``income``); a mapping gives
         ``{column: dimension}``. 1/0 and True/False flags become the dimension's groups
         (``Low income`` / ``Not low income``, ...); text labels are mapped to ours
@@ -56,11 +61,16 @@ def aggregate_students(
         ``Not reported`` group: never dropped.
     partnership : str, optional
         The partnership slug for every row; default: the records' ``partnership`` column.
-    outcome_id : str, optional
-        The ``outcome`` id of the result (default: ``outcome``).
+    outcome : str, optional
+        The ``outcome`` id of the result, e.g. ``hs_graduation`` (default: ``value``).
     id_column : str or None
         Student id column; a student counted twice in one period is an error. ``None``
         skips the check.
+    by, outcome_id
+        Deprecated names of ``dimensions`` and ``outcome`` (removed in 0.3). A call without
+        ``value=`` whose ``outcome=`` names a column of ``records`` is the old usage
+        (``outcome`` the 0/1 column, ``outcome_id`` the id): it works as before, with a
+        ``DeprecationWarning``.
 
     Returns
     -------
@@ -75,6 +85,8 @@ def aggregate_students(
     DataValidationError
         Missing columns; outcome values other than 0/1; missing periods; duplicate student
         ids within a period (each listed by row).
+    TypeError
+        Without ``value`` or ``dimensions``.
 
     Notes
     -----
@@ -88,32 +100,68 @@ def aggregate_students(
     Examples
     --------
     >>> from c2c_analysis import load_sample
-    >>> counts = aggregate_students(load_sample("students"), outcome="graduated", time="class_of",
-    ...                             by=["race_ethnicity", "low_income"], outcome_id="hs_graduation")
+    >>> counts = aggregate_students(load_sample("students"), value="graduated", time="class_of",
+    ...                             dimensions=["race_ethnicity", "low_income"],
+    ...                             outcome="hs_graduation")
     >>> low_income = counts.query("year == 2015 and group == 'Low income'")
     >>> low_income[["numerator", "denominator"]].values.tolist()
     [[934, 1216]]
     """
-    dimensions = (
-        dict(by)
-        if isinstance(by, Mapping)
-        else {c: normalize_dimension(c) for c in ([by] if isinstance(by, str) else by)}
+    value, outcome = _old_outcome_column(records, value, outcome, outcome_id is not DEPRECATED)
+    outcome = renamed("aggregate_students", "outcome_id", outcome_id, "outcome", outcome)
+    if value is None:
+        raise TypeError(
+            "aggregate_students() missing required keyword argument: 'value' (the column of "
+            "1/0 outcomes; outcome= is the outcome id)"
+        )
+    dimensions = renamed("aggregate_students", "by", by, "dimensions", dimensions, default=None)
+    if dimensions is None:
+        raise TypeError("aggregate_students() missing required keyword argument: 'dimensions'")
+    columns = (
+        dict(dimensions)
+        if isinstance(dimensions, Mapping)
+        else {
+            c: normalize_dimension(c)
+            for c in ([dimensions] if isinstance(dimensions, str) else dimensions)
+        }
     )
     options = {
-        "outcome": outcome,
+        "value": value,
         "time": time,
-        "dimensions": dimensions,
+        "dimensions": columns,
         "partnership": partnership,
         "id_column": id_column,
     }
     if _is_dask(records):
         _check_columns(records.columns, **options)
-        return _aggregate_dask(records, outcome_id=outcome_id or outcome, **options)
+        return _aggregate_dask(records, outcome=outcome or value, **options)
     if not isinstance(records, pd.DataFrame):
         raise TypeError(f"aggregate_students expects a DataFrame, not {type(records).__name__}")
     _check_columns(records.columns, **options)
     counts = _partial_counts(records, **options)
-    return _finish(counts, records[time].dtype, outcome_id or outcome, len(records))
+    return _finish(counts, records[time].dtype, outcome or value, len(records))
+
+
+def _old_outcome_column(
+    records: Any, value: str | None, outcome: str | None, outcome_id_given: bool
+) -> tuple[str | None, str | None]:
+    """``value`` (the 0/1 column) and ``outcome`` (the id) of a call, old usage included.
+
+    Before issue 19 ``outcome`` was the column and ``outcome_id`` the id. A call without
+    ``value`` is the old usage when it gives ``outcome_id`` or when its ``outcome`` names a
+    column of ``records``: it is read so, with a warning, never silently.
+    """
+    old = outcome_id_given or outcome in set(getattr(records, "columns", ()))
+    if value is None and outcome is not None and old:
+        warnings.warn(
+            "aggregate_students(): the parameter outcome= as the column of 0/1 values is "
+            f"deprecated and will be removed in {REMOVED_IN}; use value= instead "
+            "(outcome= is now the outcome id, formerly outcome_id=)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return outcome, None
+    return value, outcome
 
 
 def _is_dask(records) -> bool:
@@ -122,8 +170,8 @@ def _is_dask(records) -> bool:
     return module is not None and isinstance(records, module.DataFrame)
 
 
-def _check_columns(columns, *, outcome, time, dimensions, partnership, id_column) -> None:
-    needed = [outcome, time, *dimensions]
+def _check_columns(columns, *, value, time, dimensions, partnership, id_column) -> None:
+    needed = [value, time, *dimensions]
     if partnership is None:
         needed.append("partnership")
     if id_column is not None and id_column in columns:
@@ -164,13 +212,13 @@ def _period_values(values: pd.Series) -> pd.Series:
 
 
 def _partial_counts(
-    records: pd.DataFrame, *, outcome, time, dimensions, partnership, id_column
+    records: pd.DataFrame, *, value, time, dimensions, partnership, id_column
 ) -> pd.DataFrame:
     """Students and students meeting the outcome per partnership, period, dimension and
     group of ``records`` (one partition, or the whole table), in the columns of
     :data:`_PARTIAL`; groups without students are left out."""
     labels = records.index.to_numpy()
-    met = _outcome_values(records[outcome], labels, outcome)
+    met = _outcome_values(records[value], labels, value)
     period = _period_values(records[time])
     time_codes, time_values = _codes(period)
     if (time_codes < 0).any():
@@ -211,7 +259,7 @@ def _partial_counts(
     return out.astype({c: d for c, d in _PARTIAL.items() if d is not None})
 
 
-def _finish(counts: pd.DataFrame, time_dtype, outcome_id: str, n_records: int) -> pd.DataFrame:
+def _finish(counts: pd.DataFrame, time_dtype, outcome: str, n_records: int) -> pd.DataFrame:
     """The canonical table from added-up counts: every partnership and period, All students
     first, then each dimension's groups in the vocabulary's order (Not reported last)."""
     time_name = "period" if pd.api.types.is_datetime64_any_dtype(time_dtype) else "year"
@@ -229,7 +277,7 @@ def _finish(counts: pd.DataFrame, time_dtype, outcome_id: str, n_records: int) -
     out = pd.DataFrame(
         {
             "partnership": counts["partnership"].to_numpy(dtype=object),
-            "outcome": outcome_id,
+            "outcome": outcome,
             time_name: counts["_time"].to_numpy(),
             "dimension": counts["dimension"].to_numpy(dtype=object),
             "group": counts["group"].to_numpy(dtype=object),
@@ -241,7 +289,7 @@ def _finish(counts: pd.DataFrame, time_dtype, outcome_id: str, n_records: int) -
     return validate_table(out, source="aggregate_students", aliases=False)
 
 
-def _aggregate_dask(records, *, outcome_id: str, **options) -> pd.DataFrame:
+def _aggregate_dask(records, *, outcome: str, **options) -> pd.DataFrame:
     """Count a Dask DataFrame: each partition is counted on its worker, the partial counts
     are added up by a tree reduction (groupby-sum, no shuffle of students), and only the
     small table of counts comes back. Duplicate student ids are found within a partition
@@ -250,7 +298,7 @@ def _aggregate_dask(records, *, outcome_id: str, **options) -> pd.DataFrame:
     time_dtype = _period_values(records[options["time"]]._meta).dtype
     counts = _dask_counts(records, time_dtype, **options).compute().reset_index()
     n_records = int(counts.loc[counts["_dim"] == 0, "denominator"].sum())
-    return _finish(counts, time_dtype, outcome_id, n_records)
+    return _finish(counts, time_dtype, outcome, n_records)
 
 
 def _dask_counts(records, time_dtype, **options):
