@@ -14,7 +14,7 @@ Hundepool, A., Domingo-Ferrer, J., Franconi, L., Giessing, S., Nordholt, E. S., 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -164,7 +164,7 @@ def linked_structure(
     unit = keys["unit"].to_numpy()
     inside = np.flatnonzero(unit != "")
     if len(inside):
-        cols = ("partnership", "outcome", "time", "dimension", "group")
+        cols: Sequence[str] = ("partnership", "outcome", "time", "dimension", "group")
         code, _ = group_codes(*(keys[c].to_numpy() for c in cols))
         top = np.flatnonzero(unit == "")
         parent = np.full(code.max() + 1, -1)
@@ -409,7 +409,9 @@ def run_attack(
         keep[rows] = True
 
     # Constraint rows over the unknown variables, with known values moved to the right.
-    eq_rows, ub_rows = [], []  # (variables, coefs, rhs)
+    # (variables, coefs, rhs)
+    eq_rows: list[tuple[np.ndarray, np.ndarray, float]] = []
+    ub_rows: list[tuple[np.ndarray, np.ndarray, float]] = []
     for source, out in ((structure.eqs, eq_rows), (structure.ineqs, ub_rows)):
         for variables, coefs in source:
             if not keep[variables[0] % n]:
@@ -479,16 +481,17 @@ def run_attack(
                 set_items.append((kind, hidden))
     objectives: list[tuple[str, int, str]] = []
     terms: list[dict[int, float]] = []
-    for i in target_rows:
-        wanted = []
-        if unknown[i]:
-            wanted.append(("n", {i: 1.0}))
-        if unknown[n + i]:
-            wanted.append(("d", {n + i: 1.0}))
-        wanted.append(("c", {n + i: 1.0, i: -1.0}))
-        for what, coef in wanted:
-            objectives.append(("cell", int(i), what))
-            terms.append(coef)
+    for target in target_rows:
+        t = int(target)
+        wanted: list[tuple[str, dict[int, float]]] = []
+        if unknown[t]:
+            wanted.append(("n", {t: 1.0}))
+        if unknown[n + t]:
+            wanted.append(("d", {n + t: 1.0}))
+        wanted.append(("c", {n + t: 1.0, t: -1.0}))
+        for what, cell_coef in wanted:
+            objectives.append(("cell", t, what))
+            terms.append(cell_coef)
     for s, (_, members) in enumerate(set_items):
         rows_s = members % n
         for what in ("n", "d", "c"):
@@ -580,7 +583,7 @@ def run_attack(
     # program). The number of calls grows with the values of the largest group, not with
     # the number of groups.
     tasks: dict[int, list[tuple[int, bool]]] = {}
-    for k in np.flatnonzero(has_var):
+    for k in np.flatnonzero(has_var).tolist():
         for maximize in (True, False) if is_cell[k] else (True,):
             tasks.setdefault(int(obj_comp[k]), []).append((int(k), maximize))
     members_of: dict[int, np.ndarray] = {}
@@ -664,9 +667,9 @@ def run_attack(
         for c in np.unique(obj_comp[bad & has_var])
     ]
     if (bad & ~has_var).any():  # a value fixed by published numbers alone
-        for k in np.flatnonzero(bad & ~has_var):
-            kind, ref, what = objectives[k]
-            row = ref if kind == "cell" else int(set_items[ref][1][0] % n)
+        for k in np.flatnonzero(bad & ~has_var).tolist():
+            obj_kind, ref, what = objectives[k]
+            row = ref if obj_kind == "cell" else int(set_items[ref][1][0] % n)
             exposed_groups.append(np.array([row if what == "n" else n + row]))
             exposed_values.append(exposed_groups[-1])
 

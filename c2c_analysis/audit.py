@@ -180,7 +180,7 @@ class AuditResult(Result):
         keys = [c for c in (*KEYS, "value", "reason") if c in cells]
         return {
             "safe": bool(self.safe),
-            **{k: int(v) for k, v in self.summary.iloc[0].items()},
+            **{str(k): int(v) for k, v in self.summary.iloc[0].items()},
             "sources": list(self.sources),
             "settings": dict(self.settings),
             "exposed": cells[keys].astype(str).to_dict("records"),

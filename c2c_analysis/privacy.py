@@ -1033,8 +1033,10 @@ def suppression_notes(
     ]
     frame = record.assign(_rule=record["rule"]).fillna({c: "" for c in columns})
     for key, rows in frame.groupby(columns, sort=False):
-        values = dict(zip(columns, key if isinstance(key, tuple) else (key,), strict=True))
-        outcome = values.get("outcome", "")
+        values: dict[str, Any] = dict(
+            zip(columns, key if isinstance(key, tuple) else (key,), strict=True)
+        )
+        outcome = str(values.get("outcome", ""))
         label = (
             OUTCOMES[outcome].label.lower() if outcome in OUTCOMES else outcome.replace("_", " ")
         )
@@ -1047,7 +1049,7 @@ def suppression_notes(
             where += f" in {names.get(values['partnership'], values['partnership'])}"
         when = f" in {_years(rows[time].tolist())}" if time else ""
         plural = time is not None and rows[time].nunique() > 1
-        rule = values["rule"]
+        rule = str(values["rule"])
         if rule == "complementary_range":
             verb = "are" if plural else "is"
             size = (

@@ -123,7 +123,8 @@ def summary(
             & data["denominator"].notna()
         ]
         if len(rows):
-            last = rows.loc[rows["year"].idxmax()]
+            latest: Any = rows["year"].idxmax()
+            last = rows.loc[latest]
             graduation = {
                 "numerator": int(last["numerator"]),
                 "denominator": int(last["denominator"]),
@@ -158,9 +159,9 @@ def _cell(
 ) -> tuple[str, float]:
     from c2c_analysis.report.icons import variation_icon
 
-    if not isinstance(entry, Mapping) or _number(entry.get("latest_rate")) is None:
+    rate = _number(entry.get("latest_rate")) if isinstance(entry, Mapping) else None
+    if not isinstance(entry, Mapping) or rate is None:
         return "\u2013", -math.inf
-    rate = _number(entry["latest_rate"])
     change = _number(entry.get("change_pp"))
     kind = str(entry.get("variation") or "")
     high = None
@@ -181,9 +182,10 @@ def _cell(
 def _gap_text(gap: Mapping[str, Any] | None) -> tuple[str, float]:
     from c2c_analysis.report.tables import CATEGORY_WORDS
 
-    if not isinstance(gap, Mapping) or _number(gap.get("gap_end_pp")) is None:
+    end = _number(gap.get("gap_end_pp")) if isinstance(gap, Mapping) else None
+    if not isinstance(gap, Mapping) or end is None:
         return "\u2013", -math.inf
-    size = abs(_number(gap["gap_end_pp"]))
+    size = abs(end)
     words = CATEGORY_WORDS.get(str(gap.get("category")), str(gap.get("category", "")))
     text = (
         f"<strong>{size:.1f} pts</strong> {escape_html(gap.get('group'))} vs "
@@ -219,8 +221,8 @@ def _funnel(rows: Sequence[Mapping[str, Any]]) -> str:
     from matplotlib.figure import Figure
 
     from c2c_analysis import plotting
-    from c2c_analysis.funnel import funnel_chart
     from c2c_analysis.report.page import figure_html
+    from c2c_analysis.spc import funnel_chart
 
     table = pd.DataFrame(counts)
     result = funnel_chart(table, numerator="numerator", denominator="denominator", unit="unit")
@@ -326,11 +328,11 @@ def render_index(out_dir: str | Path, index_rows: Sequence[Mapping[str, Any]]) -
     sections = []
     for position, key in enumerate(keys):
         ident = f"by-{key}"
-        order = sorted(
-            range(len(table)),
-            key=lambda i, p=position: (table[i][1][p],),
-            reverse=position != 0,
-        )
+
+        def sort_key(i: int, p: int = position) -> tuple[Any]:
+            return (table[i][1][p],)
+
+        order = sorted(range(len(table)), key=sort_key, reverse=position != 0)
         head = "".join(
             f'<th scope="col"><a href="#by-{k}">{escape_html(h)}</a>'
             f"{' (sorted)' if k == key else ''}</th>"

@@ -10,6 +10,7 @@ escapes it for its context.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -218,7 +219,8 @@ def _strategies(scorecard: pd.DataFrame, names: Mapping[str, str] | None) -> lis
             f"projected {_pct(s['projected'])} (95% prediction interval "
             f"{_pct(s['pi_lower'])} to {_pct(s['pi_upper'])})"
         )
-        first, last = s.get("baseline_first"), s.get("baseline_last")
+        first: Any = s.get("baseline_first")
+        last: Any = s.get("baseline_last")
         if np.isfinite(first) and np.isfinite(last):
             length = int(last - first + 1)
             ahead = int(s["last_period"] - last)
@@ -391,11 +393,12 @@ def headlines(
         out["gaps"] = "No gaps could be computed."
     if scorecard is not None and len(scorecard):
         verdicts = scorecard["verdict"].astype(str)
-        judged = verdicts[verdicts != "insufficient_data"]
+        judged_verdicts = verdicts[verdicts != "insufficient_data"]
         beat = scorecard.loc[verdicts == "turned_the_curve"]
         text = (
-            f"{len(beat)} of {_count(len(judged), 'strategy result')} beat "
-            f"{'its' if len(judged) == 1 else 'their'} baseline beyond the prediction interval"
+            f"{len(beat)} of {_count(len(judged_verdicts), 'strategy result')} beat "
+            f"{'its' if len(judged_verdicts) == 1 else 'their'} baseline beyond the "
+            "prediction interval"
         )
         if len(beat):
             text += (
@@ -406,7 +409,7 @@ def headlines(
                 )
                 + ")"
             )
-        within = int((judged == "above_baseline_within_noise").sum())
+        within = int((judged_verdicts == "above_baseline_within_noise").sum())
         text += f"; {within} {'was' if within == 1 else 'were'} above it within noise"
         short = (scorecard["baseline_last"] - scorecard["baseline_first"] + 1) < 5
         if short.any():

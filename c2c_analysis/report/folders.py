@@ -188,7 +188,7 @@ def recover(out_dir: Path) -> list[str]:
     list of str
         What was done, one sentence each.
     """
-    done = []
+    done: list[str] = []
     try:
         entries = sorted(os.scandir(out_dir), key=lambda e: e.name)
     except OSError:

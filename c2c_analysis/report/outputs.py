@@ -96,7 +96,8 @@ def formula_safe_table(table: pd.DataFrame) -> pd.DataFrame:
             continue
         if frame is None:
             frame = table.copy()
-        frame.isetitem(position, text.map(_cell, na_action="ignore"))
+        # pandas-stubs list no Series for isetitem; pandas takes one (aligned on the index).
+        frame.isetitem(position, text.map(_cell, na_action="ignore"))  # type: ignore[arg-type]
     if frame is None and safe_columns.equals(columns):
         return table
     frame = table.copy() if frame is None else frame
@@ -244,7 +245,9 @@ def rounded_table(table: pd.DataFrame) -> pd.DataFrame:
             rounded = _significant(numbers, 6)
         if out is None:
             out = table.copy()
-        out.isetitem(position, pd.Series(rounded, index=table.index, dtype=values.dtype))
+        rounded_column = pd.Series(rounded, index=table.index, dtype=values.dtype)
+        # pandas-stubs list no Series for isetitem; pandas takes one (aligned on the index).
+        out.isetitem(position, rounded_column)  # type: ignore[arg-type]
     return table if out is None else out
 
 
@@ -285,13 +288,12 @@ def _excel(table: pd.DataFrame, path: Path, *, dictionary: pd.DataFrame | None =
         if isinstance(values.dtype, pd.DatetimeTZDtype):
             frame.isetitem(position, values.dt.tz_localize(None))
         elif not pd.api.types.is_numeric_dtype(values.dtype):
-            frame.isetitem(
-                position,
-                values.map(
-                    lambda v: ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str) else v,
-                    na_action="ignore",
-                ),
+            cleaned = values.map(
+                lambda v: ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str) else v,
+                na_action="ignore",
             )
+            # pandas-stubs list no Series for isetitem; pandas takes one (aligned on the index).
+            frame.isetitem(position, cleaned)  # type: ignore[arg-type]
     frame.columns = frame.columns.map(
         lambda c: ILLEGAL_CHARACTERS_RE.sub("\ufffd", c) if isinstance(c, str) else c
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from c2c_analysis.report.escape import escape_html
 
@@ -119,8 +119,12 @@ TEMPLATE_BLOCKS = (
 )
 
 
-class DataNotes(list):
+class DataNotes(list[str]):
     """The data warnings a report collected (a list of str); :meth:`stop` ends the collecting."""
+
+    # The handler collecting the warnings, and the one it replaced (set when collecting starts).
+    _show: Any = None
+    _shown: Any = None
 
     def stop(self) -> None:
         """Show data warnings on stderr again, as before :func:`collect_data_warnings`."""
@@ -249,7 +253,7 @@ def findings_html(findings: pd.DataFrame, headlines: Mapping[str, str] | None = 
     if headlines:
         parts.append(headline_html(headlines))
     for topic, question in _QUESTIONS:
-        rows = findings[findings["topic"] == topic]["sentence"] if len(findings) else []
+        rows: Any = findings[findings["topic"] == topic]["sentence"] if len(findings) else []
         if len(rows):
             parts.append(
                 f"<details{' open' if topic != 'improving' else ''}><summary>{question} "

@@ -1266,7 +1266,9 @@ def _register_engine() -> None:
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 
     class KernelManager(AsyncKernelManager):
-        async def start_kernel(self, **kw: Any) -> None:
+        # jupyter_client's AsyncKernelManager itself declares start_kernel as an awaitable
+        # over KernelManager's synchronous one (and ignores the same error).
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
             env = dict(kw.pop("env", None) or os.environ)
             env["MPLBACKEND"] = _INLINE_BACKEND
             await super().start_kernel(env=env, **kw)
@@ -1343,6 +1345,7 @@ def _execute_once_or_twice(
     from papermill.exceptions import PapermillExecutionError
 
     _register_engine()
+    cell: int | None
     for attempt in (1, 2):
         try:
             notebook = pm.execute_notebook(
@@ -1403,7 +1406,7 @@ def _cell_name(index: int | None) -> str:
     """
     if index is None:
         return "a cell"
-    nb = getattr(_RUNNING, "nb", None)
+    nb: Any = getattr(_RUNNING, "nb", None)
     try:
         cells = [
             c for c in nb.cells if _ERROR_MARKER_TAG not in c.get("metadata", {}).get("tags", [])

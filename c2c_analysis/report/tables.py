@@ -284,11 +284,11 @@ def html_table(
         cells.append((escape_html(header), text.to_numpy(dtype=object), numeric))
     head = "".join(f'<th scope="col">{h}</th>' for h, _, _ in cells)
     rows = np.full(len(frame), "", dtype=object)
-    for position, (header, text, numeric) in enumerate(cells):
+    for position, (header, cell_text, numeric) in enumerate(cells):
         tag = "th" if row_header and position == 0 else "td"
         scope = ' scope="row"' if tag == "th" else ""
         cls = ' class="num"' if numeric else ""
-        rows = rows + f'<{tag}{scope}{cls} data-label="{header}">' + text + f"</{tag}>"
+        rows = rows + f'<{tag}{scope}{cls} data-label="{header}">' + cell_text + f"</{tag}>"
     body = "".join("<tr>" + rows + "</tr>") if len(rows) else ""
     if not len(rows):
         body = f'<tr><td colspan="{len(cells)}">No rows: the data do not allow this table.</td>'
