@@ -111,12 +111,12 @@ def test_batch_reports_every_partnership(batch):
         ):
             assert (folder / name).exists(), name
         assert (folder / "tables" / "scorecard.csv").exists() == (record.partnership == "tacoma")
-        # Runs in parallel threads share the inline-backend setting: every report has figures
-        # although the test process draws with Agg.
+        # Each run's kernel gets the inline backend in its own environment: every report has
+        # figures although the test process draws with Agg.
         notebook = nbformat.read(folder / "partnership_report.ipynb", as_version=4)
         figures = sum(_is_figure(o) for c in notebook.cells for o in c.get("outputs", []))
         assert figures >= 2, record.partnership
-    assert os.environ.get("MPLBACKEND") == "Agg"  # restored after the batch
+    assert os.environ.get("MPLBACKEND") == "Agg"  # never changed by the batch
 
 
 def test_index_links_every_report_with_its_status(batch):
