@@ -32,7 +32,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, cast
 
 import pandas as pd
 
@@ -773,7 +773,7 @@ def did_you_mean(value: str, choices: Iterable[str], *, n: int = 3) -> str:
     >>> did_you_mean("hs_graduaton", ["hs_graduation", "employment"])
     "; did you mean 'hs_graduation'?"
     """
-    spelled = {}
+    spelled: dict[str, str] = {}
     for choice in choices:
         spelled.setdefault(label_key(choice), str(choice))
     key = label_key(value)
@@ -861,7 +861,9 @@ def is_suppression_marker(values: object) -> object:
     if isinstance(values, str) or values is None or not hasattr(values, "__len__"):
         key = _marker_key(values)
         return bool(key is not None and (key in SUPPRESSION_MARKERS or _FEWER_THAN.match(key)))
-    array = np.asarray(list(values) if not hasattr(values, "dtype") else values, dtype=object)
+    # Neither text nor a scalar: a sequence or an array (hasattr(values, "__len__") above).
+    items = cast("Iterable[object]", values)
+    array = np.asarray(list(items) if not hasattr(values, "dtype") else items, dtype=object)
     if array.size == 0:
         return np.zeros(0, dtype=bool)
     codes, uniques = pd.factorize(pd.Series(array.ravel(), dtype=object))

@@ -9,6 +9,7 @@ after the canonical ones and every row given is a row returned.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import difflib
 import math
@@ -17,7 +18,7 @@ import re
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -155,7 +156,9 @@ class DataValidationError(ValueError):
             "`c2c validate FILE --problems problems.csv` writes them to a file)"
         )
         lines = [head + (more if count > _MAX_LISTED else "")]
-        for item in self.problems.head(_MAX_LISTED).itertuples(index=False):
+        # The rows' cells are whatever the problems hold (numbers, text, None).
+        rows = cast("Iterable[Any]", self.problems.head(_MAX_LISTED).itertuples(index=False))
+        for item in rows:
             place = []
             if item.row is not None and item.row == item.row and item.row != "":
                 place.append(f"row {item.row}")
@@ -275,7 +278,7 @@ ALIAS_TO_CANONICAL = {
 
 def _resolve_columns(
     columns: Sequence[Hashable], column_map: Mapping[str, str] | None, *, aliases: bool = True
-) -> tuple[dict[int, str], list[dict[str, Any]], bool, list[str]]:
+) -> tuple[dict[int, str], list[dict[str, Any]], str, list[str]]:
     """Map a file's headers, by position, to canonical names.
 
     Returns the renaming (position -> canonical name, only for recognised columns), the
@@ -530,6 +533,7 @@ def _apply(
 def _text(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Trimmed text and a mask of missing cells, computed once per distinct value."""
     raw = series.to_numpy(dtype=object)
+    uniques: Any  # the distinct cells (an Index), or every cell where some are unhashable
     try:
         codes, uniques = pd.factorize(pd.Series(raw, dtype=object), use_na_sentinel=True)
     except TypeError:  # unhashable cells: text of each
@@ -569,7 +573,8 @@ class _Collector:
         self.frame = frame
         self.rows = rows
         self.items: list[dict[str, Any]] = []
-        self.blocks: list[tuple[np.ndarray, str, np.ndarray, np.ndarray]] = []
+        # None: a place reserved for a check decided from the whole table (see fill).
+        self.blocks: list[tuple[np.ndarray, str, np.ndarray, np.ndarray] | None] = []
 
     def __bool__(self) -> bool:
         return bool(self.items or any(b is not None for b in self.blocks))
@@ -615,24 +620,25 @@ class _Collector:
 
     def table(self) -> pd.DataFrame:
         """Problems of whole columns first, then row by row in the order of the data."""
-        self.blocks = [b for b in self.blocks if b is not None]
+        blocks = [b for b in self.blocks if b is not None]
+        self.blocks = list(blocks)
         head = pd.DataFrame(
             [{"_position": -1, **item} for item in self.items],
             columns=[*PROBLEM_COLUMNS, "_position"],
         )
-        if not self.blocks:
+        if not blocks:
             return head.drop(columns="_position").reset_index(drop=True)
-        positions = np.concatenate([b[0] for b in self.blocks])
+        positions = np.concatenate([b[0] for b in blocks])
         order = np.argsort(positions, kind="stable")  # by row, checks in the order made
         positions = positions[order]
         rows = pd.DataFrame(
             {
                 "row": self.rows[positions],
-                "column": np.concatenate(
-                    [np.full(len(b[0]), b[1], dtype=object) for b in self.blocks]
-                )[order],
-                "value": np.concatenate([b[2] for b in self.blocks])[order],
-                "problem": np.concatenate([b[3] for b in self.blocks])[order],
+                "column": np.concatenate([np.full(len(b[0]), b[1], dtype=object) for b in blocks])[
+                    order
+                ],
+                "value": np.concatenate([b[2] for b in blocks])[order],
+                "problem": np.concatenate([b[3] for b in blocks])[order],
             }
         )
         whole = head[head["_position"] < 0].drop(columns="_position")
@@ -813,7 +819,7 @@ def _rate_units(
         if "rate" in fixed and told is None:
             kind = "percentages and divided by 100" if fixed["rate"] else "proportions"
             notes.append(f"rates read as {kind}, as told (rates_in_percent={fixed['rate']})")
-        decided = _rate_units(
+        decided_rest = _rate_units(
             rest,
             rate_header=rate_header,
             rates_in_percent=None,
@@ -821,7 +827,7 @@ def _rate_units(
             notes=notes,
             told=told,
         )
-        return {**fixed, **decided}
+        return {**fixed, **decided_rest}
     if rates_in_percent is not None:
         if told is None:
             kind = "percentages and divided by 100" if rates_in_percent else "proportions"
@@ -891,12 +897,22 @@ class _KeyCollision(Exception):
     """Two different keys gave one 64-bit hash: the check runs again with another hash key."""
 
 
+@dataclasses.dataclass(eq=False)
 class _Chunk:
     """One chunk's parsed columns and problems, between the checks that need the whole
     table (decided by :meth:`_Validation.decide`) and the checks after them."""
 
-    def __init__(self, **state: Any) -> None:
-        self.__dict__.update(state)
+    data: pd.DataFrame
+    frame: pd.DataFrame
+    labels: np.ndarray
+    n: int
+    found: _Collector
+    out: dict[str, Any]
+    bad_key: np.ndarray
+    names: np.ndarray | None
+    clash_slot: int | None
+    partnership_name: np.ndarray | None
+    parsed: dict[str, tuple[np.ndarray, np.ndarray]] | None  # None once finished
 
 
 class _Validation:
@@ -917,13 +933,13 @@ class _Validation:
 
     def __init__(
         self,
-        columns: Sequence[Hashable],
+        columns: Iterable[Hashable],
         *,
         source: str | None,
         column_map: Mapping[str, str] | None = None,
         aliases: bool = True,
         reading: Sequence[str] = (),
-        rates_in_percent: bool | None = None,
+        rates_in_percent: bool | Mapping[str, bool] | None = None,
         rates_note: str | None = None,
         hash_key: str = _HASH_KEYS[0],
     ) -> None:
@@ -944,7 +960,9 @@ class _Validation:
         present = set(renaming.values())
         self.present = present
         self.time = "period" if "period" in present else "year"
-        self.rate_columns = [c for c in ("rate", "rate_low", "rate_high") if c in present]
+        self.rate_columns: list[str] = [
+            c for c in ("rate", "rate_low", "rate_high") if c in present
+        ]
         keyed = {"partnership", "outcome", self.time, "group"} <= present
         # The dimension is always there when the group is: read, or inferred from the group.
         self.key_columns = [
@@ -1021,7 +1039,7 @@ class _Validation:
             g_codes, g_values = pd.factorize(pd.Series(out["group"], dtype=object))
             codes, pairs = pd.factorize(d_codes.astype(np.int64) * (len(g_values) + 1) + g_codes)
             mapped = []
-            for pair in pairs:
+            for pair in pairs.tolist():
                 d, g = d_values[pair // (len(g_values) + 1)], g_values[pair % (len(g_values) + 1)]
                 mapped.append(normalize_group(g, d if d else None) if g else "")
             out["group"] = np.array(mapped, dtype=object)[codes] if n else np.array([], object)
@@ -1106,8 +1124,8 @@ class _Validation:
                 return "<no slug>"
 
         codes, uniques = pd.factorize(pd.Series(names, dtype=object), use_na_sentinel=False)
-        uniques = np.asarray(uniques, dtype=object)
-        slugs = np.array([slug_of(v) for v in uniques], dtype=object)
+        given = np.asarray(uniques, dtype=object)
+        slugs = np.array([slug_of(v) for v in given], dtype=object)
         invalid = slugs == "<no slug>"
         slugs[invalid] = ""
         found.add(
@@ -1116,14 +1134,12 @@ class _Validation:
             "holds no letter or digit to make a partnership slug from",
         )
         slot = found.reserve()
-        changed = (slugs != uniques) & (slugs != "")
+        changed = (slugs != given) & (slugs != "")
         if self.observing:
-            for name, slug in zip(uniques, slugs, strict=True):
+            for name, slug in zip(given, slugs, strict=True):
                 if slug:
                     self.slug_of.setdefault(name, slug)
-            shown = {
-                f"{a!r} -> {b!r}" for a, b in zip(uniques[changed], slugs[changed], strict=True)
-            }
+            shown = {f"{a!r} -> {b!r}" for a, b in zip(given[changed], slugs[changed], strict=True)}
             if shown:
                 self.changed = sorted({*self.changed, *shown})[:6]
         out["partnership"] = slugs[codes] if len(names) else np.array([], dtype=object)
@@ -1174,7 +1190,7 @@ class _Validation:
     def _observe(self, chunk: _Chunk) -> None:
         """Gather a chunk's evidence of what is decided from the whole table."""
         self.rows += chunk.n
-        for column, (values, status) in chunk.parsed.items():
+        for column, (values, status) in (chunk.parsed or {}).items():
             self.rates[column].add(values, status, np.asarray(chunk.labels))
         if self.key_columns:
             self.hashes.append(self._hash(chunk.out))
@@ -1272,12 +1288,12 @@ class _Validation:
         pairs["same"] = pairs["name"].map(lambda t: re.sub(r"\s+", " ", t).casefold())
         pairs = pairs.drop_duplicates(["slug", "same"])
         for value, clash in pairs[pairs["slug"].duplicated(keep=False)].groupby("slug"):
-            listed = " and ".join(repr(t) for t in clash["name"])
-            text = (
-                f"the names {listed} give one partnership slug {value!r}: spell them alike, or "
+            spellings = " and ".join(repr(t) for t in clash["name"])
+            advice = (
+                f"the names {spellings} give one partnership slug {value!r}: spell them alike, or "
                 "map each to its own slug"
             )
-            self.clash.update(dict.fromkeys(clash["name"], text))
+            self.clash.update(dict.fromkeys(clash["name"], advice))
         self._duplicates()
 
     def _duplicates(self) -> None:
@@ -1326,7 +1342,7 @@ class _Validation:
         """The rest of a chunk's checks; its problems in the order of the data."""
         frame, out, found, n = chunk.frame, chunk.out, chunk.found, chunk.n
         row_labels = np.asarray(chunk.labels, dtype=object)
-        if chunk.clash_slot is not None and self.clash:
+        if chunk.clash_slot is not None and chunk.names is not None and self.clash:
             texts = _map_unique(chunk.names, lambda t: self.clash.get(t, ""))
             found.fill(chunk.clash_slot, texts != "", "partnership", texts)
 
@@ -1366,7 +1382,7 @@ class _Validation:
             )
             out[column] = np.where(ok & ~invalid, values, np.nan)
 
-        for column, (values, status) in chunk.parsed.items():
+        for column, (values, status) in (chunk.parsed or {}).items():
             marked |= status == "suppressed"
             errors = ~np.isin(status, ("ok", "missing", "suppressed", "percent"))
             found.add(errors, column, status)
@@ -1543,11 +1559,11 @@ def validate_table(
     data: pd.DataFrame,
     *,
     source: str | None,
-    rows: Sequence[Hashable] | None = None,
+    rows: Iterable[Hashable] | None = None,
     column_map: Mapping[str, str] | None = None,
     aliases: bool = True,
     reading: Sequence[str] = (),
-    rates_in_percent: bool | None = None,
+    rates_in_percent: bool | Mapping[str, bool] | None = None,
     rates_note: str | None = None,
 ) -> pd.DataFrame:
     """The canonical table of ``data``, or a :class:`DataValidationError` listing every problem.
@@ -1666,7 +1682,7 @@ def validate_chunks(
     column_map: Mapping[str, str] | None = None,
     aliases: bool = True,
     reading: Sequence[str] = (),
-    rates_in_percent: bool | None = None,
+    rates_in_percent: bool | Mapping[str, bool] | None = None,
     rates_note: str | None = None,
     problems: str | Any | None = None,
     context: Sequence[str] = (),
@@ -1707,24 +1723,17 @@ def validate_chunks(
     (0, 1)
     """
     sink = _ProblemsFile(problems) if problems is not None else None
+    options: dict[str, Any] = {
+        "source": source,
+        "column_map": column_map,
+        "aliases": aliases,
+        "reading": reading,
+        "rates_in_percent": rates_in_percent,
+        "rates_note": rates_note,
+    }
     try:
         for hash_key in _HASH_KEYS:
-            check = None
-            for frame, labels in read():
-                if check is None:
-                    check = _Validation(
-                        frame.columns,
-                        source=source,
-                        column_map=column_map,
-                        aliases=aliases,
-                        reading=reading,
-                        rates_in_percent=rates_in_percent,
-                        rates_note=rates_note,
-                        hash_key=hash_key,
-                    )
-                check.parse(frame, labels, collect=False)
-            if check is None:
-                raise ValueError("read() gave no chunk, not even one without rows")
+            check = _observed(read, hash_key=hash_key, **options)
             try:
                 check.decide()
                 result = _check_chunks(check, read, sink, keep)
@@ -1749,6 +1758,20 @@ def validate_chunks(
         pd.concat(head, ignore_index=True).head(keep), count=count, source=source, notes=notes
     )
     return Checked(error=error, count=count, summary=summary)
+
+
+def _observed(
+    read: Callable[[], Iterable[tuple[pd.DataFrame, np.ndarray]]], **options: Any
+) -> _Validation:
+    """The first pass: every chunk parsed to gather what needs the whole table."""
+    check = None
+    for frame, labels in read():
+        if check is None:
+            check = _Validation(frame.columns, **options)
+        check.parse(frame, labels, collect=False)
+    if check is None:
+        raise ValueError("read() gave no chunk, not even one without rows")
+    return check
 
 
 def _check_chunks(
@@ -1865,12 +1888,13 @@ def _assemble(
             values = out.get(column, np.full(n, np.nan))
         dtype = DTYPES[column]
         if dtype == "Int64":
-            series = pd.Series(
-                pd.array(np.where(np.isnan(values), None, values), dtype="Float64"), index=index
-            )
+            # pandas-stubs do not take an object array with None for a masked array.
+            cells = cast(Any, np.where(np.isnan(values), None, values))
+            series = pd.Series(pd.array(cells, dtype="Float64"), index=index)
             columns[column] = series.astype("Int64")
         else:
-            columns[column] = pd.Series(values, index=index).astype(dtype)
+            # pandas-stubs take only literal dtype names; DTYPES holds them as str.
+            columns[column] = pd.Series(values, index=index).astype(cast(Any, dtype))
     for column in _OPTIONAL_TEXT:
         if column in out:
             columns[column] = pd.Series(out[column], index=index, dtype=object)

@@ -361,7 +361,7 @@ def _category_groups(long: pd.DataFrame, rows: np.ndarray, problems: list[dict])
             "value": codes.iat[i],
             "problem": "unknown EDFacts group code",
         }
-        for i in np.flatnonzero(unknown)
+        for i in np.flatnonzero(unknown).tolist()
     ]
     long["dimension"] = codes.map(lambda c: EDFACTS_GROUPS.get(c, ("", ""))[0])
     long["group"] = codes.map(lambda c: EDFACTS_GROUPS.get(c, ("", ""))[1])
@@ -377,7 +377,7 @@ def _express_groups(long: pd.DataFrame, rows: np.ndarray, problems: list[dict]) 
             "value": labels.iat[i],
             "problem": "unknown ED Data Express subgroup",
         }
-        for i in np.flatnonzero(groups.isna())
+        for i in np.flatnonzero(groups.isna()).tolist()
     ]
     described = [c for c in ("data_group", "data_description", "characteristics") if c in long]
     text = (
@@ -393,10 +393,10 @@ def _express_groups(long: pd.DataFrame, rows: np.ndarray, problems: list[dict]) 
         {
             "row": rows[i],
             "column": "Data Group",
-            "value": text.iat[i][:60],
+            "value": str(text.iat[i])[:60],
             "problem": "not a graduation-rate data group",
         }
-        for i in np.flatnonzero(unrelated)
+        for i in np.flatnonzero(unrelated).tolist()
     ]
     long["outcome"] = outcome
     long["dimension"] = groups.map(lambda g: g[0] if g else "")

@@ -15,7 +15,7 @@ import os
 import re
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -208,8 +208,8 @@ def read_ospi_graduation(
             stacklevel=2,
         )
     frame = frame[keep].reset_index(drop=True)
-    units = partnership is not None and not (level == "state" and isinstance(partnership, str))
-    if units:
+    mapped = partnership is not None and not (level == "state" and isinstance(partnership, str))
+    if mapped and partnership is not None:
         for column in ("district_code", "school_code"):
             if column in frame:
                 frame[column] = frame[column].map(id_text)
@@ -240,7 +240,7 @@ def read_ospi_graduation(
             "value": str(frame["cohort"].iat[i]),
             "problem": "unknown cohort",
         }
-        for i in np.flatnonzero(cohort_years.isna())
+        for i in np.flatnonzero(cohort_years.isna()).tolist()
     ]
     marks = frame["suppression"] if "suppression" in frame else pd.Series("", index=frame.index)
     parsed = [_suppression(v) for v in marks]
@@ -253,7 +253,7 @@ def read_ospi_graduation(
             "value": str(marks.iat[i]),
             "problem": status[i],
         }
-        for i in np.flatnonzero(unknown)
+        for i in np.flatnonzero(unknown).tolist()
     ]
     if problems:
         raise DataValidationError(problems, source=name)
@@ -288,11 +288,13 @@ def read_ospi_graduation(
     for column in ("district_code", "school_code"):
         if column in frame:
             frame[column] = frame[column].map(id_text)
-    if units:
+    if mapped:
         out.insert(0, "partnership", frame["partnership"].to_numpy())
         out["unit"] = frame["unit"].to_numpy()
     else:
-        out.insert(0, "partnership", _ospi_partnerships(frame, level, partnership))
+        # Not mapped: no slug given, or the state's one slug (a path is always mapped).
+        given = cast("str | Mapping[str, str] | None", partnership)
+        out.insert(0, "partnership", _ospi_partnerships(frame, level, given))
     out["source"] = name or "OSPI Report Card graduation"
     extra = [
         "school_year",

@@ -120,7 +120,7 @@ def read_outcomes(
             return validate_table(
                 source, source=None, column_map=column_map, rates_in_percent=rates_in_percent
             )
-        frame, lines, notes = apply_recipe(
+        given, given_lines, given_notes = apply_recipe(
             source.astype(object),
             plan,
             partnership=partnership,
@@ -128,13 +128,13 @@ def read_outcomes(
             nested=nested,
         )
         return validate_table(
-            frame,
+            given,
             source=None,
-            rows=lines,
+            rows=given_lines,
             column_map=column_map,
-            reading=notes,
+            reading=given_notes,
             aliases=recipe is None,
-            **_units(plan, frame, rates_in_percent),
+            **_units(plan, given, rates_in_percent),
         )
     path = Path(source)
     if not path.exists():
@@ -466,8 +466,8 @@ _DOT_DECIMAL = re.compile(r"^-?\d+\.\d+$")
 
 def _is_european(sample: pd.DataFrame) -> bool:
     """Whether the first rows write numbers 0,85 and 1.500 (and no cell contradicts it)."""
-    cells = sample.head(5000).to_numpy(dtype=object).ravel()
-    cells = pd.Series(cells[[isinstance(v, str) for v in cells]], dtype=object).str.strip()
+    values = sample.head(5000).to_numpy(dtype=object).ravel()
+    cells = pd.Series(values[[isinstance(v, str) for v in values]], dtype=object).str.strip()
     comma = cells.str.match(_EU_NUMBER).sum()
     dotted = cells.str.match(_DOT_DECIMAL) & ~cells.str.match(_EU_THOUSANDS)
     return bool(comma) and not dotted.any()

@@ -345,7 +345,7 @@ def _check_melt(melt: Any, problems: list[tuple[str | None, str]]) -> dict[str, 
                 "needs a named part: (?P<group>...), (?P<year>...) or (?P<measure>...)",
             )
         )
-    out = {"pattern": pattern.pattern}
+    out: dict[str, Any] = {"pattern": pattern.pattern}
     for key in ("measures", "groups", "outcomes", "years"):
         if key in melt:
             if not isinstance(melt[key], Mapping):
@@ -559,7 +559,7 @@ def apply_recipe(
             text = data[column].map(lambda v: "" if v is None or v != v else str(v).strip())
             hit = text.isin([w.strip() for w in wanted]).to_numpy()
             if key == "filter" and _tally is not None:
-                _tally.filtered(column, wanted, hit.any(), text)
+                _tally.filtered(column, wanted, bool(hit.any()), text)
             elif key == "filter" and not hit.any():
                 seen = sorted(set(text))[:10]
                 problems.append(
@@ -597,8 +597,8 @@ def apply_recipe(
             data, lines, unit_notes = select_units(
                 data, partnership, ids=ids, lines=lines, source=where, nested=nested
             )
-            for i, text in enumerate(unit_notes):
-                tally.add(f"units:{i}", {}, None, lambda _, text=text: text)
+            for i, note in enumerate(unit_notes):
+                tally.add(f"units:{i}", {}, None, lambda _, note=note: note)
         # The mapping gives partnership and unit: the file's columns stay under their names.
         columns = {k: v for k, v in columns.items() if v not in ("partnership", "unit")}
 
@@ -628,8 +628,8 @@ def apply_recipe(
         offset = recipe.year["offset"] if recipe.year else 0
         data["year"] = _years(data["year"], offset)
         if offset:
-            text = f"year is the file's {year_column or 'year'} {offset:+d}"
-            tally.add("year", {}, None, lambda _, text=text: text)
+            note = f"year is the file's {year_column or 'year'} {offset:+d}"
+            tally.add("year", {}, None, lambda _, note=note: note)
     value_columns = [c for c in VALUE_COLUMNS if c in data.columns]
     if recipe.rate_codes and "rate" in data.columns:
         data["rate_code"] = data["rate"].to_numpy()
@@ -940,8 +940,8 @@ def _rate_codes(
         problems.append(
             {
                 "row": lines[i],
-                "column": "rate" if where is None else where.iat[i],
-                "value": str(data["rate_code"].iat[i]),
+                "column": "rate" if where is None else where.iat[int(i)],
+                "value": str(data["rate_code"].iat[int(i)]),
                 "problem": status[i],
             }
         )

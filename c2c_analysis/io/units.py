@@ -179,26 +179,26 @@ def _unit_pairs(spec: UnitMap) -> tuple[list[tuple[object, str | None, str, str]
             raw.append((line, kind, cells[0], cells[1]))
     out: list[tuple[object, str | None, str, str]] = []
     seen: dict[tuple[str | None, str], str] = {}
-    for row, kind, key, name in raw:
+    for where_given, kind, key, name in raw:
         try:
             slug = slugify(name)
         except ValueError:
             problems.append(
-                {"row": row, "column": None, "value": str(name), "problem": "gives no slug"}
+                {"row": where_given, "column": None, "value": str(name), "problem": "gives no slug"}
             )
             continue
         ident = (kind, _id_key(key))
         if ident in seen and seen[ident] != slug:
             problems.append(
                 {
-                    "row": row,
+                    "row": where_given,
                     "column": None,
                     "value": str(key),
                     "problem": f"id mapped to both {seen[ident]!r} and {slug!r}",
                 }
             )
         seen[ident] = slug
-        out.append((row, kind, _text(key), slug))
+        out.append((where_given, kind, _text(key), slug))
     if problems:
         raise DataValidationError(problems, source=where)
     return out, where
@@ -737,9 +737,9 @@ def combine_units(
         out["numerator"] = pd.array(
             np.where(exact & ~withheld, np.round(out["_k"]), np.nan), dtype="Float64"
         ).astype("Int64")
-        out["denominator"] = (
-            pd.array(np.where(total > 0, total, np.nan), dtype="Float64").round().astype("Int64")
-        )
+        # pandas-stubs lack the masked arrays' round() (FloatingArray.round exists).
+        cohorts = pd.array(np.where(total > 0, total, np.nan), dtype="Float64")
+        out["denominator"] = cohorts.round().astype("Int64")  # type: ignore[attr-defined]
         out["rate"] = np.where(withheld | opened, np.nan, out["_k"] / total)
         out["rate_low"] = np.where(opened, out["_low"] / total, np.nan)
         out["rate_high"] = np.where(opened, out["_high"] / total, np.nan)
