@@ -175,116 +175,11 @@ def read_ospi_graduation(
         raise ValueError(
             f"organization_level must be 'district', 'school' or 'state', not {level!r}"
         )
-    frame, name = load_source(source, sheet)
-    ours_of: dict[str, str] = {}
-    for column in frame.columns:
-        ours = _LOOKUP.get(column_key(column).replace("_", ""))
-        if ours and ours not in ours_of.values():
-            ours_of[column] = ours
-    frame = frame.rename(columns=ours_of)
-    missing = [c for c in _REQUIRED if c not in frame]
-    if missing:
-        raise DataValidationError(
-            [
-                {
-                    "row": None,
-                    "column": c,
-                    "value": "",
-                    "problem": "required OSPI column is missing",
-                }
-                for c in missing
-            ],
-            source=name,
-        )
-    levels = frame["organization_level"].astype(str).str.strip().str.lower()
-    keep = levels == level
-    if (~keep).any():
-        counts = levels[~keep].value_counts().to_dict()
-        shown = ", ".join(f"{n} {lvl}" for lvl, n in counts.items())
-        warnings.warn(
-            f"{name or 'OSPI file'}: rows at other levels left out ({shown}); "
-            "pass organization_level= to read them",
-            C2CDataWarning,
-            stacklevel=2,
-        )
-    frame = frame[keep].reset_index(drop=True)
-    mapped = partnership is not None and not (level == "state" and isinstance(partnership, str))
-    if mapped and partnership is not None:
-        for column in ("district_code", "school_code"):
-            if column in frame:
-                frame[column] = frame[column].map(id_text)
-        ids = [("district_code", "district_name")]
-        if level == "school":
-            ids.insert(0, ("school_code", "school_name"))
-        frame, kept_lines, unit_notes = select_units(
-            frame,
-            partnership,
-            ids=ids,
-            lines=frame["__line__"].to_numpy(),
-            source=name,
-            widths={"district_code": 5},  # CCDDD: county and district, as in 01147
-        )
-        frame["__line__"] = kept_lines
-        for note in unit_notes:
-            warnings.warn(f"{name or 'OSPI file'}: {note}", C2CDataWarning, stacklevel=2)
-    problems: list[dict] = []
+    frame, name = _read_columns(source, sheet)
+    frame, mapped = _at_level(frame, level, partnership, name)
     lines = frame["__line__"]
-
-    cohort_years = frame["cohort"].map(
-        lambda v: _COHORT_YEARS.get(str(v).strip().lower().split(" ")[0])
-    )
-    problems += [
-        {
-            "row": lines.iat[i],
-            "column": "Cohort",
-            "value": str(frame["cohort"].iat[i]),
-            "problem": "unknown cohort",
-        }
-        for i in np.flatnonzero(cohort_years.isna()).tolist()
-    ]
-    marks = frame["suppression"] if "suppression" in frame else pd.Series("", index=frame.index)
-    parsed = [_suppression(v) for v in marks]
-    status = np.array([p[0] for p in parsed], dtype=object)
-    unknown = ~np.isin(status, ("ok", "suppressed", "missing", "range"))
-    problems += [
-        {
-            "row": lines.iat[i],
-            "column": "Suppression",
-            "value": str(marks.iat[i]),
-            "problem": status[i],
-        }
-        for i in np.flatnonzero(unknown).tolist()
-    ]
-    if problems:
-        raise DataValidationError(problems, source=name)
-
-    dimension = frame["student_group_type"].map(
-        lambda t: _GROUP_TYPES.get(
-            re.sub(r"[^a-z0-9]", "", str(t).lower()), normalize_dimension(str(t))
-        )
-    )
-    years = frame["school_year"]  # validation turns "2014-15" into 2015 and names bad values
-    out = pd.DataFrame(
-        {
-            "outcome": [
-                "hs_graduation" if k == 4 else f"hs_graduation_{int(k)}yr" for k in cohort_years
-            ],
-            "year": years,
-            "dimension": dimension,
-            "group": [
-                normalize_group(str(g), d)
-                for g, d in zip(frame["student_group"], dimension, strict=True)
-            ],
-            "numerator": frame["graduates"].map(_null) if "graduates" in frame else np.nan,
-            "denominator": frame["final_cohort"].map(_null) if "final_cohort" in frame else np.nan,
-            "rate": frame["graduation_rate"].map(_null) if "graduation_rate" in frame else np.nan,
-            "rate_low": [p[1] for p in parsed],
-            "rate_high": [p[2] for p in parsed],
-            "suppressed": status == "suppressed",
-        }
-    )
-    ranged = status == "range"
-    out.loc[ranged, "rate"] = np.nan
+    cohort_years, parsed, status = _checked_codes(frame, lines, name)
+    out = _canonical(frame, cohort_years, parsed, status)
     for column in ("district_code", "school_code"):
         if column in frame:
             frame[column] = frame[column].map(id_text)
@@ -296,20 +191,7 @@ def read_ospi_graduation(
         given = cast("str | Mapping[str, str] | None", partnership)
         out.insert(0, "partnership", _ospi_partnerships(frame, level, given))
     out["source"] = name or "OSPI Report Card graduation"
-    extra = [
-        "school_year",
-        "organization_level",
-        "county",
-        "district_code",
-        "district_name",
-        "school_code",
-        "school_name",
-        "beginning_grade9",
-        "transfer_in",
-        "transfer_out",
-        "suppression",
-    ]
-    for column in extra:
+    for column in _EXTRA:
         if column in frame:
             out[column] = frame[column].to_numpy()
     empty = status == "missing"  # "No Students": no group to report, not a 0 % group
@@ -337,6 +219,165 @@ def read_ospi_graduation(
     # cohort expected to graduate k - 4 years earlier.
     table["year"] = table["year"] - (cohort_years.to_numpy(dtype=int) - 4)
     return table
+
+
+#: The file's columns kept after the canonical ones, where present.
+_EXTRA = (
+    "school_year",
+    "organization_level",
+    "county",
+    "district_code",
+    "district_name",
+    "school_code",
+    "school_name",
+    "beginning_grade9",
+    "transfer_in",
+    "transfer_out",
+    "suppression",
+)
+
+
+def _read_columns(
+    source: str | os.PathLike[str] | pd.DataFrame, sheet: str | int | None
+) -> tuple[pd.DataFrame, str | None]:
+    """The file with our names for its columns (however the year's file spells them)."""
+    frame, name = load_source(source, sheet)
+    ours_of: dict[str, str] = {}
+    for column in frame.columns:
+        ours = _LOOKUP.get(column_key(column).replace("_", ""))
+        if ours and ours not in ours_of.values():
+            ours_of[column] = ours
+    frame = frame.rename(columns=ours_of)
+    missing = [c for c in _REQUIRED if c not in frame]
+    if missing:
+        raise DataValidationError(
+            [
+                {
+                    "row": None,
+                    "column": c,
+                    "value": "",
+                    "problem": "required OSPI column is missing",
+                }
+                for c in missing
+            ],
+            source=name,
+        )
+    return frame, name
+
+
+def _at_level(
+    frame: pd.DataFrame,
+    level: str,
+    partnership: str | Mapping[str, str] | os.PathLike[str] | None,
+    name: str | None,
+) -> tuple[pd.DataFrame, bool]:
+    """The rows of one organisation level, and of the mapped units where a mapping is given
+    (with ``partnership`` and ``unit`` columns; True when so)."""
+    levels = frame["organization_level"].astype(str).str.strip().str.lower()
+    keep = levels == level
+    if (~keep).any():
+        counts = levels[~keep].value_counts().to_dict()
+        shown = ", ".join(f"{n} {lvl}" for lvl, n in counts.items())
+        warnings.warn(
+            f"{name or 'OSPI file'}: rows at other levels left out ({shown}); "
+            "pass organization_level= to read them",
+            C2CDataWarning,
+            stacklevel=3,
+        )
+    frame = frame[keep].reset_index(drop=True)
+    mapped = partnership is not None and not (level == "state" and isinstance(partnership, str))
+    if mapped and partnership is not None:
+        for column in ("district_code", "school_code"):
+            if column in frame:
+                frame[column] = frame[column].map(id_text)
+        ids = [("district_code", "district_name")]
+        if level == "school":
+            ids.insert(0, ("school_code", "school_name"))
+        frame, kept_lines, unit_notes = select_units(
+            frame,
+            partnership,
+            ids=ids,
+            lines=frame["__line__"].to_numpy(),
+            source=name,
+            widths={"district_code": 5},  # CCDDD: county and district, as in 01147
+        )
+        frame["__line__"] = kept_lines
+        for note in unit_notes:
+            warnings.warn(f"{name or 'OSPI file'}: {note}", C2CDataWarning, stacklevel=3)
+    return frame, mapped
+
+
+def _checked_codes(
+    frame: pd.DataFrame, lines: pd.Series, name: str | None
+) -> tuple[pd.Series, list[tuple[str, float, float]], np.ndarray]:
+    """Each row's cohort length (years), its parsed suppression mark and the mark's status;
+    unknown cohorts and marks are one error listing each row."""
+    problems: list[dict] = []
+    cohort_years = frame["cohort"].map(
+        lambda v: _COHORT_YEARS.get(str(v).strip().lower().split(" ")[0])
+    )
+    problems += [
+        {
+            "row": lines.iat[i],
+            "column": "Cohort",
+            "value": str(frame["cohort"].iat[i]),
+            "problem": "unknown cohort",
+        }
+        for i in np.flatnonzero(cohort_years.isna()).tolist()
+    ]
+    marks = frame["suppression"] if "suppression" in frame else pd.Series("", index=frame.index)
+    parsed = [_suppression(v) for v in marks]
+    status = np.array([p[0] for p in parsed], dtype=object)
+    unknown = ~np.isin(status, ("ok", "suppressed", "missing", "range"))
+    problems += [
+        {
+            "row": lines.iat[i],
+            "column": "Suppression",
+            "value": str(marks.iat[i]),
+            "problem": status[i],
+        }
+        for i in np.flatnonzero(unknown).tolist()
+    ]
+    if problems:
+        raise DataValidationError(problems, source=name)
+    return cohort_years, parsed, status
+
+
+def _canonical(
+    frame: pd.DataFrame,
+    cohort_years: pd.Series,
+    parsed: list[tuple[str, float, float]],
+    status: np.ndarray,
+) -> pd.DataFrame:
+    """The canonical columns of the rows, before validation (the partnership comes after)."""
+    dimension = frame["student_group_type"].map(
+        lambda t: _GROUP_TYPES.get(
+            re.sub(r"[^a-z0-9]", "", str(t).lower()), normalize_dimension(str(t))
+        )
+    )
+    years = frame["school_year"]  # validation turns "2014-15" into 2015 and names bad values
+    out = pd.DataFrame(
+        {
+            "outcome": [
+                "hs_graduation" if k == 4 else f"hs_graduation_{int(k)}yr" for k in cohort_years
+            ],
+            "year": years,
+            "dimension": dimension,
+            "group": [
+                normalize_group(str(g), d)
+                for g, d in zip(frame["student_group"], dimension, strict=True)
+            ],
+            "numerator": frame["graduates"].map(_null) if "graduates" in frame else np.nan,
+            "denominator": frame["final_cohort"].map(_null) if "final_cohort" in frame else np.nan,
+            "rate": frame["graduation_rate"].map(_null) if "graduation_rate" in frame else np.nan,
+            "rate_low": [p[1] for p in parsed],
+            "rate_high": [p[2] for p in parsed],
+            "suppressed": status == "suppressed",
+        }
+    )
+    ranged = status == "range"
+    out.loc[ranged, "rate"] = np.nan
+    return out
 
 
 def _null(value: object) -> object:
