@@ -759,7 +759,7 @@ def check_inputs(
       - column 'partnership': not in the data; did you mean 'riverton'? (value 'rivertown')
     """
     from c2c_analysis.schema import did_you_mean
-    from c2c_analysis.validation import DataValidationError, _check_portfolio
+    from c2c_analysis.validation import DataValidationError, check_portfolio
 
     wanted = None if partnerships is None else list(dict.fromkeys(partnerships))
     owner = None
@@ -786,7 +786,7 @@ def check_inputs(
     if problems:
         raise DataValidationError(problems, source="partnerships")
     if portfolio:
-        _check_portfolio(table, portfolio)
+        check_portfolio(table, portfolio)
     return table, notes, known
 
 
