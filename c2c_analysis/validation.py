@@ -1347,7 +1347,51 @@ class _Validation:
             found.fill(chunk.clash_slot, texts != "", "partnership", texts)
 
         # values ---------------------------------------------------------------------------
-        marked = np.zeros(n, dtype=bool)  # a suppression mark stood in a value column
+        marked = self._check_counts(frame, out, found, n)  # a suppression mark stood in a value
+        marked |= self._check_rates(chunk.parsed or {}, out, found, n)
+        chunk.parsed = None
+
+        if "suppressed" in frame:
+            flags, status = self._apply(frame["suppressed"], _parse_bool)
+            problem = status != "ok"
+            found.add(problem, "suppressed", status)
+            out["suppressed"] = (flags == 1) | marked
+        else:
+            out["suppressed"] = marked
+
+        num, rate, low, high, from_counts = _cross_check(out, found, n)
+        self._duplicate_problems(chunk, row_labels)
+        problems = found.table()
+        self.position += n
+
+        # the normalized copy, and what a valid table's notes count -------------------------
+        derived = np.isnan(rate) & ~np.isnan(from_counts)
+        out["rate"] = np.where(derived, from_counts, rate)
+        self.marked += int(marked.sum())
+        no_value = (
+            np.isnan(out["rate"])
+            & np.isnan(low)
+            & np.isnan(high)
+            & np.isnan(num)
+            & ~out["suppressed"]
+        )
+        count = int(no_value.sum())
+        if count:
+            self.no_value += count
+            if len(self.no_value_rows) < 5:
+                self.no_value_rows += row_labels[no_value][: 5 - len(self.no_value_rows)].tolist()
+            if "group" in out:
+                counts = pd.Series(out["group"][no_value], dtype=object).value_counts(sort=False)
+                for group, times in counts.items():
+                    self.no_value_groups[group] = self.no_value_groups.get(group, 0) + int(times)
+        return problems
+
+    def _check_counts(
+        self, frame: pd.DataFrame, out: dict[str, Any], found: _Collector, n: int
+    ) -> np.ndarray:
+        """Numerator and denominator read into ``out``; the rows where a suppression mark
+        stood in their place."""
+        marked = np.zeros(n, dtype=bool)
         for column in ("numerator", "denominator"):
             if column not in frame:
                 continue
@@ -1382,7 +1426,19 @@ class _Validation:
             )
             out[column] = np.where(ok & ~invalid, values, np.nan)
 
-        for column, (values, status) in (chunk.parsed or {}).items():
+        return marked
+
+    def _check_rates(
+        self,
+        parsed: dict[str, tuple[np.ndarray, np.ndarray]],
+        out: dict[str, Any],
+        found: _Collector,
+        n: int,
+    ) -> np.ndarray:
+        """The rate columns in the unit decided for each, into ``out``; the rows where a
+        suppression mark stood in their place."""
+        marked = np.zeros(n, dtype=bool)
+        for column, (values, status) in parsed.items():
             marked |= status == "suppressed"
             errors = ~np.isin(status, ("ok", "missing", "suppressed", "percent"))
             found.add(errors, column, status)
@@ -1399,80 +1455,7 @@ class _Validation:
             found.add(outside & (status == "ok"), column, f"is outside {expected}")
             found.add(outside & (status == "percent"), column, "is outside 0%-100%")
             out[column] = np.where(given & ~outside, scaled, np.nan)
-        chunk.parsed = None
-
-        if "suppressed" in frame:
-            flags, status = self._apply(frame["suppressed"], _parse_bool)
-            problem = status != "ok"
-            found.add(problem, "suppressed", status)
-            out["suppressed"] = (flags == 1) | marked
-        else:
-            out["suppressed"] = marked
-
-        # cross-checks ---------------------------------------------------------------------
-        num = out.get("numerator", np.full(n, np.nan))
-        den = out.get("denominator", np.full(n, np.nan))
-        over = num > den
-        found.add(
-            over, "numerator", _explain(over, num, den, "is larger than the denominator ({1:g})")
-        )
-        nobody = den == 0
-        empty_group = (
-            "with a denominator of 0 (no students): 0/0 is no rate; leave the row out, or mark "
-            "it suppressed if the source withheld it"
-        )
-        found.add(nobody & (num == 0), "numerator", "is 0 " + empty_group)
-        for column in ("rate", "rate_low", "rate_high"):
-            if column in out:
-                found.add(nobody & np.isfinite(out[column]), column, "is given " + empty_group)
-        rate = out.get("rate", np.full(n, np.nan))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            from_counts = np.where(den > 0, num / den, np.nan)
-        contradicts = ~over & (np.abs(rate - from_counts) > RATE_TOLERANCE + 1e-9)
-        texts = _explain(
-            contradicts,
-            rate,
-            from_counts,
-            "contradicts numerator/denominator ({1:.4f}); read as {0:.4f}",
-        )
-        found.add(contradicts, "rate", texts)
-        low = out.get("rate_low", np.full(n, np.nan))
-        high = out.get("rate_high", np.full(n, np.nan))
-        disordered = low > high
-        found.add(
-            disordered, "rate_low", _explain(disordered, low, high, "is above rate_high ({1:.4f})")
-        )
-        between = ~disordered & ((rate < low - 1e-9) | (rate > high + 1e-9))
-        found.add(
-            between,
-            "rate",
-            _explain(between, low, high, "lies outside rate_low-rate_high ({0:.4f}-{1:.4f})"),
-        )
-        self._duplicate_problems(chunk, row_labels)
-        problems = found.table()
-        self.position += n
-
-        # the normalized copy, and what a valid table's notes count -------------------------
-        derived = np.isnan(rate) & ~np.isnan(from_counts)
-        out["rate"] = np.where(derived, from_counts, rate)
-        self.marked += int(marked.sum())
-        no_value = (
-            np.isnan(out["rate"])
-            & np.isnan(low)
-            & np.isnan(high)
-            & np.isnan(num)
-            & ~out["suppressed"]
-        )
-        count = int(no_value.sum())
-        if count:
-            self.no_value += count
-            if len(self.no_value_rows) < 5:
-                self.no_value_rows += row_labels[no_value][: 5 - len(self.no_value_rows)].tolist()
-            if "group" in out:
-                counts = pd.Series(out["group"][no_value], dtype=object).value_counts(sort=False)
-                for group, times in counts.items():
-                    self.no_value_groups[group] = self.no_value_groups.get(group, 0) + int(times)
-        return problems
+        return marked
 
     def _duplicate_problems(self, chunk: _Chunk, row_labels: np.ndarray) -> None:
         """Duplicate keys among the chunk's rows, each row naming the others of its key."""
@@ -1549,6 +1532,52 @@ class _Validation:
             out["partnership_name"] = chunk.partnership_name
         extra = chunk.data.iloc[:, self.extra_positions]
         return _assemble(out, extra, chunk.data.index, time=self.time, source=self.source)
+
+
+def _cross_check(
+    out: dict[str, Any], found: _Collector, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Counts against each other, against the rate and the rate against its bounds.
+
+    Returns the numerator, rate, rate_low, rate_high and the rate from the counts.
+    """
+    num = out.get("numerator", np.full(n, np.nan))
+    den = out.get("denominator", np.full(n, np.nan))
+    over = num > den
+    found.add(over, "numerator", _explain(over, num, den, "is larger than the denominator ({1:g})"))
+    nobody = den == 0
+    empty_group = (
+        "with a denominator of 0 (no students): 0/0 is no rate; leave the row out, or mark "
+        "it suppressed if the source withheld it"
+    )
+    found.add(nobody & (num == 0), "numerator", "is 0 " + empty_group)
+    for column in ("rate", "rate_low", "rate_high"):
+        if column in out:
+            found.add(nobody & np.isfinite(out[column]), column, "is given " + empty_group)
+    rate = out.get("rate", np.full(n, np.nan))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        from_counts = np.where(den > 0, num / den, np.nan)
+    contradicts = ~over & (np.abs(rate - from_counts) > RATE_TOLERANCE + 1e-9)
+    texts = _explain(
+        contradicts,
+        rate,
+        from_counts,
+        "contradicts numerator/denominator ({1:.4f}); read as {0:.4f}",
+    )
+    found.add(contradicts, "rate", texts)
+    low = out.get("rate_low", np.full(n, np.nan))
+    high = out.get("rate_high", np.full(n, np.nan))
+    disordered = low > high
+    found.add(
+        disordered, "rate_low", _explain(disordered, low, high, "is above rate_high ({1:.4f})")
+    )
+    between = ~disordered & ((rate < low - 1e-9) | (rate > high + 1e-9))
+    found.add(
+        between,
+        "rate",
+        _explain(between, low, high, "lies outside rate_low-rate_high ({0:.4f}-{1:.4f})"),
+    )
+    return num, rate, low, high, from_counts
 
 
 def _same_key(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
