@@ -320,25 +320,7 @@ def _resolve_columns(
         else:
             renaming[positions[0]] = ours
     mapped_targets = set(renaming.values())
-    candidates: dict[str, list[tuple[int, str]]] = {}  # target -> [(position, how)]
-    ambiguous: list[int] = []
-    for position, column in enumerate(columns):
-        if position in renaming or names[position] in repeated:
-            continue
-        if not aliases:  # our own readers: exact names only, so their extra columns stay
-            if column in _KNOWN:
-                candidates.setdefault(str(column), []).append((position, "exact"))
-            continue
-        key = column_key(column)
-        canonical = ALIAS_TO_CANONICAL.get(key)
-        if canonical is not None:
-            how = "exact" if str(column) == canonical else "alias"
-            candidates.setdefault(canonical, []).append((position, how))
-        elif key in _AMBIGUOUS or _YEAR_LIKE.search(key):
-            if _YEAR_LIKE.search(key):
-                candidates.setdefault("year", []).append((position, "ambiguous"))
-            else:
-                ambiguous.append(position)
+    candidates, ambiguous = _candidates(columns, names, renaming, repeated, aliases=aliases)
     for target, found in candidates.items():
         if target in mapped_targets:
             continue
@@ -354,38 +336,7 @@ def _resolve_columns(
             continue
         if not clear and target == "year" and "period" in candidates:
             continue  # a monthly file with other year-like columns
-        listed = ", ".join(repr(names[p]) for p, _ in found)
-        if len(clear) >= 2:
-            problem = f"columns {listed} all give {target!r}"
-            problem = (
-                f"columns {names[clear[0][0]]!r} and {names[clear[1][0]]!r} both give {target!r}"
-                if len(found) == 2
-                else problem
-            )
-        else:
-            problem = (
-                f"{'several columns could be' if len(found) > 1 else 'a column could be'} "
-                f"{target!r}: {listed}"
-            )
-            meaning = next(
-                (
-                    _AMBIGUOUS[column_key(names[p])]
-                    for p, _ in found
-                    if column_key(names[p]) in _AMBIGUOUS
-                ),
-                None,
-            )
-            if meaning:
-                problem += f" ({meaning})"
-        problems.append(
-            _problem(
-                None,
-                names[found[0][0]],
-                None,
-                f"{problem}; say which with a mapping, e.g. a recipe's "
-                f"columns: {{{names[found[0][0]]!r}: {target}}} or column_map",
-            )
-        )
+        problems.append(_unclear_column(target, found, clear, names))
     taken = set(renaming.values())
     for position in ambiguous:
         key = column_key(names[position])
@@ -405,6 +356,77 @@ def _resolve_columns(
         )
     rate_header = next((names[p] for p, v in renaming.items() if v == "rate"), "")
     return renaming, problems, rate_header, notes
+
+
+def _candidates(
+    columns: Sequence[Hashable],
+    names: list[str],
+    renaming: Mapping[int, str],
+    repeated: list[str],
+    *,
+    aliases: bool,
+) -> tuple[dict[str, list[tuple[int, str]]], list[int]]:
+    """The columns each canonical name could come from (target -> [(position, how)], how
+    "exact", "alias" or "ambiguous"), and the positions of ambiguous headers."""
+    candidates: dict[str, list[tuple[int, str]]] = {}
+    ambiguous: list[int] = []
+    for position, column in enumerate(columns):
+        if position in renaming or names[position] in repeated:
+            continue
+        if not aliases:  # our own readers: exact names only, so their extra columns stay
+            if column in _KNOWN:
+                candidates.setdefault(str(column), []).append((position, "exact"))
+            continue
+        key = column_key(column)
+        canonical = ALIAS_TO_CANONICAL.get(key)
+        if canonical is not None:
+            how = "exact" if str(column) == canonical else "alias"
+            candidates.setdefault(canonical, []).append((position, how))
+        elif key in _AMBIGUOUS or _YEAR_LIKE.search(key):
+            if _YEAR_LIKE.search(key):
+                candidates.setdefault("year", []).append((position, "ambiguous"))
+            else:
+                ambiguous.append(position)
+    return candidates, ambiguous
+
+
+def _unclear_column(
+    target: str,
+    found: list[tuple[int, str]],
+    clear: list[tuple[int, str]],
+    names: list[str],
+) -> dict[str, Any]:
+    """The problem of a canonical column that several columns (or one unclear) could give."""
+    listed = ", ".join(repr(names[p]) for p, _ in found)
+    if len(clear) >= 2:
+        problem = f"columns {listed} all give {target!r}"
+        problem = (
+            f"columns {names[clear[0][0]]!r} and {names[clear[1][0]]!r} both give {target!r}"
+            if len(found) == 2
+            else problem
+        )
+    else:
+        problem = (
+            f"{'several columns could be' if len(found) > 1 else 'a column could be'} "
+            f"{target!r}: {listed}"
+        )
+        meaning = next(
+            (
+                _AMBIGUOUS[column_key(names[p])]
+                for p, _ in found
+                if column_key(names[p]) in _AMBIGUOUS
+            ),
+            None,
+        )
+        if meaning:
+            problem += f" ({meaning})"
+    return _problem(
+        None,
+        names[found[0][0]],
+        None,
+        f"{problem}; say which with a mapping, e.g. a recipe's "
+        f"columns: {{{names[found[0][0]]!r}: {target}}} or column_map",
+    )
 
 
 # --- value parsers ------------------------------------------------------------------------
