@@ -1056,35 +1056,7 @@ class _Validation:
         if "group" in out and "dimension" not in out:
             out["dimension"] = self._infer_dimensions(out["group"], found, bad_key)
         if "group" in out:
-            dims = out.get("dimension", np.full(n, None, dtype=object))
-            d_codes, d_values = pd.factorize(pd.Series(dims, dtype=object), use_na_sentinel=False)
-            g_codes, g_values = pd.factorize(pd.Series(out["group"], dtype=object))
-            codes, pairs = pd.factorize(d_codes.astype(np.int64) * (len(g_values) + 1) + g_codes)
-            mapped = []
-            for pair in pairs.tolist():
-                d, g = d_values[pair // (len(g_values) + 1)], g_values[pair % (len(g_values) + 1)]
-                mapped.append(normalize_group(g, d if d else None) if g else "")
-            out["group"] = np.array(mapped, dtype=object)[codes] if n else np.array([], object)
-            if "dimension" in out:
-                wrong = (
-                    (out["dimension"] == "all")
-                    & (out["group"] != ALL_STUDENTS)
-                    & (out["group"] != "")
-                )
-                found.add(wrong, "group", f"dimension 'all' needs group {ALL_STUDENTS!r}")
-                bad_key |= wrong
-                total = _map_unique(out["group"], lambda g: bool(g) and is_total_label(g))
-                total = total.astype(bool)
-                inside = total & (out["dimension"] != "all") & (out["dimension"] != "")
-                found.add(
-                    inside,
-                    "group",
-                    "is a total row inside a dimension: give it dimension 'all' (group "
-                    f"{ALL_STUDENTS!r}) or leave it out with a recipe filter",
-                )
-                bad_key |= inside
-                if self.observing:
-                    self._unknown_labels(out["dimension"], out["group"])
+            bad_key |= self._groups(out, found, n)
         if "outcome" in out and self.observing:
             known = {*OUTCOMES, *INDICATORS, *RELATED_OUTCOMES}
             unknown = set(pd.unique(out["outcome"])) - known - {""}
@@ -1125,6 +1097,39 @@ class _Validation:
         if self.observing:
             self._observe(chunk)
         return chunk
+
+    def _groups(self, out: dict[str, Any], found: _Collector, n: int) -> np.ndarray:
+        """Our labels for the groups in ``out`` (per dimension), the checks of total rows
+        among them; the rows whose key is bad for it."""
+        bad = np.zeros(n, dtype=bool)
+        dims = out.get("dimension", np.full(n, None, dtype=object))
+        d_codes, d_values = pd.factorize(pd.Series(dims, dtype=object), use_na_sentinel=False)
+        g_codes, g_values = pd.factorize(pd.Series(out["group"], dtype=object))
+        codes, pairs = pd.factorize(d_codes.astype(np.int64) * (len(g_values) + 1) + g_codes)
+        mapped = []
+        for pair in pairs.tolist():
+            d, g = d_values[pair // (len(g_values) + 1)], g_values[pair % (len(g_values) + 1)]
+            mapped.append(normalize_group(g, d if d else None) if g else "")
+        out["group"] = np.array(mapped, dtype=object)[codes] if n else np.array([], object)
+        if "dimension" in out:
+            wrong = (
+                (out["dimension"] == "all") & (out["group"] != ALL_STUDENTS) & (out["group"] != "")
+            )
+            found.add(wrong, "group", f"dimension 'all' needs group {ALL_STUDENTS!r}")
+            bad |= wrong
+            total = _map_unique(out["group"], lambda g: bool(g) and is_total_label(g))
+            total = total.astype(bool)
+            inside = total & (out["dimension"] != "all") & (out["dimension"] != "")
+            found.add(
+                inside,
+                "group",
+                "is a total row inside a dimension: give it dimension 'all' (group "
+                f"{ALL_STUDENTS!r}) or leave it out with a recipe filter",
+            )
+            bad |= inside
+            if self.observing:
+                self._unknown_labels(out["dimension"], out["group"])
+        return bad
 
     def _apply(
         self, series: pd.Series, parser: Callable[[object], tuple[float, str]]
