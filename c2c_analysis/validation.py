@@ -833,6 +833,9 @@ def _rate_units(
     ``rate`` follows the caller) fixes the unit of the columns it names; the others are
     decided as above.
     """
+    # Long because it is one decision table: a unit told per column, told for every column, or
+    # decided from the values, each branch with the note it reports; split, the order of the notes
+    # would be spread over several functions.
     if not evidence:
         return {}
     if isinstance(rates_in_percent, Mapping):
@@ -1240,6 +1243,8 @@ class _Validation:
 
     def decide(self) -> None:
         """Decide, once every chunk was observed, what needs the whole table."""
+        # Long because it lists the decisions that need the whole table in the order their problems
+        # and notes are reported; each step is a few lines.
         self.observing = False
         whole = list(self.column_problems)
         if self.rows == 0:
@@ -1669,6 +1674,7 @@ def validate_table(
     >>> validate_table(raw, source=None)[["year", "group", "rate"]].to_dict("records")
     [{'year': 2015, 'group': 'All students', 'rate': 0.81}]
     """
+    # Long because of its docstring (every parameter documented); the code is about 45 lines.
     labels = np.asarray(list(data.index) if rows is None else list(rows), dtype=object)
     for hash_key in _HASH_KEYS:
         check = _Validation(
@@ -1778,6 +1784,7 @@ def validate_chunks(
     >>> checked.count, checked.summary["rows"]
     (0, 1)
     """
+    # Long because of its docstring (every parameter documented); the code is about 50 lines.
     sink = _ProblemsFile(problems) if problems is not None else None
     options: dict[str, Any] = {
         "source": source,

@@ -112,6 +112,8 @@ def read_outcomes(
     >>> read_outcomes(pd.read_csv(io.StringIO(text)))["rate"].tolist()
     [0.825]
     """
+    # Long because of its docstring and of the four kinds of source (frame, Parquet, Excel, CSV),
+    # each read in a few lines before the one validation.
     plan = load_recipe(recipe) if recipe is not None else None
     if plan is None and partnership is not None:
         plan = load_recipe({})  # an empty recipe: the canonical layout, with the mapping
@@ -241,6 +243,7 @@ def validate_file(
     >>> checked.count, checked.summary["rows"]
     (0, 5324)
     """
+    # Long because of its docstring (every parameter documented); the code is about 50 lines.
     plan = load_recipe(recipe) if recipe is not None else None
     path = Path(source)
     if not path.exists():
@@ -572,6 +575,9 @@ def _csv_chunks(
     A UTF-8 file is read by pandas from disk: no whole-text copies of a large file (its
     bytes, its text, and a StringIO of it would be several times the file's size). Other
     encodings and compressed files are decoded whole first."""
+    # Long because reading a CSV file in chunks needs its decisions made once (encoding, delimiter,
+    # separators on the first rows) and shared by the nested readers of the chunks; apart, they
+    # would pass that state around.
     notes = [] if notes is None else notes
     header_row = recipe.header_row if recipe else 1
     head = None
@@ -745,6 +751,8 @@ def read_excel(path: Path, sheet: str | int | None, *, header_row: int = 1) -> p
     >>> read_excel(folder / "book.xlsx", None)[["year", "__line__"]].to_dict("records")
     [{'year': 2015, '__line__': 2}]
     """
+    # Long because of its docstring and of the errors of a workbook that cannot be read (each
+    # library raises its own), each named for the user.
     try:
         book = pd.ExcelFile(path)
     except (ValueError, KeyError, OSError, ImportError) as error:

@@ -206,6 +206,8 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 
 def _check(spec: dict[str, Any], source: str) -> Recipe:
+    # Long because it checks every key of a recipe, one short block per key in the order the recipe
+    # format documents them.
     problems: list[tuple[str | None, str]] = []
     for key in spec:
         if key not in _KEYS:
@@ -520,6 +522,9 @@ def apply_recipe(
     >>> table[["group", "denominator", "rate", "suppressed"]].values.tolist()
     [['All students', '1200', '0.2', False], ['Black', '', '', True]]
     """
+    # Long because of its docstring and of the recipe's steps (drop, filter, partnership mapping,
+    # rename, melt, constants, values, year, rate codes), applied in the documented order; each step
+    # is a few lines.
     # ``_tally``: the frame is one chunk of a file; its notes are counted in the tally (and
     # written by it once every chunk was applied), a filter that keeps none of the chunk's
     # rows is no error (the tally decides for the whole file). Not for partnership
@@ -653,6 +658,8 @@ def _melt(
     where: str | None,
     tally: Tally,
 ) -> tuple[pd.DataFrame, np.ndarray]:
+    # Long because a wide file's columns are matched, grouped into series, stacked and their blank
+    # cells told apart from 'no students' in one pass whose intermediate tables are shared.
     melt = recipe.melt or {}
     pattern = re.compile(melt["pattern"])
     measures = melt.get("measures", {})
@@ -925,6 +932,8 @@ def _rate_codes(
     error listing the rows on each side; a column whose exact codes are all at or below 1
     (some strictly between 0 and 1) is proportions, and one of only 0 and 1 is read as
     proportions (0 % and 100 %), each with a note; ``rates_in_percent`` overrides all."""
+    # Long because of its docstring (the rate codes and their unit documented); the code is about 70
+    # lines.
     from c2c_analysis.io.edfacts import parse_rate_code
 
     notes = [] if notes is None else notes

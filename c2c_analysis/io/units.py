@@ -305,6 +305,7 @@ def select_units(
     than the column's width (its longest id, or its known width), so ``100005`` finds the
     LEA ``0100005`` but the district ``01147`` never finds the school ``1147``.
     """
+    # Long because of its docstring (how ids are matched across files); the code is about 80 lines.
     if nested not in NESTED:
         raise ValueError(f"nested must be one of {', '.join(NESTED)}, not {nested!r}")
     lines = np.asarray(list(frame.index) if lines is None else list(lines), dtype=object)
@@ -647,6 +648,8 @@ def combine_units(
     90 % of 200 students, rounded to a whole percent, is 179 to 181 students (89.5 % to
     90.5 %), so (80 + 179 + 0) / 310 = 0.8355 and (80 + 181 + 10) / 310 = 0.8742.
     """
+    # Long because of its docstring (the bounds' formulas) and of the bounds of each kind of
+    # published value (exact, range, withheld), computed side by side on the same arrays.
     from c2c_analysis._rows import resolve_rows
 
     if time == "year" and "year" not in data.columns and "period" in data.columns:
