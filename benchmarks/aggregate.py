@@ -56,10 +56,10 @@ def main() -> None:
     start = time.perf_counter()
     counts = aggregate_students(
         data,
-        outcome="graduated",
+        value="graduated",
         time="class_of",
-        outcome_id="hs_graduation",
-        by=["race_ethnicity", "low_income", "gender", "disability", "english_learner"],
+        outcome="hs_graduation",
+        dimensions=["race_ethnicity", "low_income", "gender", "disability", "english_learner"],
     )
     seconds = time.perf_counter() - start
     added = max(rss_mb() - before, 0.0)

@@ -72,10 +72,10 @@ def write_dataset(folder: Path, rows: int, *, slice_rows: int = 2_000_000, seed:
 def aggregate(records):
     return aggregate_students(
         records,
-        outcome="graduated",
+        value="graduated",
         time="class_of",
-        outcome_id="hs_graduation",
-        by=BY,  # partnership: the records' own column (300 districts)
+        outcome="hs_graduation",
+        dimensions=BY,  # partnership: the records' own column (300 districts)
     )
 
 
