@@ -50,7 +50,7 @@ def main() -> None:
     print(f"series: {args.series:,} x 12 points ({len(frame):,} rows); input {rows_mb:,.0f} MB")
     for chart in ("run", "p"):
         start = time.perf_counter()
-        table = spc_table(frame, by=["school"], y="num", n="den", x="month", chart=chart)
+        table = spc_table(frame, by=["school"], y="num", n="den", x="month", chart=chart).table
         seconds = time.perf_counter() - start
         assert len(table) == len(frame)
         del table
