@@ -59,7 +59,19 @@ class Renamed(NamedTuple):
 
 
 #: Every parameter renamed in 0.2; the old names work until 0.3, with a DeprecationWarning.
-RENAMED: tuple[Renamed, ...] = ()
+RENAMED: tuple[Renamed, ...] = (
+    Renamed("aggregate_students", "outcome", "value", "the 0/1 column of the student records"),
+    Renamed("aggregate_students", "outcome_id", "outcome", "the outcome id"),
+    Renamed("aggregate_students", "by", "dimensions", "the demographic columns"),
+    Renamed("control_chart", "improvement", "better", '"increase" is "higher", "decrease" "lower"'),
+    Renamed("inequality", "value", "rate", "the groups' estimates"),
+    Renamed("inequality", "population", "denominator", "each group's number of students"),
+    Renamed("inequality", "higher_is_better", "better", 'True is "higher", False "lower"'),
+    Renamed("interrupted_time_series", "comparison", "control", "the rows of the control series"),
+    Renamed("outcome_overview", "small_n", "min_n"),
+    Renamed("read_ospi_graduation", "level", "organization_level", "state, district or school"),
+    Renamed("spc_table", "improvement", "better", '"increase" is "higher", "decrease" "lower"'),
+)
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:

@@ -143,6 +143,10 @@ def test_renamed_parameters_keep_their_old_names():
         assert entry.new in parameters, entry
         old = parameters.get(entry.old)
         assert old is not None, entry
+        # A name that moved to another meaning (aggregate_students: outcome was the 0/1
+        # column, now the outcome id) is the new parameter; the old usage is recognised.
+        if any(e.function == entry.function and e.new == entry.old for e in RENAMED):
+            continue
         assert old.default is DEPRECATED, entry
         assert old.kind is inspect.Parameter.KEYWORD_ONLY, entry
 
