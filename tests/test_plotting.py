@@ -1,4 +1,4 @@
-"""plotting.py: the data on the artists, never pixels."""
+"""c2c_analysis.plotting: the data on the artists, never pixels."""
 
 from __future__ import annotations
 
@@ -141,8 +141,9 @@ def test_spc_grid_draws_one_panel_per_series():
     table = spc_table(
         data, by=["partnership", "group"], y="numerator", n="denominator", x="period", chart="pp"
     )
-    fig = plot_spc_grid(table, by=["partnership", "group"], proportion=True)
-    assert sum(ax.get_visible() for ax in fig.axes) == 8
+    axes = plot_spc_grid(table, by=["partnership", "group"], proportion=True)
+    assert axes.shape == (2, 4)
+    assert sum(ax.get_visible() for ax in axes.flat[0].figure.axes) == 8
 
 
 def test_run_chart_grid_with_wilson_bands_and_titles():
@@ -161,12 +162,13 @@ def test_run_chart_grid_with_wilson_bands_and_titles():
             "denominator": [400] * 4 + [500] * 4,
         }
     )
-    table = spc_table(data, by=["outcome"], y="numerator", n="denominator", x="year")
+    table = spc_table(data, by=["outcome"], y="numerator", n="denominator", x="year").table
     # A run chart of numerators over denominators keeps the denominators.
     assert table["n"].tolist() == [500.0] * 4 + [400.0] * 4
-    fig = plot_spc_grid(
+    axes = plot_spc_grid(
         table, by=["outcome"], proportion=True, bands=True, titles={"hs_graduation": "Graduation"}
     )
+    fig = axes.flat[0].figure
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
     assert sorted(titles) == ["Graduation", "chronic_absence"]
     ax = next(ax for ax in fig.axes if ax.get_title() == "Graduation")
@@ -215,7 +217,7 @@ def test_spc_grid_panels_and_their_labels_neither_overlap_nor_leave_the_figure(c
         }
     )
     table = spc_table(data, by=["series"], y="numerator", n="denominator", x="year")
-    fig = plot_spc_grid(table, by=["series"], proportion=True, bands=True)
+    fig = plot_spc_grid(table, by=["series"], proportion=True, bands=True).flat[0].figure
     boxes = _assert_laid_out(fig)
     assert len(boxes) == count
     # The lowest panel of every column shows its years.
@@ -231,11 +233,11 @@ def test_spc_grid_panels_and_their_labels_neither_overlap_nor_leave_the_figure(c
 def test_percent_axis_labels_are_not_rounded_to_whole_points():
     import matplotlib.pyplot as plt
 
-    from c2c_analysis.plotting import _percent_axis
+    from c2c_analysis.plotting._axes import percent_axis
 
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0.70, 0.78])
-    _percent_axis(ax)
+    percent_axis(ax)
     fig.canvas.draw()
     pairs = [(t.get_text(), v) for t, v in zip(ax.get_yticklabels(), ax.get_yticks(), strict=True)]
     labels = [text for text, _ in pairs if text]
@@ -269,32 +271,104 @@ def _single_axes_figures():
     yield "scorecard", plot_scorecard(result).figure
 
 
-def test_figures_made_here_are_laid_out_by_measurement_and_fit():
+def test_figures_made_here_are_laid_out_by_constrained_layout_and_fit():
     import matplotlib.pyplot as plt
-
-    from c2c_analysis.plotting import _measured_layout
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
 
     for name, fig in _single_axes_figures():
-        assert fig._c2c_layout, name
-        assert _measured_layout(fig), name
+        assert isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine), name
         _assert_laid_out(fig)
         plt.close(fig)
 
 
-def test_measured_layout_leaves_figures_it_cannot_measure_alone():
+def _assert_legend_outside_the_lines(ax):
+    """The legend is drawn inside the figure, right of the axes' data area (so it covers
+    no line), and the data area keeps a good part of the figure's width."""
+    fig = ax.figure
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    area = ax.get_window_extent()  # the data area (the axes patch)
+    assert legend.x0 >= area.x1
+    assert legend.x1 <= fig.bbox.x1 + 1
+    assert not legend.overlaps(area)
+    assert area.width > 0.3 * fig.bbox.width
+
+
+def test_gap_legend_sits_outside_the_lines_in_a_new_and_a_given_figure():
     import matplotlib.pyplot as plt
 
-    from c2c_analysis.plotting import _measured_layout
+    from c2c_analysis import load_sample
+    from c2c_analysis.equity import gaps
+    from c2c_analysis.plotting import plot_gaps
+
+    race = load_sample("outcomes").query(
+        "partnership == 'tacoma' and outcome == 'hs_graduation' and dimension == 'race_ethnicity'"
+    )
+    table = gaps(race, reference="White")
+    _assert_legend_outside_the_lines(plot_gaps(table))
+    # The report's figures: made by the caller with constrained layout, at their size.
+    _, ax = plt.subplots(figsize=(6.4, 3.4), layout="constrained")
+    _assert_legend_outside_the_lines(plot_gaps(table, ax=ax))
+    plt.close("all")
+
+
+def test_spc_legend_sits_outside_the_lines():
+    import matplotlib.pyplot as plt
+
+    from c2c_analysis.plotting import plot_spc
+    from c2c_analysis.spc import control_chart
+
+    data = pd.DataFrame(
+        {"x": range(1, 13), "y": [10.0, 11, 10, 12, 11, 10, 40, 11, 10, 12, 11, 10]}
+    )
+    _assert_legend_outside_the_lines(plot_spc(control_chart(data, y="y", x="x", chart="i")))
+    plt.close("all")
+
+
+def test_figures_the_caller_made_keep_their_layout():
+    # Given axes, plotting functions draw on them and leave the figure's layout alone.
+    import matplotlib.pyplot as plt
+
+    from c2c_analysis.plotting import plot_spc_grid, plot_trends
+    from c2c_analysis.spc import spc_table
 
     fig, ax = plt.subplots()
-    ax.plot([0, 1], [0, 1])
-    fig.text(0.5, 0.98, "a figure title")  # figure-level text: not measured
     before = fig.subplotpars.left
-    assert not _measured_layout(fig)
+    data = pd.DataFrame(
+        {"year": [2010, 2011], "group": ["A", "A"], "numerator": [1, 2], "denominator": [4, 4]}
+    )
+    plot_trends(data, ax=ax)
+    assert fig.get_layout_engine() is None
     assert fig.subplotpars.left == before
-    fig2, ax2 = plt.subplots(figsize=(3, 2))
-    ax2.set_ylabel("a label far longer than the panel it belongs to is tall")
-    assert not _measured_layout(fig2)
+    table = spc_table(
+        pd.DataFrame({"s": ["a"] * 6 + ["b"] * 6, "x": list(range(6)) * 2, "y": range(12)}),
+        by=["s"],
+        y="y",
+        x="x",
+    )
+    fig2, panels = plt.subplots(1, 3)
+    axes = plot_spc_grid(table, by=["s"], ax=panels)
+    assert axes.shape == (1, 3)
+    assert list(axes.flat) == list(panels)
+    assert [ax.get_visible() for ax in panels] == [True, True, False]
+    assert fig2.get_layout_engine() is None
+    with pytest.raises(ValueError, match="2 panels but was given 1 Axes"):
+        plot_spc_grid(table, by=["s"], ax=panels[0])
+    plt.close("all")
+
+
+def test_spc_grid_takes_the_spc_result_and_its_series():
+    import matplotlib.pyplot as plt
+
+    from c2c_analysis.plotting import plot_spc_grid
+    from c2c_analysis.spc import spc_table
+
+    data = pd.DataFrame({"s": ["a"] * 6 + ["b"] * 6, "x": list(range(6)) * 2, "y": range(12)})
+    result = spc_table(data, by=["s"], y="y", x="x")
+    axes = plot_spc_grid(result, ncols=2)
+    titles = [ax.get_title() for ax in axes.flat]
+    assert titles == [ax.get_title() for ax in plot_spc_grid(result.table, by="s", ncols=2).flat]
+    assert sorted(titles) == ["a", "b"]
     plt.close("all")
 
 
