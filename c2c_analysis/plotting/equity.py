@@ -95,7 +95,7 @@ def plot_gaps(
         label = OUTCOMES[outcome].label if outcome in OUTCOMES else outcome
         title = f"{label}: gap to {reference} students"
     if title:
-        ax.set_title(literal(title), fontsize="medium")
+        ax.set_title(literal(title), fontsize="medium", wrap=True)  # two lines if need be
     if len(shown):
         legend_outside(ax)
     return ax

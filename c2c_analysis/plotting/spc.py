@@ -167,7 +167,7 @@ def plot_spc(
     ax.set_ylabel(literal(ylabel))
     if title is None:
         title = f"{settings.get('chart')} chart ({settings.get('rules')} rules)"
-    ax.set_title(literal(title), fontsize="medium")
+    ax.set_title(literal(title), fontsize="medium", wrap=True)  # two lines if need be
     legend_outside(ax)
     return ax
 
@@ -305,6 +305,7 @@ def plot_spc_grid(
     ((1, 2), ['A', 'B'])
     >>> fig = axes.flat[0].figure
     """
+    # Long because of its docstring: the code is 25 lines.
     if not isinstance(table, pd.DataFrame):
         by = table.settings.get("by") if by is None else by
         table = table.table
@@ -460,6 +461,7 @@ def plot_funnel(result: Any, *, ax: Axes | None = None) -> Axes:
         f"{adjusted})",
         fontsize="medium",
         parse_math=False,
+        wrap=True,  # a long title on a narrow figure takes two lines, not the figure's edge
     )
     legend_outside(ax)
     return ax

@@ -87,6 +87,24 @@ def plot_trends(
     return ax
 
 
+def _annotate_difference(ax: Axes, last: pd.Series, time: str) -> None:
+    """The last period's difference from the projection, in points and in students where
+    the cohort is known, written beside its point."""
+    students = last["difference_students"]
+    text = f"{last['difference_pp']:+.1f} pts"
+    if np.isfinite(students):
+        text += f"\n{students:+,.0f} students"
+    ax.annotate(
+        text,
+        xy=(last[time], last["actual"]),
+        xytext=(8, 0),
+        textcoords="offset points",
+        va="center",
+        fontsize="small",
+        color=ACTUAL,
+    )
+
+
 def plot_turn_the_curve(
     projection: pd.DataFrame,
     *,
@@ -161,20 +179,7 @@ def plot_turn_the_curve(
     shown = after[after["actual"].notna()]
     ax.plot(shown[time], shown["actual"], color=ACTUAL, marker="o", lw=2, label="actual")
     if annotate and len(shown):
-        last = shown.iloc[-1]
-        students = last["difference_students"]
-        text = f"{last['difference_pp']:+.1f} pts"
-        if np.isfinite(students):
-            text += f"\n{students:+,.0f} students"
-        ax.annotate(
-            text,
-            xy=(last[time], last["actual"]),
-            xytext=(8, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize="small",
-            color=ACTUAL,
-        )
+        _annotate_difference(ax, shown.iloc[-1], time)
     percent_axis(ax)
     ax.set_xlabel(time_label(time))
     ax.set_ylabel("Rate")
