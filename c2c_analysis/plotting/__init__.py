@@ -18,9 +18,6 @@ load matplotlib, and neither does importing this package (its functions do, when
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from c2c_analysis.plotting._axes import own
 from c2c_analysis.plotting.decompose import plot_waterfall
 from c2c_analysis.plotting.equity import plot_gap_change, plot_gaps
 from c2c_analysis.plotting.portfolio import plot_its, plot_scorecard
@@ -34,9 +31,6 @@ from c2c_analysis.plotting.theme import (
     set_theme,
 )
 from c2c_analysis.plotting.trends import plot_trends, plot_turn_the_curve
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 __all__ = [
     "CATCH_ALL_GROUPS",
@@ -56,10 +50,3 @@ __all__ = [
     "plot_waterfall",
     "set_theme",
 ]
-
-
-def _own(fig: Figure) -> Figure:
-    # Kept for the report notebooks, which mark the figures they make with
-    # plotting._own(fig): the same as plt.subplots(..., layout="constrained"). Remove once
-    # they make their figures that way.
-    return own(fig)
