@@ -1,4 +1,4 @@
-"""decompose.py: Kitagawa, Das Gupta and Oaxaca-Blinder against hand derivations and published data."""
+"""decompose: Kitagawa, Das Gupta and Oaxaca-Blinder against hand derivations and published data."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ def test_two_factors_mean_earnings_by_hand():
     data = pd.DataFrame(
         {"pop": ["black", "white"], "avg": [10930, 16591], "share": [0.717892, 0.825974]}
     )
-    result = das_gupta(data, population="pop", factors=["avg", "share"]).summary.set_index("factor")
+    result = das_gupta(data, group="pop", factors=["avg", "share"]).summary.set_index("factor")
     assert result.loc["avg", "effect"] == pytest.approx((16591 - 10930) * (0.717892 + 0.825974) / 2)
     assert result.loc["share", "effect"] == pytest.approx(
         (0.825974 - 0.717892) * (10930 + 16591) / 2
@@ -147,7 +147,7 @@ def test_three_factors_birth_rates_against_the_closed_form():
     # (a2 - a1)[(b1c1 + b2c2)/3 + (b1c2 + b2c1)/6].
     a, b, c = (51.78746, 84.90502), (0.45919, 0.75756), (0.52638, 0.51065)
     data = pd.DataFrame({"pop": ["austria", "chile"], "a": a, "b": b, "c": c})
-    result = das_gupta(data, population="pop", factors=["a", "b", "c"]).summary.set_index("factor")
+    result = das_gupta(data, group="pop", factors=["a", "b", "c"]).summary.set_index("factor")
     expected = (a[1] - a[0]) * ((b[0] * c[0] + b[1] * c[1]) / 3 + (b[0] * c[1] + b[1] * c[0]) / 6)
     assert result.loc["a", "effect"] == pytest.approx(expected)
     assert result["effect"].sum() == pytest.approx(a[1] * b[1] * c[1] - a[0] * b[0] * c[0])
@@ -161,7 +161,7 @@ def test_effects_add_up_to_the_crude_difference(k):
         5: [(0.58, 0.72), (0.76, 0.97), (0.84, 0.97), (0.66, 0.56), (16.573, 16.158)],
     }[k]
     data = pd.DataFrame({"pop": [1, 2], **{f"f{i}": v for i, v in enumerate(values)}})
-    result = das_gupta(data, population="pop", factors=[f"f{i}" for i in range(k)])
+    result = das_gupta(data, group="pop", factors=[f"f{i}" for i in range(k)])
     crude = result.table.drop_duplicates("population")["crude_rate"].to_numpy()
     assert result.summary["effect"].sum() == pytest.approx(crude[1] - crude[0])
 
@@ -208,7 +208,7 @@ def test_vector_factors_and_a_rate_function():
             ],
         }
     )
-    result = das_gupta(data, population="pop", factors=["bm", "mw", "wp"], subgroup="age")
+    result = das_gupta(data, group="pop", factors=["bm", "mw", "wp"], subgroup="age")
     crude = result.table.drop_duplicates("population").set_index("population")["crude_rate"]
     by_hand = data.assign(r=data.bm * data.mw * data.wp).groupby("pop")["r"].sum()
     np.testing.assert_allclose(crude.sort_index().to_numpy(), by_hand.sort_index().to_numpy())
@@ -220,9 +220,9 @@ def test_difference_rate_function_gives_each_factor_its_own_change():
     data = pd.DataFrame({"pop": [1940, 1960], "births": [19.4, 23.7], "deaths": [10.8, 9.5]})
     result = das_gupta(
         data,
-        population="pop",
+        group="pop",
         factors=["births", "deaths"],
-        rate=lambda births, deaths: births - deaths,
+        rate_function=lambda births, deaths: births - deaths,
     ).summary.set_index("factor")
     assert result.loc["births", "effect"] == pytest.approx(23.7 - 19.4)
     assert result.loc["deaths", "effect"] == pytest.approx(-(9.5 - 10.8))
@@ -237,7 +237,7 @@ def test_n_populations_are_consistent_along_a_chain():
             "c": [1.0, 1.1, 1.05, 1.2],
         }
     )
-    result = das_gupta(data, population="pop", factors=["a", "b", "c"]).summary
+    result = das_gupta(data, group="pop", factors=["a", "b", "c"]).summary
     effect = result.set_index(["population_from", "population_to", "factor"])["effect"]
     for f in "abc":
         assert effect[(2010, 2019, f)] == pytest.approx(
@@ -251,7 +251,7 @@ def test_n_populations_are_consistent_along_a_chain():
 
 def test_two_populations_need_no_adjustment():
     data = pd.DataFrame({"pop": [1, 2], "a": [2.0, 3.0], "b": [5.0, 4.0]})
-    table = das_gupta(data, population="pop", factors=["a", "b"]).table.set_index(
+    table = das_gupta(data, group="pop", factors=["a", "b"]).table.set_index(
         ["population", "factor"]
     )
     assert table.loc[(1, "a"), "standardized_rate"] == pytest.approx(2.0 * (5 + 4) / 2)
@@ -281,10 +281,10 @@ def test_twofold_and_threefold_by_hand(students):
     xb = np.r_[1, b[["x1", "x2"]].mean()]
     result = oaxaca_blinder(
         students,
-        outcome="y",
+        value="y",
         group="g",
         covariates=["x1", "x2"],
-        reference_group="A",
+        reference="A",
         weights="reference",
     )
     s = result.summary.set_index("component")["estimate"]
@@ -303,9 +303,7 @@ def test_pooled_reference_coefficients_include_a_group_indicator(students):
     star = sm.OLS(students["y"], design).fit().params.to_numpy()[:3]
     a, b = students[students.g == "A"], students[students.g == "B"]
     xa, xb = np.r_[1, a[["x1", "x2"]].mean()], np.r_[1, b[["x1", "x2"]].mean()]
-    result = oaxaca_blinder(
-        students, outcome="y", group="g", covariates=["x1", "x2"], reference_group="A"
-    )
+    result = oaxaca_blinder(students, value="y", group="g", covariates=["x1", "x2"], reference="A")
     assert result.summary.set_index("component").loc["explained", "estimate"] == pytest.approx(
         (xa - xb) @ star
     )
@@ -317,10 +315,10 @@ def test_pooled_reference_coefficients_include_a_group_indicator(students):
 def test_every_weighting_adds_up(students, weights):
     result = oaxaca_blinder(
         students,
-        outcome="y",
+        value="y",
         group="g",
         covariates=["x1", "x2"],
-        reference_group="A",
+        reference="A",
         weights=weights,
     )
     s = result.summary.set_index("component")["estimate"]
@@ -329,19 +327,15 @@ def test_every_weighting_adds_up(students, weights):
 
 
 def test_groups_keep_the_order_given(students):
-    first = oaxaca_blinder(
-        students, outcome="y", group="g", covariates=["x1", "x2"], reference_group="A"
-    )
-    second = oaxaca_blinder(
-        students, outcome="y", group="g", covariates=["x1", "x2"], reference_group="B"
-    )
+    first = oaxaca_blinder(students, value="y", group="g", covariates=["x1", "x2"], reference="A")
+    second = oaxaca_blinder(students, value="y", group="g", covariates=["x1", "x2"], reference="B")
     gap = lambda r: r.summary.set_index("component").loc["gap", "estimate"]  # noqa: E731
     assert gap(first) == pytest.approx(-gap(second))
 
 
 def test_bootstrap_standard_errors_repeat_with_the_seed(students):
     kwargs = dict(
-        outcome="y", group="g", covariates=["x1", "x2"], reference_group="A", bootstrap=50, seed=7
+        value="y", group="g", covariates=["x1", "x2"], reference="A", bootstrap=50, seed=7
     )
     one, two = oaxaca_blinder(students, **kwargs), oaxaca_blinder(students, **kwargs)
     pd.testing.assert_frame_equal(one.summary, two.summary)
@@ -352,9 +346,7 @@ def test_bootstrap_standard_errors_repeat_with_the_seed(students):
 def test_result_is_json_safe_and_free_of_addresses(students):
     import json
 
-    result = oaxaca_blinder(
-        students, outcome="y", group="g", covariates=["x1", "x2"], reference_group="A"
-    )
+    result = oaxaca_blinder(students, value="y", group="g", covariates=["x1", "x2"], reference="A")
     json.dumps(result.to_dict())
     assert "0x" not in repr(result)
     assert "<table" in result._repr_html_()
@@ -391,7 +383,7 @@ def _effects(result):
 def test_pre_and_post_give_post_minus_pre_not_the_alphabetical_order():
     # "post" sorts before "pre": an alphabetical order would give pre minus post.
     data = pd.DataFrame({"pop": ["pre", "post"], **TABLE_2_1})
-    result = das_gupta(data, population="pop", factors=["avg", "share"])
+    result = das_gupta(data, group="pop", factors=["avg", "share"])
     effects = _effects(result)
     for factor, expected in DASGUPTR_2_1.items():
         assert effects[factor] == pytest.approx(expected, abs=5e-4)
@@ -408,7 +400,7 @@ def test_categorical_order_wins_over_the_rows_order():
     # the DasGuptR values with their sign reversed.
     data = pd.DataFrame({"pop": ["black", "white"], **TABLE_2_1})
     data["pop"] = pd.Categorical(data["pop"], categories=["white", "black"])
-    result = das_gupta(data, population="pop", factors=["avg", "share"])
+    result = das_gupta(data, group="pop", factors=["avg", "share"])
     effects = _effects(result)
     for factor, expected in DASGUPTR_2_1.items():
         assert effects[factor] == pytest.approx(-expected, abs=5e-4)
@@ -420,13 +412,13 @@ def test_categorical_order_wins_over_the_rows_order():
 def test_unused_categories_are_not_populations():
     data = pd.DataFrame({"pop": ["pre", "post"], **TABLE_2_1})
     data["pop"] = pd.Categorical(data["pop"], categories=["baseline", "pre", "post"])
-    result = das_gupta(data, population="pop", factors=["avg", "share"])
+    result = das_gupta(data, group="pop", factors=["avg", "share"])
     assert result.settings["populations"] == ["pre", "post"]
 
 
 def test_explicit_order_reverses_the_comparison():
     data = pd.DataFrame({"pop": ["pre", "post"], **TABLE_2_1})
-    result = das_gupta(data, population="pop", factors=["avg", "share"], order=["post", "pre"])
+    result = das_gupta(data, group="pop", factors=["avg", "share"], order=["post", "pre"])
     assert _effects(result)["avg"] == pytest.approx(-DASGUPTR_2_1["avg"], abs=5e-4)
     assert result.settings["order"] == "given"
     assert result.settings["comparison"] == "pre minus post"
@@ -439,13 +431,13 @@ def test_explicit_order_reverses_the_comparison():
 def test_an_order_that_is_not_every_population_once_is_refused(order, message):
     data = pd.DataFrame({"pop": ["pre", "post"], **TABLE_2_1})
     with pytest.raises(ValueError, match=message):
-        das_gupta(data, population="pop", factors=["avg", "share"], order=order)
+        das_gupta(data, group="pop", factors=["avg", "share"], order=order)
 
 
 def test_years_are_compared_in_time_order_whatever_the_rows_order():
     # Years have their own order: 2019 listed first still gives 2019 minus 2015.
     data = pd.DataFrame({"pop": [2019, 2015], "a": [3.0, 2.0], "b": [4.0, 5.0]})
-    result = das_gupta(data, population="pop", factors=["a", "b"])
+    result = das_gupta(data, group="pop", factors=["a", "b"])
     assert result.settings["populations"] == [2015, 2019]
     assert result.settings["order"] == "ascending"
     assert result.summary["crude_difference"].iloc[0] == pytest.approx(3 * 4 - 2 * 5)
@@ -455,7 +447,7 @@ def test_three_labelled_populations_keep_their_order_along_the_chain():
     data = pd.DataFrame(
         {"pop": ["year one", "year two", "year three"], "a": [0.5, 0.6, 0.7], "b": [0.9, 0.8, 1.0]}
     )
-    result = das_gupta(data, population="pop", factors=["a", "b"])
+    result = das_gupta(data, group="pop", factors=["a", "b"])
     pairs = result.summary[["population_from", "population_to"]].drop_duplicates()
     assert pairs.values.tolist() == [
         ["year one", "year two"],
@@ -531,3 +523,155 @@ def test_many_series_in_one_call_equal_one_call_per_series(districts, start, end
     for words in ("pooled as 'Withheld groups'", "derived from published rates", "Not decomposed"):
         assert notes.str.contains(words, regex=False).any()
     assert notes.str.contains("is not published|do not add up to All students").any()
+
+
+# --- the result shape and the accessors (issue 19) ------------------------------------------
+
+
+def test_oaxaca_accessors_are_the_summary_rows(students):
+    result = oaxaca_blinder(
+        students, value="y", group="g", covariates=["x1", "x2"], reference="A", bootstrap=40, seed=2
+    )
+    estimates = result.summary.set_index("component")["estimate"]
+    assert result.gap == estimates["gap"]
+    assert result.twofold["component"].tolist() == ["explained", "unexplained"]
+    assert result.threefold["component"].tolist() == ["endowments", "coefficients", "interaction"]
+    assert result.twofold["estimate"].sum() == pytest.approx(result.gap)
+    assert result.threefold["estimate"].sum() == pytest.approx(result.gap)
+    assert result.twofold.columns.tolist() == ["component", "estimate", "se"]
+    assert result.settings["analysis"] == "Oaxaca-Blinder decomposition"
+    assert "Oaxaca (1973)" in result.settings["method_reference"]
+    assert result.settings["reference"] == "A"
+
+
+def test_oaxaca_conf_int_is_the_bootstrap_percentiles_at_any_level(students):
+    result = oaxaca_blinder(
+        students, value="y", group="g", covariates=["x1", "x2"], reference="A", bootstrap=60, seed=4
+    )
+    assert result.draws.shape == (60, 6)
+    np.testing.assert_allclose(result.draws.std(ddof=1).to_numpy(), result.summary["se"])
+    for level in (0.8, 0.95):
+        ci = result.conf_int(level)
+        expected = np.quantile(result.draws.to_numpy(), [(1 - level) / 2, (1 + level) / 2], axis=0)
+        np.testing.assert_allclose(ci["ci_lower"], expected[0])
+        np.testing.assert_allclose(ci["ci_upper"], expected[1])
+        assert ci["component"].tolist() == result.summary["component"].tolist()
+        assert (ci["level"] == level).all()
+    assert (result.conf_int(0.99)["ci_lower"] <= result.conf_int(0.5)["ci_lower"]).all()
+    with pytest.raises(ValueError, match="confidence level"):
+        result.conf_int(95)
+
+
+def test_oaxaca_without_bootstrap_has_no_intervals(students):
+    result = oaxaca_blinder(students, value="y", group="g", covariates=["x1", "x2"], reference="A")
+    assert len(result.draws) == 0
+    with pytest.raises(ValueError, match="bootstrap="):
+        result.conf_int()
+
+
+def test_results_are_complete_in_to_dict(students):
+    import json
+
+    result = oaxaca_blinder(
+        students, value="y", group="g", covariates=["x1", "x2"], reference="A", bootstrap=5, seed=1
+    )
+    out = json.loads(json.dumps(result.to_dict()))
+    assert set(out) == {"type", "table", "summary", "settings", "notes", "draws"}
+    assert len(out["draws"]) == 5
+    kitagawa = decompose_rate_change(KITAGAWA, start=2012, end=2015).to_dict()
+    assert kitagawa["settings"]["method"] == "kitagawa"
+    assert "Kitagawa (1955)" in kitagawa["settings"]["method_reference"]
+    assert len(kitagawa["table"]) == 2
+
+
+def test_das_gupta_effects_and_reference():
+    data = pd.DataFrame({"pop": ["pre", "post"], **TABLE_2_1})
+    result = das_gupta(data, group="pop", factors=["avg", "share"])
+    pd.testing.assert_frame_equal(result.effects, result.summary)
+    assert result.settings["group"] == "pop"
+    assert "Das Gupta (1993)" in result.settings["method_reference"]
+    assert "post minus pre" in repr(result)
+
+
+@pytest.mark.parametrize("make", ["kitagawa", "das_gupta", "oaxaca"])
+def test_every_result_draws_its_waterfall(make, students):
+    import matplotlib.pyplot as plt
+
+    if make == "kitagawa":
+        result = decompose_rate_change(KITAGAWA, start=2012, end=2015)
+    elif make == "das_gupta":
+        result = das_gupta(
+            pd.DataFrame({"pop": [1, 2], **TABLE_2_1}), group="pop", factors=["avg", "share"]
+        )
+    else:
+        result = oaxaca_blinder(
+            students, value="y", group="g", covariates=["x1", "x2"], reference="A"
+        )
+    fig, ax = plt.subplots()
+    assert result.plot(ax=ax) is ax
+    assert len(ax.patches) >= 4
+    plt.close(fig)
+
+
+def test_by_may_be_one_column_name():
+    one = decompose_rate_change(KITAGAWA, start=2012, end=2015, by="partnership")
+    listed = decompose_rate_change(KITAGAWA, start=2012, end=2015, by=["partnership"])
+    pd.testing.assert_frame_equal(one.summary, listed.summary)
+
+
+def test_a_missing_column_is_the_one_missing_column_error():
+    with pytest.raises(DataValidationError, match="required column is missing"):
+        decompose_rate_change(KITAGAWA.drop(columns="group"), start=2012, end=2015)
+    with pytest.raises(DataValidationError, match="required column is missing"):
+        das_gupta(pd.DataFrame({"pop": [1, 2]}), group="pop", factors=["avg"])
+
+
+# --- renamed parameters (issue 19): the old names work until 0.3, with a warning ----------
+
+
+def test_das_gupta_population_is_now_group():
+    data = pd.DataFrame({"pop": ["pre", "post"], **TABLE_2_1})
+    with pytest.warns(DeprecationWarning, match="population= is deprecated"):
+        old = das_gupta(data, population="pop", factors=["avg", "share"])
+    new = das_gupta(data, group="pop", factors=["avg", "share"])
+    pd.testing.assert_frame_equal(old.summary, new.summary)
+    pd.testing.assert_frame_equal(old.table, new.table)
+
+
+def test_das_gupta_rate_is_now_rate_function():
+    data = pd.DataFrame({"pop": [1940, 1960], "births": [19.4, 23.7], "deaths": [10.8, 9.5]})
+
+    def natural_increase(births, deaths):
+        return births - deaths
+
+    kw = dict(group="pop", factors=["births", "deaths"])
+    with pytest.warns(DeprecationWarning, match="rate= is deprecated"):
+        old = das_gupta(data, rate=natural_increase, **kw)
+    new = das_gupta(data, rate_function=natural_increase, **kw)
+    pd.testing.assert_frame_equal(old.summary, new.summary)
+
+
+def test_oaxaca_outcome_is_now_value(students):
+    kw = dict(group="g", covariates=["x1", "x2"], reference="A")
+    with pytest.warns(DeprecationWarning, match="outcome= is deprecated"):
+        old = oaxaca_blinder(students, outcome="y", **kw)
+    new = oaxaca_blinder(students, value="y", **kw)
+    pd.testing.assert_frame_equal(old.summary, new.summary)
+    pd.testing.assert_frame_equal(old.table, new.table)
+
+
+def test_oaxaca_reference_group_is_now_reference(students):
+    kw = dict(value="y", group="g", covariates=["x1", "x2"])
+    with pytest.warns(DeprecationWarning, match="reference_group= is deprecated"):
+        old = oaxaca_blinder(students, reference_group="B", **kw)
+    new = oaxaca_blinder(students, reference="B", **kw)
+    pd.testing.assert_frame_equal(old.summary, new.summary)
+
+
+def test_old_and_new_name_together_are_refused(students):
+    with pytest.raises(TypeError, match="both"):
+        oaxaca_blinder(
+            students, value="y", outcome="y", group="g", covariates=["x1"], reference="A"
+        )
+    with pytest.raises(TypeError, match="needs reference="):
+        oaxaca_blinder(students, value="y", group="g", covariates=["x1"])

@@ -114,7 +114,7 @@ def test_waterfall_bars_add_up_to_the_end_value():
     from c2c_analysis.decompose import das_gupta
 
     data = pd.DataFrame({"pop": [1, 2], "a": [2.0, 3.0], "b": [5.0, 4.0]})
-    ax = das_gupta(data, population="pop", factors=["a", "b"]).plot()
+    ax = das_gupta(data, group="pop", factors=["a", "b"]).plot()
     heights = [patch.get_height() for patch in ax.patches]
     assert heights[0] + heights[1] + heights[2] == pytest.approx(heights[3])  # 10 + effects = 12
 
