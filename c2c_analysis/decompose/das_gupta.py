@@ -260,7 +260,11 @@ def _population_order(values: pd.Series, order: Sequence[Any] | None) -> tuple[l
     return present, "first appearance"
 
 
-def _factor_values(data, population, factors, subgroup, pops) -> dict[Any, dict[str, Any]]:
+def _factor_values(
+    data: pd.DataFrame, population: str, factors: list[str], subgroup: str | None, pops: list[Any]
+) -> dict[Any, dict[str, Any]]:
+    """Each population's factor values: scalars, or arrays over the subgroups (in the first
+    population's order)."""
     out: dict[Any, dict[str, Any]] = {}
     order = None
     for p in pops:
@@ -301,7 +305,11 @@ def _factor_values(data, population, factors, subgroup, pops) -> dict[Any, dict[
 
 
 def _standardized(
-    own: Mapping[str, Any], other: Mapping[str, Any], factor: str, factors: list[str], evaluate
+    own: Mapping[str, Any],
+    other: Mapping[str, Any],
+    factor: str,
+    factors: list[str],
+    evaluate: Callable[[Mapping[str, Any]], float],
 ) -> float:
     """Rate of the population ``own`` with every factor but ``factor`` standardized against
     ``other``: the Shapley-weighted average over which other factors come from ``other``."""

@@ -99,6 +99,8 @@ def decompose_rate_change(
     >>> summary[["total_change", "composition_effect", "rate_effect"]].round(4).values.tolist()
     [[0.1506, -0.0015, 0.1522]]
     """
+    # Long because of its docstring (the identity, the withheld groups); the steps are
+    # _series_rows, _pool_withheld, _still_withheld and _kitagawa.
     keys = (
         [by]
         if isinstance(by, str)

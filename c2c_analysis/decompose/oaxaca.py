@@ -104,6 +104,8 @@ def oaxaca_blinder(
     >>> result.twofold.round(3)[["component", "estimate"]].values.tolist()
     [['explained', 0.027], ['unexplained', -0.002]]
     """
+    # Long because of its docstring (the twofold and threefold formulas, every weighting);
+    # the components are _ob_components, the resampling _bootstrap.
     value = renamed("oaxaca_blinder", "outcome", outcome, "value", value, default=None)
     reference = renamed(
         "oaxaca_blinder", "reference_group", reference_group, "reference", reference, default=None
@@ -201,7 +203,8 @@ def _ols(y: np.ndarray, X: np.ndarray) -> np.ndarray:
     return coef
 
 
-def _ob_components(y, X, is_a, weights) -> dict[str, Any]:
+def _ob_components(y: np.ndarray, X: np.ndarray, is_a: np.ndarray, weights: str) -> dict[str, Any]:
+    """The components (``summary``) and the per-covariate contributions (``detail``)."""
     xa, xb = X[is_a].mean(axis=0), X[~is_a].mean(axis=0)
     ba, bb = _ols(y[is_a], X[is_a]), _ols(y[~is_a], X[~is_a])
     if weights == "pooled":
