@@ -675,3 +675,22 @@ def test_old_and_new_name_together_are_refused(students):
         )
     with pytest.raises(TypeError, match="needs reference="):
         oaxaca_blinder(students, value="y", group="g", covariates=["x1"])
+
+
+def test_oaxaca_conf_int_from_standard_errors_alone(students):
+    import dataclasses
+
+    from scipy import stats
+
+    result = oaxaca_blinder(
+        students, value="y", group="g", covariates=["x1", "x2"], reference="A", bootstrap=20, seed=5
+    )
+    no_draws = dataclasses.replace(result, draws=result.draws.iloc[:0])
+    ci = no_draws.conf_int(0.9)
+    z = stats.norm.ppf(0.95)
+    np.testing.assert_allclose(
+        ci["ci_lower"], result.summary["estimate"] - z * result.summary["se"]
+    )
+    np.testing.assert_allclose(
+        ci["ci_upper"], result.summary["estimate"] + z * result.summary["se"]
+    )

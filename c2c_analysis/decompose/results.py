@@ -1,5 +1,6 @@
-"""The results of the decompositions, on the package's one :class:`~c2c_analysis._results.Result`
-shape: ``table``, ``summary``, ``settings``, ``notes``, ``to_dict()``, ``plot(ax=None)``."""
+"""The results of the decompositions, in the package's one result shape: ``table``,
+``summary``, ``settings``, ``notes``, ``to_dict()``, ``plot(ax=None)``, and ``conf_int(level)``
+where there are intervals (Oaxaca-Blinder with the bootstrap)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from c2c_analysis._checks import check_level
 from c2c_analysis._results import Result
@@ -281,6 +281,8 @@ class OaxacaBlinderResult(Result):
             draws = self.draws[out["component"].tolist()].to_numpy(dtype=float)
             lower, upper = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=0)
         elif out["se"].notna().any():
+            from scipy import stats
+
             z = float(stats.norm.ppf((1 + level) / 2))
             estimate, se = out["estimate"].to_numpy(dtype=float), out["se"].to_numpy(dtype=float)
             lower, upper = estimate - z * se, estimate + z * se
