@@ -52,7 +52,7 @@ def plot_waterfall(result: Any, *, ax: Axes | None = None) -> Axes:
     >>> import pandas as pd
     >>> from c2c_analysis.decompose import das_gupta
     >>> data = pd.DataFrame({"pop": [1, 2], "a": [2.0, 3.0], "b": [5.0, 4.0]})
-    >>> ax = plot_waterfall(das_gupta(data, population="pop", factors=["a", "b"]))
+    >>> ax = plot_waterfall(das_gupta(data, group="pop", factors=["a", "b"]))
     >>> [float(bar.get_height()) for bar in ax.patches]
     [10.0, 4.5, -2.5, 12.0]
     """
