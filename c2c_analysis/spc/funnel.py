@@ -322,6 +322,8 @@ def _counts(
     data: pd.DataFrame, numerator: str, denominator: str, unit: str, method: str
 ) -> tuple[pd.DataFrame, list[str]]:
     """Validated counts summed per unit (in order of first appearance) and reading notes."""
+    # Long because every check names the unit, column and value of each bad row in one
+    # list (one error for all problems), before the sums.
     require_columns(data, [numerator, denominator, unit])
     frame = pd.DataFrame(
         {
