@@ -24,8 +24,6 @@ whole numbers).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import pandas as pd
 
@@ -154,7 +152,7 @@ def basis_note(basis: pd.Series | np.ndarray, *, used: np.ndarray | None = None)
     values = pd.Series(np.asarray(basis))
     if used is not None:
         values = values[np.asarray(used, dtype=bool)]
-    counts: Mapping[str, int] = values.value_counts().to_dict()
+    counts = {str(k): int(v) for k, v in values.value_counts().items()}
     notes = []
     for kind in ("rate", "range", "rate_only"):
         if counts.get(kind):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import numpy as np
 import pandas as pd
 
@@ -29,7 +31,11 @@ def start_end_rows(
     """``members`` with the ``start`` and ``end`` periods of their series (``"first"`` and
     ``"last"`` are each series' own), keeping only the rows at those two periods."""
     out = members
-    for name, value, how in (("start", start, "min"), ("end", end, "max")):
+    ends: tuple[tuple[str, Any, Literal["min", "max"]], ...] = (
+        ("start", start, "min"),
+        ("end", end, "max"),
+    )
+    for name, value, how in ends:
         if isinstance(value, str) and value in ("first", "last"):
             if (name, value) not in (("start", "first"), ("end", "last")):
                 allowed = "first" if name == "start" else "last"
