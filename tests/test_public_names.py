@@ -123,7 +123,7 @@ def test_signatures_follow_the_vocabulary(where):
     function = dict(_functions())[where]
     parameters = inspect.signature(function).parameters
     level = parameters.get("level")
-    if level is not None and level.default is not inspect.Parameter.empty:
+    if level is not None and level.default not in (inspect.Parameter.empty, DEPRECATED):
         assert isinstance(level.default, float), f"{where}: level is a float confidence level"
     seed = parameters.get("seed")
     if seed is not None:
