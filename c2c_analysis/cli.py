@@ -252,6 +252,16 @@ def _show_warnings(caught: list[warnings.WarningMessage]) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    try:
+        return _validate_checked(args)
+    except OSError as error:  # a folder given as the file, --problems unwritable, ...
+        reason = error.strerror or str(error)
+        where = error.filename or args.file
+        print(f"c2c: {where}: {reason}" if error.strerror else f"c2c: {error}", file=sys.stderr)
+        return 2
+
+
+def _validate_checked(args: argparse.Namespace) -> int:
     # The file is validated in chunks: problems go to --problems as they are found and
     # only the first stay in memory, so a large file needs far less memory than its table.
     from c2c_analysis.io.outcomes import validate_file as _validate_file
@@ -269,9 +279,6 @@ def _validate(args: argparse.Namespace) -> int:
                 else args.rates_in_percent == "yes",
                 problems=args.problems,
             )
-        except FileNotFoundError as error:
-            print(f"c2c: {error}", file=sys.stderr)
-            return 2
         except DataValidationError as error:  # the file or recipe could not be read
             _show_warnings(caught)
             print(f"{args.file}: INVALID\n{error}")

@@ -40,6 +40,18 @@ def test_validate_lists_every_problem_and_exits_one(tmp_path, capsys):
     assert "row 3, column 'numerator': is larger than the denominator (2000)" in out
 
 
+def test_validate_on_a_folder_or_an_unwritable_problems_file_is_one_line(tmp_path, capsys):
+    assert main(["validate", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "directory" in err
+    assert str(tmp_path) in err
+    path = tmp_path / "bad.csv"
+    path.write_text(HEADER + "tacoma,hs_graduation,20x5,all,All students,1650,2000\n")
+    assert main(["validate", str(path), "--problems", str(tmp_path)]) == 2
+    assert "Is a directory" in capsys.readouterr().err
+
+
 def test_validate_column_map_option(tmp_path):
     path = tmp_path / "mapped.csv"
     path.write_text(
