@@ -14,7 +14,6 @@ Their results (:mod:`~c2c_analysis.decompose.results`) share the package's one r
 
 from __future__ import annotations
 
-from c2c_analysis.decompose.standardization import das_gupta
 from c2c_analysis.decompose.kitagawa import decompose_rate_change
 from c2c_analysis.decompose.oaxaca import oaxaca_blinder
 from c2c_analysis.decompose.results import (
@@ -22,6 +21,7 @@ from c2c_analysis.decompose.results import (
     DecompositionResult,
     OaxacaBlinderResult,
 )
+from c2c_analysis.decompose.standardization import das_gupta
 
 __all__ = [
     "DasGuptaResult",
