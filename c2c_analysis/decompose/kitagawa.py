@@ -55,7 +55,7 @@ def decompose_rate_change(
         rates or ranges with their cohort counts (the count derived as rate × cohort).
     start, end : period, "first" or "last"
         The two periods compared; ``start="first"`` and ``end="last"`` take each series' own
-        first and last period (as in :func:`~c2c_analysis.gaps.gap_change`), so one call
+        first and last period (as in :func:`~c2c_analysis.gap_change`), so one call
         covers outcomes observed over different years.
     time, group, numerator, denominator : str
         Columns.

@@ -37,7 +37,7 @@ def plot_gaps(
     Parameters
     ----------
     gap_table : DataFrame
-        :func:`~c2c_analysis.gaps.gaps` output for one partnership, outcome and dimension.
+        :func:`~c2c_analysis.gaps` output for one partnership, outcome and dimension.
         Groups without any gap (withheld throughout) and catch-all groups ("Not reported")
         are left out.
     time, group : str
@@ -109,7 +109,7 @@ def plot_gap_change(
     Parameters
     ----------
     change_table : DataFrame
-        :func:`~c2c_analysis.gaps.gap_change` output.
+        :func:`~c2c_analysis.gap_change` output.
     group : str
         Its group column.
     ax : Axes, optional
