@@ -50,7 +50,7 @@ def read_portfolio(path: str | os.PathLike[str], *, data: pd.DataFrame | None = 
         A ``.yaml``/``.yml`` file, or a CSV file (any other suffix).
     data : DataFrame, optional
         An outcome table to check the strategies against (outcomes, groups, start; see
-        :meth:`~c2c_analysis.portfolio.Portfolio.validate`).
+        ``Portfolio.validate()``).
 
     Returns
     -------

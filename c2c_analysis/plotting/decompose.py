@@ -10,6 +10,8 @@ from c2c_analysis.plotting._axes import ACTUAL, BASELINE, literal, new_axes
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+__all__ = ["plot_waterfall"]
+
 
 def _steps(result: Any) -> tuple[float, list[tuple[str, float]], float, tuple[str, str]]:
     """The start value, each effect, the end value and the end bars' names."""

@@ -21,6 +21,8 @@ from c2c_analysis.plotting.theme import CATCH_ALL_GROUPS, group_colors
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+__all__ = ["plot_gap_change", "plot_gaps"]
+
 
 def plot_gaps(
     gap_table: pd.DataFrame,

@@ -21,6 +21,8 @@ from c2c_analysis.plotting._axes import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+__all__ = ["plot_its", "plot_scorecard"]
+
 _VERDICT_COLORS = {
     "turned_the_curve": "#1a7f37",
     "above_baseline_within_noise": "#7fb77e",

@@ -27,6 +27,8 @@ from c2c_analysis.plotting._axes import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+__all__ = ["plot_funnel", "plot_spc", "plot_spc_grid"]
+
 
 def _signal_colors(table: pd.DataFrame, better: str | None) -> np.ndarray:
     """Each point's signal colour: improvement (blue) or concern (orange) in the outcome's

@@ -11,6 +11,15 @@ from c2c_analysis.plotting._axes import laid_out
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+__all__ = [
+    "CATCH_ALL_GROUPS",
+    "GROUP_COLORS",
+    "describe_figure",
+    "figure_svg",
+    "group_colors",
+    "set_theme",
+]
+
 #: One colour per group in every figure of every partnership: Okabe & Ito's colour-blind
 #: safe palette (with Tol's wine and teal for the last race/ethnicity categories); the
 #: higher-rated side of a two-group dimension in blue, the other in vermillion.

@@ -22,6 +22,8 @@ from c2c_analysis.plotting._axes import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+__all__ = ["plot_trends", "plot_turn_the_curve"]
+
 
 def plot_trends(
     data: pd.DataFrame,

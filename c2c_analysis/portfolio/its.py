@@ -223,7 +223,7 @@ def interrupted_time_series(
     hac_lags : int, optional
         Newey-West lags for gaussian standard errors (default: floor(4(T/100)^(2/9))).
     level : float
-        Confidence level of the table's intervals (default 0.95; :meth:`ITSResult.conf_int`
+        Confidence level of the table's intervals (default 0.95; ``ITSResult.conf_int()``
         gives any other).
     dispersion_floor : bool
         With ``dispersion="pearson"``: a binomial or Poisson dispersion estimate below 1 is

@@ -222,7 +222,7 @@ def evaluate_portfolio(
     ------
     DataValidationError
         A column is missing, or a strategy does not fit the data
-        (:meth:`~c2c_analysis.portfolio.Portfolio.validate`).
+        (``Portfolio.validate()``).
     TypeError, ValueError
         An argument of the wrong kind or outside its allowed values.
 
