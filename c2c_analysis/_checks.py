@@ -8,12 +8,12 @@ the signature, with a ``DeprecationWarning``).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["DEPRECATED", "check_level", "renamed", "require_columns"]
+__all__ = ["DEPRECATED", "check_level", "renamed", "require_columns", "require_names"]
 
 #: The release in which deprecated parameter names stop working.
 REMOVED_IN = "0.3"
@@ -45,17 +45,28 @@ def require_columns(data: Any, columns: Sequence[str], *, what: str = "data") ->
 
     ``data`` that is not a DataFrame is a ``TypeError`` naming what was given.
     """
-    from c2c_analysis.validation import DataValidationError
-
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"{what} must be a DataFrame, not {type(data).__name__}")
-    missing = [c for c in dict.fromkeys(columns) if c not in data.columns]
+    require_names(data.columns, columns)
+
+
+def require_names(present: Iterable[Any], columns: Sequence[str], *, source: str | None = None):
+    """The missing-column error for any table's column names (a Dask frame's, a file's).
+
+    Raises a :class:`DataValidationError` with one problem per column of ``columns`` that is
+    not in ``present`` (``source`` names the table in the message).
+    """
+    from c2c_analysis.validation import DataValidationError
+
+    names = set(present)
+    missing = [c for c in dict.fromkeys(columns) if c not in names]
     if missing:
         raise DataValidationError(
             [
                 {"row": None, "column": c, "value": "", "problem": "required column is missing"}
                 for c in missing
-            ]
+            ],
+            source=source,
         )
 
 

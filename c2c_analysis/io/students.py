@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from c2c_analysis._checks import DEPRECATED, REMOVED_IN, renamed
+from c2c_analysis._checks import DEPRECATED, REMOVED_IN, renamed, require_names
 from c2c_analysis.schema import (
     ALL_STUDENTS,
     GROUPS,
@@ -178,13 +178,7 @@ def _check_columns(columns, *, value, time, dimensions, partnership, id_column) 
         needed.append("partnership")
     if id_column is not None and id_column in columns:
         needed.append(id_column)
-    problems = [
-        {"row": None, "column": c, "value": "", "problem": "required column is missing"}
-        for c in dict.fromkeys(needed)
-        if c not in columns
-    ]
-    if problems:
-        raise DataValidationError(problems, source="aggregate_students")
+    require_names(columns, needed, source="aggregate_students")
 
 
 #: The columns of the per-partition counts, before they are added up and ordered.
