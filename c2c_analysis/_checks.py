@@ -50,7 +50,9 @@ def require_columns(data: Any, columns: Sequence[str], *, what: str = "data") ->
     require_names(data.columns, columns)
 
 
-def require_names(present: Iterable[Any], columns: Sequence[str], *, source: str | None = None):
+def require_names(
+    present: Iterable[Any], columns: Sequence[str], *, source: str | None = None
+) -> None:
     """The missing-column error for any table's column names (a Dask frame's, a file's).
 
     Raises a :class:`DataValidationError` with one problem per column of ``columns`` that is
