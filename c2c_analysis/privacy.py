@@ -1011,10 +1011,10 @@ def suppression_notes(
     ...     "suppressed": False})
     >>> notes = suppression_notes(suppress(table, min_cell=None, top_bottom=None))
     >>> print(notes[1])  # doctest: +NORMALIZE_WHITESPACE
-    Black students' high school graduation in 2016 was withheld because fewer than 10
+    High school graduation for Black students in 2016 was withheld because fewer than 10
     students were in the group.
     >>> print(notes[0])  # doctest: +NORMALIZE_WHITESPACE
-    Asian students' high school graduation in 2016 is shown as a range, without the
+    High school graduation for Asian students in 2016 is shown as a range, without the
     group's size, because an exact figure would let a smaller withheld group be worked out
     from the totals.
     """
@@ -1041,27 +1041,26 @@ def suppression_notes(
             OUTCOMES[outcome].label.lower() if outcome in OUTCOMES else outcome.replace("_", " ")
         )
         who = _group_phrase(str(values.get("group", "")), str(values.get("dimension", "")))
-        who = who[0].upper() + who[1:]
+        # The outcome is the subject ("High school graduation for Black students in 2015 and
+        # 2016 was withheld"): one verb form, and no possessive of a phrase such as
+        # "students whose race/ethnicity was not reported".
+        subject = label[:1].upper() + label[1:] + f" for {who}"
         where = ""
         if values.get("unit"):
             where += f" at {values['unit']}"
         if several and values.get("partnership"):
             where += f" in {names.get(values['partnership'], values['partnership'])}"
         when = f" in {_years(rows[time].tolist())}" if time else ""
-        plural = time is not None and rows[time].nunique() > 1
         rule = str(values["rule"])
         if rule == "complementary_range":
-            verb = "are" if plural else "is"
             size = (
                 ", without the group's size,"
                 if rows["detail"].str.contains("size withheld").all()
                 else ""
             )
             sentences.append(
-                f"{who}'s {label}{where}{when} {verb} shown as a range{size} because an exact "
-                "figure would let a smaller withheld group be worked out from the totals.".replace(
-                    "students's", "students'"
-                )
+                f"{subject}{where}{when} is shown as a range{size} because an exact "
+                "figure would let a smaller withheld group be worked out from the totals."
             )
             continue
         if rule in ("top_coded", "bottom_coded") or (
@@ -1082,17 +1081,10 @@ def suppression_notes(
                     f"the rate was {side}, which would tell families the outcome of "
                     "nearly every student"
                 )
-            verb = "are" if plural else "is"
-            sentences.append(
-                f"{who}'s {label}{where}{when} {verb} shown as a range because {why}.".replace(
-                    "students's", "students'"
-                )
-            )
+            sentences.append(f"{subject}{where}{when} is shown as a range because {why}.")
             continue
         reason = _REASONS.get(rule, rule).format(
             min_n=result.min_n, min_cell=settings.get("min_cell")
         )
-        verb = "were" if plural else "was"
-        sentence = f"{who}'s {label}{where}{when} {verb} withheld because {reason}."
-        sentences.append(sentence.replace("students's", "students'"))
+        sentences.append(f"{subject}{where}{when} was withheld because {reason}.")
     return sentences

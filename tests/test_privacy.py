@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from c2c_analysis import load_sample
 from c2c_analysis.audit import audit_disclosure
 from c2c_analysis.privacy import suppress
+from c2c_analysis.schema import NOT_REPORTED
 
 
 def table(groups: dict[str, tuple[int, int]], *, dimension: str = "race_ethnicity") -> pd.DataFrame:
@@ -305,9 +306,22 @@ def test_numerator_without_denominator_is_not_published_when_its_cohort_is_small
 def test_notes_say_in_words_which_group_was_withheld_and_why():
     result = suppress(table({"A": (5, 9), "B": (30, 40), "C": (80, 100)}), **COUNTS_ONLY)
     assert (
-        "A students' high school graduation in 2019 was withheld because fewer than 10 "
+        "High school graduation for A students in 2019 was withheld because fewer than 10 "
         "students were in the group." in result.notes
     )
+
+
+def test_notes_on_groups_not_reported_read_as_sentences():
+    frame = table({"A": (30, 40), "B": (60, 80), NOT_REPORTED: (3, 6)})
+    notes = suppress(frame, **COUNTS_ONLY).notes
+    assert any(
+        n.startswith(
+            "High school graduation for students whose race/ethnicity was not reported in 2019 "
+            "was withheld"
+        )
+        for n in notes
+    ), notes
+    assert not any("reported's" in n or "students's" in n for n in notes)
 
 
 def test_defaults_are_state_practice():
