@@ -142,6 +142,8 @@ def main() -> None:
             ("5 sample partnerships", {}, 5),
             ("10 partnerships", {"data": str(data)}, 10),
         ):
+            if batch_rounds < 1:  # --batch-rounds 0: the report and its floor only
+                break
             ones, twos = [], []
             for _ in range(batch_rounds):  # alternated, fastest of each
                 ones.append(
