@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["as_float", "group_codes", "group_sum", "join_notes", "segment_join", "texts"]
+__all__ = ["group_codes", "group_sum", "join_notes", "segment_join", "texts"]
 
 
 def group_codes(*columns: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -42,11 +42,6 @@ def group_codes(*columns: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarra
 def group_sum(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Per code 0..n-1, the sum of ``values`` (a NaN makes its group's sum NaN)."""
     return np.bincount(codes, weights=values, minlength=n)
-
-
-def as_float(series: pd.Series) -> np.ndarray:
-    """``series`` as float64, text and missing values as NaN."""
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
 def texts(before: str, numbers: np.ndarray, after: str) -> np.ndarray:

@@ -45,7 +45,6 @@ __all__ = [
 DEFAULT_SPREAD = 3
 
 KEYS = ("partnership", "unit", "outcome", "time", "dimension", "group")
-_TOL = 1e-6
 
 
 # --- the linked structure ------------------------------------------------------------------

@@ -68,7 +68,7 @@ def _frame_html(frame: pd.DataFrame, rows: int = 20) -> str:
 class Result:
     """Base of every result object: ``table``, ``summary``, ``settings``, ``notes``.
 
-    Subclasses name their method (``method``, ``reference`` class attributes), add their
+    Subclasses name their method (``analysis``, ``method_reference`` class attributes), add their
     own members (frozen dataclass fields, listed by :meth:`to_dict`), and override
     :meth:`plot` and :meth:`conf_int` where they have a figure or intervals.
     """
@@ -78,10 +78,10 @@ class Result:
     settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
-    #: The method's name and its reference (author, year, title), recorded in ``settings``
-    #: as ``analysis`` and ``method_reference``.
-    method: ClassVar[str] = ""
-    reference: ClassVar[str] = ""
+    #: The method's name and its literature reference (author, year, title), recorded in
+    #: ``settings`` under the same names (``reference`` is the vocabulary's reference group).
+    analysis: ClassVar[str] = ""
+    method_reference: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
         from c2c_analysis import __version__
@@ -89,8 +89,8 @@ class Result:
         settings = {
             **dict(self.settings),
             "version": __version__,
-            **({"analysis": self.method} if self.method else {}),
-            **({"method_reference": self.reference} if self.reference else {}),
+            **({"analysis": self.analysis} if self.analysis else {}),
+            **({"method_reference": self.method_reference} if self.method_reference else {}),
         }
         object.__setattr__(self, "settings", settings)
         notes = (self.notes,) if isinstance(self.notes, str) else tuple(self.notes or ())
@@ -112,7 +112,7 @@ class Result:
         raise NotImplementedError(f"{type(self).__name__} has no intervals")
 
     def _title(self) -> str:
-        return self.method or type(self).__name__
+        return self.analysis or type(self).__name__
 
     def _repr_html_(self) -> str:
         parts = [f"<h4>{html.escape(self._title())}</h4>"]

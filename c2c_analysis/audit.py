@@ -157,8 +157,8 @@ class AuditResult(Result):
     safe: bool
     sources: list[str]
 
-    method: ClassVar[str] = "Audit of a suppression pattern by integer programming"
-    reference: ClassVar[str] = (
+    analysis: ClassVar[str] = "Audit of a suppression pattern by integer programming"
+    method_reference: ClassVar[str] = (
         "Hundepool et al. (2012), Statistical Disclosure Control, Wiley, section 4.3"
     )
 

@@ -254,6 +254,8 @@ def _show_warnings(caught: list[warnings.WarningMessage]) -> None:
 def _validate(args: argparse.Namespace) -> int:
     try:
         return _validate_checked(args)
+    except BrokenPipeError:  # main() ends quietly when the reader closes the pipe
+        raise
     except OSError as error:  # a folder given as the file, --problems unwritable, ...
         reason = error.strerror or str(error)
         where = error.filename or args.file
@@ -264,12 +266,12 @@ def _validate(args: argparse.Namespace) -> int:
 def _validate_checked(args: argparse.Namespace) -> int:
     # The file is validated in chunks: problems go to --problems as they are found and
     # only the first stay in memory, so a large file needs far less memory than its table.
-    from c2c_analysis.io.outcomes import validate_file as _validate_file
+    from c2c_analysis.io.outcomes import validate_file
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", C2CDataWarning)
         try:
-            checked = _validate_file(
+            checked = validate_file(
                 args.file,
                 column_map=_column_map(args.column_map),
                 sheet=args.sheet,

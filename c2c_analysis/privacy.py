@@ -144,8 +144,8 @@ class SuppressionResult(Result):
     record: pd.DataFrame
     min_n: int
 
-    method: ClassVar[str] = "Cell suppression with complementary suppression"
-    reference: ClassVar[str] = (
+    analysis: ClassVar[str] = "Cell suppression with complementary suppression"
+    method_reference: ClassVar[str] = (
         "Hundepool et al. (2012), Statistical Disclosure Control, Wiley, chapter 4; "
         "Fischetti & Salazar-Gonzalez (2000), JASA 95:916-928"
     )

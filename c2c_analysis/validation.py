@@ -1648,8 +1648,9 @@ def validate_table(
         exactly (for our readers' output).
     reading : sequence of str, default ()
         Notes from reading the file, reported with the others.
-    rates_in_percent : bool, optional
-        The rate columns' unit; None decides per column from the values.
+    rates_in_percent : bool or mapping of str to bool, optional
+        The rate columns' unit; a mapping fixes the unit of the columns it names. None, and
+        the columns a mapping leaves out, are decided per column from the values.
     rates_note : str, optional
         A reader's own statement of the unit (its rates are proportions already), which
         replaces the decision's note.
@@ -1674,7 +1675,6 @@ def validate_table(
     >>> validate_table(raw, source=None)[["year", "group", "rate"]].to_dict("records")
     [{'year': 2015, 'group': 'All students', 'rate': 0.81}]
     """
-    # Long because of its docstring (every parameter documented); the code is about 45 lines.
     labels = np.asarray(list(data.index) if rows is None else list(rows), dtype=object)
     for hash_key in _HASH_KEYS:
         check = _Validation(
@@ -1784,7 +1784,6 @@ def validate_chunks(
     >>> checked.count, checked.summary["rows"]
     (0, 1)
     """
-    # Long because of its docstring (every parameter documented); the code is about 50 lines.
     sink = _ProblemsFile(problems) if problems is not None else None
     options: dict[str, Any] = {
         "source": source,
@@ -1884,13 +1883,6 @@ def _count_text(counts: pd.Series, *, limit: int = 8) -> str:
     """'Homeless 12, Foster care 3': counts of groups, most frequent first."""
     shown = ", ".join(f"{g or '(no group)'} {c}" for g, c in counts.head(limit).items())
     return shown + (f" and {len(counts) - limit} more groups" if len(counts) > limit else "")
-
-
-def _count_groups(groups: np.ndarray | None, mask: np.ndarray, *, limit: int = 8) -> str:
-    """'Homeless 12, Foster care 3': the groups of the masked rows, most frequent first."""
-    if groups is None:
-        return "groups unknown"
-    return _count_text(pd.Series(groups[mask], dtype=object).value_counts(), limit=limit)
 
 
 def _explain(mask: np.ndarray, a: np.ndarray, b: np.ndarray, template: str) -> np.ndarray:
@@ -2103,7 +2095,3 @@ def check_portfolio(table: pd.DataFrame, portfolio_path: Any) -> None:
                 )
     if problems:
         raise DataValidationError(problems, source=portfolio.source or "portfolio")
-
-
-# The old private name, for code that imported it (issue 19).
-_check_portfolio = check_portfolio

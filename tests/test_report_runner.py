@@ -296,6 +296,13 @@ def test_the_published_notebook_names_its_inputs_by_file_name_only(tmp_path, pub
     assert meta["parameters"]["data_path"] == "riverton.parquet"
     assert meta["parameters"]["output_dir"] == "."
     assert (meta["input_path"], meta["output_path"]) == ("publish.ipynb", "publish.ipynb")
+    # No published file (report.html, results.json, provenance.json, tables) names a path
+    # of this machine either: the output folder's or the private inputs' (under home).
+    for path in Path(record.output).rglob("*"):
+        if path.is_file():
+            published = path.read_text(errors="ignore")
+            assert str(tmp_path) not in published, path.name
+            assert str(Path.home()) not in published, path.name
 
 
 def test_a_failing_cell_is_named_although_papermill_inserts_cells(tmp_path):

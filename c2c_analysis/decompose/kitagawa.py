@@ -200,14 +200,11 @@ def _series_rows(
     frame = frame.reset_index(drop=True)
     if not len(frame):
         raise _no_series(time, start, end)
-    codes = (
-        group_codes(*(frame[k].to_numpy() for k in keys))[0]
+    codes, first_row = (
+        group_codes(*(frame[k].to_numpy() for k in keys))
         if keys
-        else np.zeros(len(frame), dtype=np.int64)
+        else (np.zeros(len(frame), dtype=np.int64), np.array([0]))
     )
-    n_series = int(codes.max()) + 1
-    first_row = np.full(n_series, -1)
-    first_row[codes[::-1]] = np.arange(len(codes))[::-1]
     series = frame[keys].iloc[first_row].reset_index(drop=True)
     periods = frame[["start", "end"]].iloc[first_row].reset_index(drop=True)
     rows = frame.assign(

@@ -11,7 +11,7 @@ import pandas as pd
 
 from c2c_analysis._checks import DEPRECATED, renamed, require_columns
 from c2c_analysis._results import json_safe
-from c2c_analysis.decompose.results import OaxacaBlinderResult
+from c2c_analysis.decompose.results import THREEFOLD, TWOFOLD, OaxacaBlinderResult
 
 __all__ = ["oaxaca_blinder"]
 
@@ -174,7 +174,7 @@ def oaxaca_blinder(
     )
 
 
-_DETAIL = ("explained", "unexplained", "endowments", "coefficients", "interaction")
+_DETAIL = (*TWOFOLD, *THREEFOLD)
 
 
 def _bootstrap(

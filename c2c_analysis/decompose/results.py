@@ -5,7 +5,7 @@ where there are intervals (Oaxaca-Blinder with the bootstrap)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -24,14 +24,33 @@ THREEFOLD = ("endowments", "coefficients", "interaction")
 COMPONENTS = ("gap", *TWOFOLD, *THREEFOLD)
 
 
-def _waterfall(result: Any, ax: Axes | None) -> Axes:
-    from c2c_analysis.plotting import plot_waterfall
+@dataclasses.dataclass(frozen=True, repr=False, kw_only=True)
+class _Waterfall(Result):
+    """A decomposition: its figure is a waterfall from the start value through each
+    effect to the end value."""
 
-    return plot_waterfall(result, ax=ax)
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Waterfall of the decomposition: the start value, each effect, the end value
+        (the first series only, for a Kitagawa result; see
+        :func:`c2c_analysis.plotting.plot_waterfall`).
+
+        Parameters
+        ----------
+        ax : Axes, optional
+            Where to draw (None: a new figure).
+
+        Returns
+        -------
+        Axes
+            One bar each for the start value, every effect and the end value.
+        """
+        from c2c_analysis.plotting import plot_waterfall
+
+        return plot_waterfall(self, ax=ax)
 
 
 @dataclasses.dataclass(frozen=True, repr=False, kw_only=True)
-class DecompositionResult(Result):
+class DecompositionResult(_Waterfall):
     """Kitagawa's decomposition of the change in an overall rate (see
     :func:`~c2c_analysis.decompose.decompose_rate_change`).
 
@@ -68,33 +87,17 @@ class DecompositionResult(Result):
     [True, False, True, True]
     """
 
-    method: ClassVar[str] = "Kitagawa decomposition"
-    reference: ClassVar[str] = (
+    analysis: ClassVar[str] = "Kitagawa decomposition"
+    method_reference: ClassVar[str] = (
         "Kitagawa (1955), Components of a difference between two rates, JASA 50:1168-1194"
     )
 
-    def plot(self, ax: Axes | None = None) -> Axes:
-        """Waterfall of the first series: its start rate, the composition and rate effects,
-        its end rate (see :func:`c2c_analysis.plotting.plot_waterfall`).
-
-        Parameters
-        ----------
-        ax : Axes, optional
-            Where to draw (None: a new figure).
-
-        Returns
-        -------
-        Axes
-            One bar each for the start rate, the two effects and the end rate.
-        """
-        return _waterfall(self, ax)
-
     def _title(self) -> str:
-        return f"{self.method}, {self.settings.get('start')} to {self.settings.get('end')}"
+        return f"{self.analysis}, {self.settings.get('start')} to {self.settings.get('end')}"
 
 
 @dataclasses.dataclass(frozen=True, repr=False, kw_only=True)
-class DasGuptaResult(Result):
+class DasGuptaResult(_Waterfall):
     """Das Gupta's standardization and decomposition of rates (see
     :func:`~c2c_analysis.decompose.das_gupta`).
 
@@ -128,8 +131,8 @@ class DasGuptaResult(Result):
     [['a', 4.5], ['b', -2.5]]
     """
 
-    method: ClassVar[str] = "Das Gupta standardization and decomposition"
-    reference: ClassVar[str] = (
+    analysis: ClassVar[str] = "Das Gupta standardization and decomposition"
+    method_reference: ClassVar[str] = (
         "Das Gupta (1993), Standardization and Decomposition of Rates: A User's Manual, "
         "US Bureau of the Census, Current Population Reports P23-186"
     )
@@ -141,29 +144,12 @@ class DasGuptaResult(Result):
         ``crude_difference``)."""
         return self.summary
 
-    def plot(self, ax: Axes | None = None) -> Axes:
-        """Waterfall from the first population's crude rate through each factor's effect to
-        the last population's (see :func:`c2c_analysis.plotting.plot_waterfall`).
-
-        Parameters
-        ----------
-        ax : Axes, optional
-            Where to draw (None: a new figure).
-
-        Returns
-        -------
-        Axes
-            One bar each for the first crude rate, every factor's effect and the last crude
-            rate.
-        """
-        return _waterfall(self, ax)
-
     def _title(self) -> str:
-        return f"{self.method}: {self.settings.get('comparison', '')}"
+        return f"{self.analysis}: {self.settings.get('comparison', '')}"
 
 
 @dataclasses.dataclass(frozen=True, repr=False, kw_only=True)
-class OaxacaBlinderResult(Result):
+class OaxacaBlinderResult(_Waterfall):
     """Blinder-Oaxaca decomposition of a gap between two groups (see
     :func:`~c2c_analysis.decompose.oaxaca_blinder`).
 
@@ -209,8 +195,8 @@ class OaxacaBlinderResult(Result):
         default_factory=lambda: pd.DataFrame(columns=list(COMPONENTS), dtype=float)
     )
 
-    method: ClassVar[str] = "Oaxaca-Blinder decomposition"
-    reference: ClassVar[str] = (
+    analysis: ClassVar[str] = "Oaxaca-Blinder decomposition"
+    method_reference: ClassVar[str] = (
         "Oaxaca (1973), Male-female wage differentials in urban labor markets, Int Econ Rev "
         "14:693-709; Blinder (1973), Wage discrimination: reduced form and structural "
         "estimates, J Hum Resour 8:436-455"
@@ -293,22 +279,6 @@ class OaxacaBlinderResult(Result):
             )
         return out.assign(ci_lower=lower, ci_upper=upper, level=level)
 
-    def plot(self, ax: Axes | None = None) -> Axes:
-        """Waterfall from 0 through the explained and unexplained parts to the gap (see
-        :func:`c2c_analysis.plotting.plot_waterfall`).
-
-        Parameters
-        ----------
-        ax : Axes, optional
-            Where to draw (None: a new figure).
-
-        Returns
-        -------
-        Axes
-            One bar each for 0, the explained and unexplained parts, and the gap.
-        """
-        return _waterfall(self, ax)
-
     def _title(self) -> str:
         s = self.settings
-        return f"{self.method}: {s.get('reference')} minus {s.get('other_group')}"
+        return f"{self.analysis}: {s.get('reference')} minus {s.get('other_group')}"

@@ -226,7 +226,6 @@ def read_edfacts_acgr(
     >>> table[["group", "rate_low", "rate_high", "rate_code"]].values.tolist()[1]
     ['American Indian/Alaska Native', 0.7, 0.79, '70-79']
     """
-    # Long because of its docstring (three layouts documented); the code is about 30 lines.
     frame, name = load_source(source, sheet)
     columns = {c.strip().upper(): c for c in frame.columns if c != "__line__"}
     if any(_WIDE.match(c) for c in columns):

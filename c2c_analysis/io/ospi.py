@@ -163,8 +163,6 @@ def read_ospi_graduation(
     >>> table[["partnership", "year", "group", "numerator", "denominator"]].values.tolist()
     [['tacoma-school-district', 2015, 'Black', 285, 352]]
     """
-    # Long because of its docstring (every column of the result documented) and the mapping of the
-    # deprecated level=; the steps are in _read_columns, _at_level, _checked_codes and _canonical.
     level = renamed(
         "read_ospi_graduation",
         "level",

@@ -243,7 +243,6 @@ def validate_file(
     >>> checked.count, checked.summary["rows"]
     (0, 5324)
     """
-    # Long because of its docstring (every parameter documented); the code is about 50 lines.
     plan = load_recipe(recipe) if recipe is not None else None
     path = Path(source)
     if not path.exists():
@@ -751,8 +750,6 @@ def read_excel(path: Path, sheet: str | int | None, *, header_row: int = 1) -> p
     >>> read_excel(folder / "book.xlsx", None)[["year", "__line__"]].to_dict("records")
     [{'year': 2015, '__line__': 2}]
     """
-    # Long because of its docstring and of the errors of a workbook that cannot be read (each
-    # library raises its own), each named for the user.
     try:
         book = pd.ExcelFile(path)
     except (ValueError, KeyError, OSError, ImportError) as error:

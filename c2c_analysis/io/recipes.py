@@ -932,8 +932,6 @@ def _rate_codes(
     error listing the rows on each side; a column whose exact codes are all at or below 1
     (some strictly between 0 and 1) is proportions, and one of only 0 and 1 is read as
     proportions (0 % and 100 %), each with a note; ``rates_in_percent`` overrides all."""
-    # Long because of its docstring (the rate codes and their unit documented); the code is about 70
-    # lines.
     from c2c_analysis.io.edfacts import parse_rate_code
 
     notes = [] if notes is None else notes

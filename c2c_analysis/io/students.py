@@ -107,8 +107,6 @@ def aggregate_students(
     >>> low_income[["numerator", "denominator"]].values.tolist()
     [[934, 1216]]
     """
-    # Long because of its docstring and of the mapping of the deprecated parameter names; the
-    # counting is in _partial_counts and _finish.
     value, outcome = _old_outcome_column(records, value, outcome, outcome_id is not DEPRECATED)
     outcome = renamed("aggregate_students", "outcome_id", outcome_id, "outcome", outcome)
     if value is None:

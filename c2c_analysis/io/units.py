@@ -305,7 +305,6 @@ def select_units(
     than the column's width (its longest id, or its known width), so ``100005`` finds the
     LEA ``0100005`` but the district ``01147`` never finds the school ``1147``.
     """
-    # Long because of its docstring (how ids are matched across files); the code is about 80 lines.
     if nested not in NESTED:
         raise ValueError(f"nested must be one of {', '.join(NESTED)}, not {nested!r}")
     lines = np.asarray(list(frame.index) if lines is None else list(lines), dtype=object)

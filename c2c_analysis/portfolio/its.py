@@ -80,8 +80,8 @@ class ITSResult(Result):
     dispersion_floored: bool = False
     df_resid: float | None = None
 
-    method: ClassVar[str] = "Interrupted time series (segmented regression)"
-    reference: ClassVar[str] = (
+    analysis: ClassVar[str] = "Interrupted time series (segmented regression)"
+    method_reference: ClassVar[str] = (
         "Lopez Bernal, Cummins & Gasparrini (2017), Interrupted time series regression for "
         "the evaluation of public health interventions: a tutorial, Int J Epidemiol 46:348-355"
     )

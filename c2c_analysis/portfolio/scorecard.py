@@ -102,8 +102,8 @@ class PortfolioResult(Result):
 
     projections: Mapping[tuple[str, str], pd.DataFrame] = dataclasses.field(default_factory=dict)
 
-    method: ClassVar[str] = "Portfolio scorecard (baseline projection and segmented regression)"
-    reference: ClassVar[str] = (
+    analysis: ClassVar[str] = "Portfolio scorecard (baseline projection and segmented regression)"
+    method_reference: ClassVar[str] = (
         "Friedman (2005), Trying Hard Is Not Good Enough (Results-Based Accountability: "
         "turning the curve); Lopez Bernal, Cummins & Gasparrini (2017), Int J Epidemiol "
         "46:348-355"

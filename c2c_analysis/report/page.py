@@ -175,8 +175,9 @@ def collect_data_warnings() -> DataNotes:
             return
         shown(message, category, filename, lineno, file, line)
 
+    # The warnings filters are left as they are (a message repeated from one place is shown
+    # once by default, and said once here anyway), so stop() restores all it changed.
     notes._show, notes._shown = show, shown
-    warnings.simplefilter("always", C2CDataWarning)
     warnings.showwarning = show
     return notes
 

@@ -75,8 +75,8 @@ class SPCResult(Result):
     True
     """
 
-    method: ClassVar[str] = "Run and control charts with runs analysis"
-    reference: ClassVar[str] = (
+    analysis: ClassVar[str] = "Run and control charts with runs analysis"
+    method_reference: ClassVar[str] = (
         "Anhøj & Olesen (2014), Run charts revisited: a simulation study of run chart rules "
         "for detection of non-random variation in health care processes, PLoS ONE "
         "9(11):e113825; Montgomery (2019), Introduction to Statistical Quality Control, 8th ed."

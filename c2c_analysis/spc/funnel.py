@@ -187,8 +187,8 @@ class FunnelResult(Result):
     True
     """
 
-    method: ClassVar[str] = "Funnel plot"
-    reference: ClassVar[str] = (
+    analysis: ClassVar[str] = "Funnel plot"
+    method_reference: ClassVar[str] = (
         "Spiegelhalter (2005), Funnel plots for comparing institutional performance, "
         "Statistics in Medicine 24:1185-1202"
     )

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from c2c_analysis._arrays import group_codes
 from c2c_analysis._checks import check_level
 from c2c_analysis._time import time_column
 from c2c_analysis.schema import better_direction
@@ -358,12 +357,8 @@ def _in_series_order(
 ) -> tuple[pd.DataFrame, np.ndarray, int]:
     """``projection`` with series in the order they first appear (their codes count up
     from there) and periods in order, each row's series code, and the number of series."""
-    n = len(projection)
-    if keys:
-        codes, _ = group_codes(*(projection[k].to_numpy() for k in keys))
-    else:
-        codes = np.zeros(n, dtype=np.int64)
-    n_series = int(codes.max()) + 1 if n else (0 if keys else 1)
+    codes, groups = series_codes(projection, keys)
+    n_series = len(groups)
     order = (
         pd.DataFrame({"_code": codes, "_t": projection[time].to_numpy()})
         .sort_values(["_code", "_t"], kind="stable")
