@@ -75,7 +75,7 @@ def require_names(
 
 def check_level(level: Any, *, name: str = "level") -> float:
     """``level`` as a float confidence level in (0, 1), or a ``ValueError`` that says so."""
-    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < level < 1:
+    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < float(level) < 1:
         raise ValueError(f"{name} is a confidence level between 0 and 1 (e.g. 0.95), not {level!r}")
     return float(level)
 
