@@ -5,6 +5,11 @@ meaning uses another name. Names renamed in 0.2 keep working until 0.3 as keywor
 parameters that emit a :class:`DeprecationWarning` and map to the new name
 (:data:`RENAMED`).
 
+Modules moved in 0.2, without a shim (a module named ``gaps`` would hide the function
+``gaps``): ``c2c_analysis.gaps`` is ``c2c_analysis.equity`` and ``c2c_analysis.funnel`` is
+``c2c_analysis.spc.funnel``. The functions themselves are where they were at the top level
+(``c2c.gaps``, ``c2c.funnel_chart``).
+
 The tables below are generated from :data:`PARAMETERS` and :data:`RENAMED`, which the test
 suite checks against every public signature.
 """

@@ -372,6 +372,26 @@ def test_spc_grid_takes_the_spc_result_and_its_series():
     plt.close("all")
 
 
+def test_spc_grid_of_a_result_follows_its_better_direction_and_percent_axis():
+    # A result carries its better direction and whether it charts proportions: the grid
+    # draws them as plot_spc does, without being told again.
+    import matplotlib.pyplot as plt
+
+    from c2c_analysis.plotting import plot_spc_grid
+    from c2c_analysis.spc import spc_table
+
+    rows = {"s": ["a"] * 12, "x": range(12), "n": 100}
+    y = [20, 21, 19, 20, 22, 20, 21, 19, 20, 60, 21, 20]  # one point far above the limits
+    result = spc_table(
+        pd.DataFrame({**rows, "y": y}), by="s", y="y", n="n", x="x", chart="p", better="lower"
+    )
+    (ax,) = plot_spc_grid(result, ncols=1).flat
+    labels = [line.get_label() for line in ax.lines]
+    assert any(label.endswith("(concern)") for label in labels), labels
+    assert ax.yaxis.get_major_formatter()(0.2, 0).endswith("%")
+    plt.close("all")
+
+
 def test_notebook_shows_figures_made_here_at_their_own_size():
     # In IPython, set_theme(figure_format="svg") draws figures made here once at their
     # size (8 x 4.5 in = 576 x 324 pt); other figures are cropped to their contents.

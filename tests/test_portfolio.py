@@ -12,6 +12,7 @@ import statsmodels.api as sm
 
 from c2c_analysis import DataValidationError, load_sample
 from c2c_analysis.portfolio import evaluate_portfolio, interrupted_time_series, read_portfolio
+from c2c_analysis.portfolio.scorecard import SCORECARD_COLUMNS
 
 SICILY = Path(__file__).parent / "data" / "its_sicily_bernal2017.csv"
 
@@ -431,6 +432,7 @@ def test_scorecard_has_one_row_per_strategy_and_group(scorecard):
         "verdict",
     ]
     assert all(c in scorecard.table.columns for c in expected)
+    assert list(scorecard.table.columns) == list(SCORECARD_COLUMNS)
 
 
 def test_tacoma_2010_2015_question(scorecard):
@@ -704,16 +706,33 @@ def test_its_to_dict_is_complete_and_json_safe():
     assert out["dispersion"] == pytest.approx(its.dispersion)
 
 
+def _asian_its(**kwargs):
+    # Harbor City's Asian students' graduation: a dispersion below 1 (0.73), so the floor
+    # changes the standard errors (Tacoma's all-students series, 1.81, is not floored).
+    data = load_sample("outcomes").query(
+        "partnership == 'harbor_city' and outcome == 'hs_graduation' "
+        "and dimension == 'race_ethnicity' and group == 'Asian'"
+    )
+    return interrupted_time_series(
+        data, time="year", start=2013, numerator="numerator", denominator="denominator", **kwargs
+    )
+
+
 def test_its_conf_int_at_the_fit_level_equals_the_table():
-    for family_kwargs in ({}, {"dispersion_floor": False}):
-        its = _tacoma_its(**family_kwargs)
-        intervals = its.conf_int()
-        np.testing.assert_allclose(intervals["ci_lower"], its.table["ci_lower"], rtol=1e-12)
-        np.testing.assert_allclose(intervals["ci_upper"], its.table["ci_upper"], rtol=1e-12)
-        np.testing.assert_allclose(intervals["ratio_ci_upper"], its.table["ratio_ci_upper"])
-    # Another level: the model refitted at that level gives the same intervals.
-    assert_frame = _tacoma_its(level=0.8).table
-    np.testing.assert_allclose(its.conf_int(0.8)["ci_lower"], assert_frame["ci_lower"], rtol=1e-12)
+    for fit in (_tacoma_its, _asian_its):
+        for family_kwargs in ({}, {"dispersion_floor": False}):
+            its = fit(**family_kwargs)
+            intervals = its.conf_int()
+            np.testing.assert_allclose(intervals["ci_lower"], its.table["ci_lower"], rtol=1e-12)
+            np.testing.assert_allclose(intervals["ci_upper"], its.table["ci_upper"], rtol=1e-12)
+            np.testing.assert_allclose(intervals["ratio_ci_upper"], its.table["ratio_ci_upper"])
+            # Another level: the model refitted at that level gives the same intervals.
+            refit = fit(level=0.8, **family_kwargs).table
+            np.testing.assert_allclose(its.conf_int(0.8)["ci_lower"], refit["ci_lower"], rtol=1e-12)
+    floored, free = _asian_its(), _asian_its(dispersion_floor=False)
+    assert floored.dispersion_floored
+    assert not free.dispersion_floored
+    assert not np.allclose(floored.table["ci_lower"], free.table["ci_lower"])
 
 
 def test_its_conf_int_uses_t_intervals_for_least_squares():

@@ -901,14 +901,17 @@ def test_result_is_frozen_complete_and_json_safe():
 
 
 def test_plot_of_one_series_and_a_clear_error_for_several():
-    import matplotlib
+    import matplotlib.pyplot as plt
 
-    matplotlib.use("Agg")
     data = pd.concat(
         [series([5.0, 6, 4, 7, 5, 6, 5, 4]).assign(school=s) for s in ("a", "b")],
         ignore_index=True,
     )
-    assert spc_table(data[data["school"] == "a"], by="school", y="y", x="x").plot() is not None
-    assert run_chart(data, y="y", x="x").plot() is not None
+    one = spc_table(data[data["school"] == "a"], by="school", y="y", x="x").plot()
+    assert "values" in [line.get_label() for line in one.lines]
+    assert len(one.lines[-1].get_xdata()) >= 8  # the series' 8 points
+    both = run_chart(data, y="y", x="x").plot()
+    assert "values" in [line.get_label() for line in both.lines]
+    plt.close("all")
     with pytest.raises(ValueError, match=r"holds 2 series: draw them with plotting\.plot_spc_grid"):
         spc_table(data, by="school", y="y", x="x").plot()

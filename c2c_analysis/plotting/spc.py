@@ -22,6 +22,7 @@ from c2c_analysis.plotting._axes import (
     new_axes,
     own,
     percent_axis,
+    time_label,
 )
 
 if TYPE_CHECKING:
@@ -110,6 +111,13 @@ def _draw_spc(
         percent_axis(ax)
 
 
+def _is_proportion(settings: Mapping[str, Any]) -> bool:
+    """Whether a chart's values are proportions (drawn on a percent axis)."""
+    return settings.get("chart") in ("p", "pp") or (
+        settings.get("n") is not None and settings.get("chart") == "run"
+    )
+
+
 def plot_spc(
     result: Any,
     *,
@@ -157,13 +165,11 @@ def plot_spc(
     """
     ax = new_axes(ax)
     settings = result.settings
-    proportion = settings.get("chart") in ("p", "pp") or (
-        settings.get("n") is not None and settings.get("chart") == "run"
-    )
+    proportion = _is_proportion(settings)
     if better is None:
         better = settings.get("better")
     _draw_spc(result.table, ax, proportion=proportion, better=better)
-    ax.set_xlabel(literal(str(settings.get("x", "x")).replace("_", " ").capitalize()))
+    ax.set_xlabel(time_label(str(settings.get("x", "x"))))
     if ylabel is None:
         ylabel = "Rate" if proportion else str(settings.get("y", "")).replace("_", " ").capitalize()
     ax.set_ylabel(literal(ylabel))
@@ -307,9 +313,11 @@ def plot_spc_grid(
     ((1, 2), ['A', 'B'])
     >>> fig = axes.flat[0].figure
     """
-    # Long because of its docstring: the code is 25 lines.
-    if not isinstance(table, pd.DataFrame):
-        by = table.settings.get("by") if by is None else by
+    if not isinstance(table, pd.DataFrame):  # an spc_table result: its settings say how
+        settings = table.settings
+        by = settings.get("by") if by is None else by
+        better = settings.get("better") if better is None else better
+        proportion = proportion or _is_proportion(settings)
         table = table.table
     if by is None:
         raise TypeError("plot_spc_grid needs by= (the columns naming a series) for a DataFrame")

@@ -59,7 +59,7 @@ class ITSResult(Result):
     settings : dict
         The arguments (``family``, ``dispersion``, ``dispersion_floor``, ``start``,
         ``slope_change``, ``seasonality``, ``period``, ``control``, ``level``, ``time``),
-        the package ``version``, ``method`` and ``reference``.
+        the package ``version``, ``analysis`` (the method's name) and ``method_reference``.
     notes : tuple of str
         How many rows were derived from published rates or ranges, and whether the
         dispersion was floored.

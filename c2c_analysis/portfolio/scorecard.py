@@ -86,7 +86,8 @@ class PortfolioResult(Result):
         (:func:`~c2c_analysis.trends.project_baseline`), for the rows that have one.
     settings : dict
         ``partnership``, ``method`` (the projection method), ``level``, ``baseline``,
-        ``dispersion_floor``, the package ``version`` and the method's ``reference``.
+        ``dispersion_floor``, the package ``version``, ``analysis`` and
+        ``method_reference`` (the literature).
     notes : tuple of str
 
     Examples

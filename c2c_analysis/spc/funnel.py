@@ -33,6 +33,13 @@ METHODS = ("exact", "normal")
 SCALES = ("identity", "arcsine")
 ADJUSTMENTS = ("none", "multiplicative", "additive")
 FLAGS = ("above", "below", "within")
+
+
+def _flags(rate: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Each unit's flag (:data:`FLAGS`): above the upper limit, below the lower, within."""
+    return np.select([rate > upper, rate < lower], FLAGS[:2], FLAGS[2])
+
+
 REFERENCES = (
     "Spiegelhalter DJ (2005). Funnel plots for comparing institutional performance. "
     "Statistics in Medicine 24:1185-1202 (appendix A.1.1: interpolated binomial limits).",
@@ -264,7 +271,7 @@ class FunnelResult(Result):
         n = self.table["denominator"].to_numpy(dtype=float)
         rate = self.table["rate"].to_numpy(dtype=float)
         lower, upper = self._limits_at(n, level)
-        flag = np.where(rate > upper, "above", np.where(rate < lower, "below", "within"))
+        flag = _flags(rate, lower, upper)
         return pd.DataFrame(
             {
                 "unit": self.table["unit"].to_numpy(),
@@ -722,9 +729,7 @@ def funnel_chart(
         )
         table[f"lower_{suffix}"] = lower
         table[f"upper_{suffix}"] = upper
-        flags[f"flag_{suffix}"] = np.where(
-            rate > upper, "above", np.where(rate < lower, "below", "within")
-        )
+        flags[f"flag_{suffix}"] = _flags(rate, lower, upper)
         summary[f"n_above_{suffix}"] = int((rate > upper).sum())
         summary[f"n_below_{suffix}"] = int((rate < lower).sum())
     for name, values in flags.items():
