@@ -415,3 +415,56 @@ def test_notebook_shows_figures_made_here_at_their_own_size():
     finally:
         InteractiveShell.clear_instance()
         plt.close("all")
+
+
+def _svg_size(text):
+    import re
+
+    found = re.search(r'<svg\b[^>]*\swidth="([0-9.]+)pt" height="([0-9.]+)pt"', text)
+    return float(found.group(1)), float(found.group(2))
+
+
+@pytest.mark.parametrize("legend_outside", [False, True])
+def test_figure_svg_crops_as_matplotlibs_tight_crop_in_one_draw(legend_outside):
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from c2c_analysis.plotting import figure_svg
+
+    def make():
+        fig, ax = plt.subplots(figsize=(4, 3))
+        ax.plot([2015, 2016, 2017], [0.5, 0.55, 0.61], label="Native Hawaiian/Other Pacific Islander")
+        ax.set_title("Early grade reading")
+        ax.set_ylabel("Rate")
+        if legend_outside:  # as the gap charts place it, beyond the figure's right edge
+            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1))
+        return fig
+
+    fig = make()
+    draws = []
+    fig.canvas.mpl_connect("draw_event", lambda event: draws.append(event))
+    ours = figure_svg(fig)
+    assert len(draws) == 1
+    buffer = io.StringIO()
+    reference = make()
+    reference.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(reference)
+    assert _svg_size(ours) == pytest.approx(_svg_size(buffer.getvalue()), abs=1e-3)
+    head = ours[ours.index("<svg") : ours.index("<metadata")]
+    assert 'fill="#ffffff"' in head  # the background covers the whole view
+    assert "<dc:date>" not in ours  # the same figure gives the same bytes
+    assert figure_svg(make()) == ours
+
+
+def test_figure_svg_leaves_a_transparent_figure_transparent():
+    import matplotlib.pyplot as plt
+
+    from c2c_analysis.plotting import figure_svg
+
+    fig, ax = plt.subplots()
+    fig.patch.set_alpha(0)
+    ax.plot([0, 1])
+    with plt.rc_context({"savefig.facecolor": "none"}):
+        text = figure_svg(fig)
+    assert "<rect" not in text[: text.index("<metadata")]
