@@ -434,7 +434,9 @@ def test_figure_svg_crops_as_matplotlibs_tight_crop_in_one_draw(legend_outside):
 
     def make():
         fig, ax = plt.subplots(figsize=(4, 3))
-        ax.plot([2015, 2016, 2017], [0.5, 0.55, 0.61], label="Native Hawaiian/Other Pacific Islander")
+        ax.plot(
+            [2015, 2016, 2017], [0.5, 0.55, 0.61], label="Native Hawaiian/Other Pacific Islander"
+        )
         ax.set_title("Early grade reading")
         ax.set_ylabel("Rate")
         if legend_outside:  # as the gap charts place it, beyond the figure's right edge

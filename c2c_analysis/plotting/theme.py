@@ -219,9 +219,8 @@ def figure_svg(fig: Figure, *, close: bool = True) -> str:
     >>> figure_svg(plot_trends(data).figure).lstrip().startswith("<?xml")
     True
     """
-    import matplotlib.pyplot as plt
-
     import matplotlib as mpl
+    import matplotlib.pyplot as plt
 
     buffer = io.StringIO()
     # No creation date and ids hashed from the contents with a fixed salt: the same
