@@ -332,7 +332,8 @@ def _published(source: Any) -> tuple[list[pd.DataFrame], list[str]]:
         if suffix == ".csv":
             return [pd.read_csv(path)], [path.name]
         if suffix == ".xlsx":
-            sheets = pd.read_excel(path, sheet_name=None)
+            # calamine (Rust) reads the same values as openpyxl in a tenth of the time.
+            sheets = pd.read_excel(path, sheet_name=None, engine="calamine")
             return list(sheets.values()), [f"{path.name}:{s}" for s in sheets]
         if suffix == ".json":
             records = _records(json.loads(path.read_text(encoding="utf-8")))

@@ -81,22 +81,21 @@ def load_partnership(
     ValueError
         If the table has no rows for ``partnership`` (naming the partnerships it has).
     """
-    from c2c_analysis.privacy import suppress
-    from c2c_analysis.report.runner import read_partnership_rows, top_bottom_thresholds
+    from c2c_analysis.report.prepared import load_prepared, protect_rows, read_rows
 
-    rows, notes, known = read_partnership_rows(data_path or None, [partnership])
+    settings = {"min_n": min_n, "min_cell": min_cell, "top_bottom": top_bottom}
+    prepared = load_prepared(partnership, data_path, **settings)
+    if prepared is not None:  # what the runner computed ahead, from these very inputs
+        rows, notes, known, result = prepared
+    else:
+        rows, notes, known = read_rows(partnership, data_path)
+        result = None
     for note in notes:  # the reading notes, as reading the file would warn them
         warnings.warn(note, C2CDataWarning, stacklevel=2)
-    rows = rows[rows["partnership"] == partnership].reset_index(drop=True)
     if rows.empty:
         listed = ", ".join(known[:10])
         raise ValueError(f"no rows for partnership {partnership!r} in the data (it has: {listed})")
-    return rows, suppress(
-        rows,
-        min_n=min_n,
-        min_cell=int(min_cell) if min_cell else None,
-        top_bottom=top_bottom_thresholds(top_bottom),
-    )
+    return rows, result if result is not None else protect_rows(rows, **settings)
 
 
 def load_portfolio(partnership: str, portfolio_path: str | os.PathLike[str] = ""):

@@ -56,7 +56,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from c2c_analysis._results import json_safe
 from c2c_analysis.privacy import DEFAULT_MIN_CELL, DEFAULT_MIN_N, DEFAULT_TOP_BOTTOM
@@ -542,14 +542,62 @@ _SCRIPT = re.compile(r"<script\b", re.IGNORECASE)
 _EXPORTERS = threading.local()
 
 
+#: What nbconvert's HTMLExporter adds to the page after rendering it (module notes at
+#: :func:`_exporter`): keyboard focus on output areas and input wrappers, and alt text on
+#: any image without one.
+_FOCUSABLE = re.compile(
+    r'<div\b(?=[^>]*\bclass="(?:[^"]*\s)?(?:jp-OutputArea-output|jp-Cell-inputWrapper)[\s"])'
+    r"(?![^>]*\btabindex=)"
+)
+_IMAGE_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt=)")
+
+
 def _exporter():
+    """This thread's HTML exporter: nbconvert's lab template with the report's blocks.
+
+    nbconvert's ``HTMLExporter.from_notebook_node`` renders the template, then parses the
+    whole page again with BeautifulSoup's pure-Python parser only to add ``tabindex`` to
+    output areas and input wrappers and alt text to images without it: 0.2 s of every
+    report, the SVG icons and tables being thousands of tags. The exporter here renders
+    the same template (with the filters that method registers) and adds those attributes
+    to the tags the template itself writes, by their classes (a label from the data is
+    escaped and cannot open a tag).
+    """
     exporter = getattr(_EXPORTERS, "html", None)
     if exporter is None:
         from jinja2 import DictLoader
         from nbconvert import HTMLExporter
+        from nbconvert.exporters.templateexporter import TemplateExporter
+        from nbconvert.filters.highlight import Highlight2HTML
+        from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+        class Exporter(HTMLExporter):
+            def from_notebook_node(self, nb, resources=None, **kw):  # type: ignore[override]
+                # The filters HTMLExporter.from_notebook_node registers, as it does.
+                info = nb.metadata.get("language_info", {})
+                lexer = info.get("pygments_lexer", info.get("name", None))
+                resources = self._init_resources(resources)
+                self.register_filter(
+                    "highlight_code",
+                    self.filters.get(
+                        "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
+                    ),
+                )
+                self.register_filter(
+                    "filter_data_type",
+                    WidgetsDataTypeFilter(
+                        notebook_metadata=self._nb_metadata, parent=self, resources=resources
+                    ),
+                )
+                html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+                html = _FOCUSABLE.sub('<div tabindex="0"', html)
+                html = _IMAGE_WITHOUT_ALT.sub(
+                    '<img alt="No description has been provided for this image"', html
+                )
+                return html, resources
 
         # One exporter per thread: it compiles its templates once (0.05 s a report).
-        exporter = _EXPORTERS.html = HTMLExporter(
+        exporter = _EXPORTERS.html = Exporter(
             template_name="lab",
             extra_loaders=[DictLoader({"c2c_report.html.j2": _TEMPLATE + _page.TEMPLATE_BLOCKS})],
             template_file="c2c_report.html.j2",
@@ -931,11 +979,19 @@ def _run_in(
     executed = work / f"{template.stem}.ipynb"
     # The audit's modules are imported while the kernel runs (this process mostly waits).
     threading.Thread(target=_import_audit, name="c2c-audit-import", daemon=True).start()
+    # So are the partnership's rows suppressed, for the kernel's load_partnership.
+    preparation = _preparation(partnership, data, source, values, declared)
     try:
-        error, failed_cell, notebook_node = _execute(template, executed, values, timeout, run_id)
+        error, failed_cell, notebook_node = _execute(
+            template, executed, values, timeout, run_id,
+            preparation.environment if preparation else None,
+        )  # fmt: skip
     except OSError as exc:  # the notebook could not be saved: a full disk, a read-only folder
         error = folders.describe_os_error(exc, "saving the executed notebook")
         failed_cell, notebook_node = _running_cell(), None
+    finally:
+        if preparation is not None:
+            preparation.join()
     audit_detail = None
     if error is None:  # the published notebook names its inputs by file name only
         try:
@@ -1204,8 +1260,37 @@ def _record_failure(work: Path, final: Path, status: dict, provenance: dict) -> 
 # --- executing the notebook -------------------------------------------------------------------
 
 
+def _preparation(partnership: str, data, source, values: Mapping[str, Any], declared: set[str]):
+    """Start reading and suppressing the partnership's rows for the kernel
+    (:mod:`c2c_analysis.report.prepared`), where the runner wrote them to its private
+    folder and the notebook takes them (it declares ``data_path`` and the settings);
+    else None."""
+    from c2c_analysis.report.prepared import start_preparation
+
+    if not (source and data) or not {"data_path", "min_n"} <= declared:
+        return None
+    if values.get("data_path") != os.fspath(data):  # a caller's parameter chose other data
+        return None
+    try:
+        return start_preparation(
+            partnership,
+            data,
+            Path(data).parent,
+            min_n=values.get("min_n", DEFAULT_MIN_N),
+            min_cell=values.get("min_cell", DEFAULT_MIN_CELL),
+            top_bottom=values.get("top_bottom", True),
+        )
+    except OSError:  # the kernel then suppresses the rows itself
+        return None
+
+
 def _execute(
-    template: Path, executed: Path, values: Mapping[str, Any], timeout: float, run_id: str = ""
+    template: Path,
+    executed: Path,
+    values: Mapping[str, Any],
+    timeout: float,
+    run_id: str = "",
+    kernel_env: Mapping[str, str] | None = None,
 ) -> tuple[str | None, int | None, Any]:
     """Run the notebook into ``executed``; return (error, failed cell index, notebook).
 
@@ -1215,7 +1300,7 @@ def _execute(
     """
     import papermill as pm
 
-    return _execute_once_or_twice(pm, template, executed, values, timeout, run_id)
+    return _execute_once_or_twice(pm, template, executed, values, timeout, run_id, kernel_env)
 
 
 _ENGINE = "c2c_analysis"
@@ -1268,9 +1353,13 @@ def _register_engine() -> None:
     class KernelManager(AsyncKernelManager):
         # jupyter_client's AsyncKernelManager itself declares start_kernel as an awaitable
         # over KernelManager's synchronous one (and ignores the same error).
+        #: Variables a run adds to its kernel's environment (a subclass per run sets them).
+        run_env: ClassVar[Mapping[str, str]] = {}
+
         async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
             env = dict(kw.pop("env", None) or os.environ)
             env["MPLBACKEND"] = _INLINE_BACKEND
+            env.update(self.run_env)
             await super().start_kernel(env=env, **kw)
 
     class Manager(NotebookExecutionManager):
@@ -1306,10 +1395,16 @@ def _register_engine() -> None:
             log_output=False,
             autosave_cell_every=30,
             c2c_run_id="",
+            c2c_kernel_env=None,
             **kwargs,
         ):
             # As papermill's Engine.execute_notebook, with the manager above.
             nb.cells.append(_marker_cell(c2c_run_id))
+            if c2c_kernel_env:  # this run's variables, in a kernel manager of its own
+                kwargs.setdefault(
+                    "kernel_manager_class",
+                    type("RunKernelManager", (KernelManager,), {"run_env": dict(c2c_kernel_env)}),
+                )
             manager = Manager(
                 nb,
                 output_path=output_path,
@@ -1339,7 +1434,13 @@ _RUNNING = threading.local()
 
 
 def _execute_once_or_twice(
-    pm, template: Path, executed: Path, values: Mapping[str, Any], timeout: float, run_id: str
+    pm,
+    template: Path,
+    executed: Path,
+    values: Mapping[str, Any],
+    timeout: float,
+    run_id: str,
+    kernel_env: Mapping[str, str] | None = None,
 ):
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
@@ -1366,6 +1467,7 @@ def _execute_once_or_twice(
                 # warning in every run's output (the kernel listens on this machine only).
                 extra_arguments=["--IPKernelApp.log_level=ERROR"],
                 c2c_run_id=run_id,
+                c2c_kernel_env=dict(kernel_env or {}),
             )
         except PapermillExecutionError as exc:
             cell = int(exc.cell_index)
