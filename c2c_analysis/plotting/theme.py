@@ -114,6 +114,10 @@ def set_theme(*, figure_format: str | None = None, **kwargs: Any) -> None:
     # matplotlib need not measure every tick label to place them: 10-15% of each
     # figure's drawing time in the reports (benchmarks/report.py).
     mpl.rcParams["axes.titley"] = 1.0
+    # matplotlib's own colour map (perceptually uniform, colour-blind safe) rather than
+    # seaborn's "rocket", which exists only where seaborn is imported: a process that
+    # draws the package's figures with these settings need not import seaborn.
+    mpl.rcParams["image.cmap"] = "viridis"
     if figure_format is not None:
         try:
             from IPython import get_ipython

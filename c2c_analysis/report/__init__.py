@@ -6,7 +6,7 @@ import os
 import warnings
 from collections.abc import Mapping
 
-from c2c_analysis.privacy import DEFAULT_MIN_CELL, DEFAULT_MIN_N
+from c2c_analysis._defaults import DEFAULT_MIN_CELL, DEFAULT_MIN_N
 from c2c_analysis.report.escape import escape_html, escape_markdown, markdown, markdown_list
 from c2c_analysis.report.outputs import ReportWriter, formula_safe_table, small_cells
 from c2c_analysis.report.runner import (
@@ -84,7 +84,9 @@ def load_partnership(
     from c2c_analysis.report.prepared import load_prepared, protect_rows, read_rows
 
     settings = {"min_n": min_n, "min_cell": min_cell, "top_bottom": top_bottom}
-    prepared = load_prepared(partnership, data_path, **settings)
+    prepared = load_prepared(
+        partnership, data_path, min_n=min_n, min_cell=min_cell, top_bottom=top_bottom
+    )
     if prepared is not None:  # what the runner computed ahead, from these very inputs
         rows, notes, known, result = prepared
     else:

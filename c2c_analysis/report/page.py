@@ -81,6 +81,7 @@ img{max-width:100%;height:auto}
  .c2c-grid{grid-template-columns:1fr}
  .c2c-table table,.c2c-table thead,.c2c-table tbody,.c2c-table tr,.c2c-table th,
  .c2c-table td{display:block;width:auto}
+ .c2c-table caption{display:block;width:auto}
  .c2c-table thead tr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
  .c2c-table tr{border:1px solid #c8c8c8;border-radius:4px;margin:0 0 8px;padding:4px}
  .c2c-table th,.c2c-table td{border:0;padding:2px 4px}
@@ -288,10 +289,12 @@ def figure_html(fig, *, alt: str | None = None, caption: str | None = None) -> s
     )
 
 
-def figure_grid(figures: Sequence[str], *, columns: int = 3) -> str:
-    """Figures (:func:`figure_html`) in a grid of ``columns`` that collapses to two
-    columns under 900 px and one under 600 px."""
-    return f'<div class="c2c-grid" style="--c2c-cols:{int(columns)}">' + "".join(figures) + "</div>"
+def figure_grid(figures: Sequence[Any], *, columns: int = 3) -> str:
+    """Figures (:func:`figure_html`, or the pending figures of a
+    :class:`~c2c_analysis.report.figures.FigureRenderer`) in a grid of ``columns`` that
+    collapses to two columns under 900 px and one under 600 px."""
+    cells = "".join(str(figure) for figure in figures)  # a FigureRenderer's are waited for
+    return f'<div class="c2c-grid" style="--c2c-cols:{int(columns)}">' + cells + "</div>"
 
 
 _PUBLISHED = re.compile(r"modelled to agree with the published ([0-9.]+%) \(([^,)]+)")

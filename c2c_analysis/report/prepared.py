@@ -56,12 +56,13 @@ def _normalised(min_n: Any, min_cell: Any, top_bottom: Any) -> dict[str, Any]:
     from c2c_analysis.report.runner import top_bottom_thresholds
 
     thresholds = top_bottom_thresholds(top_bottom)
-    if isinstance(thresholds, Mapping):
-        thresholds = {str(k): float(v) for k, v in sorted(thresholds.items())}
+    written: Any = thresholds
+    if isinstance(thresholds, Mapping):  # keys as text, as JSON writes them
+        written = {str(k): float(v) for k, v in sorted(thresholds.items())}
     return {
         "min_n": int(min_n),
         "min_cell": int(min_cell) if min_cell else None,
-        "top_bottom": thresholds,
+        "top_bottom": written,
     }
 
 
@@ -115,7 +116,7 @@ def preparation_key(
 class Preparation:
     """A preparation the runner started: the file it writes, its key, and its thread.
 
-    :attr:`environment` is what the kernel's environment gets (:data:`ENVIRONMENT`);
+    ``environment`` is what the kernel's environment gets (:data:`ENVIRONMENT`);
     :meth:`join` waits for the thread (the runner calls it before the private folder is
     removed).
     """

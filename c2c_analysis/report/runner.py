@@ -58,8 +58,8 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any, ClassVar
 
+from c2c_analysis._defaults import DEFAULT_MIN_CELL, DEFAULT_MIN_N, DEFAULT_TOP_BOTTOM
 from c2c_analysis._results import json_safe
-from c2c_analysis.privacy import DEFAULT_MIN_CELL, DEFAULT_MIN_N, DEFAULT_TOP_BOTTOM
 from c2c_analysis.report import folders
 from c2c_analysis.report import page as _page
 from c2c_analysis.report.escape import csp_meta, escape_html
@@ -572,7 +572,7 @@ def _exporter():
         from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
         class Exporter(HTMLExporter):
-            def from_notebook_node(self, nb, resources=None, **kw):  # type: ignore[override]
+            def from_notebook_node(self, nb, resources=None, **kw):
                 # The filters HTMLExporter.from_notebook_node registers, as it does.
                 info = nb.metadata.get("language_info", {})
                 lexer = info.get("pygments_lexer", info.get("name", None))
@@ -751,6 +751,9 @@ def run_report(
         "fingerprint": fingerprint,
         "source": source,
         "source_notes": notes,
+        # One report alone leaves a core idle: a helper process draws figures on it (a
+        # batch's workers fill the cores already).
+        "figure_helper": True,
     }
     with folders.folder_lock(out, timeout=lock_timeout), folders.private_inputs() as inputs:
         folders.recover(out)
@@ -883,6 +886,7 @@ def _run_locked(
     source_notes: Sequence[str] = (),
     min_cell: int | None = DEFAULT_MIN_CELL,
     top_bottom: Any = True,
+    figure_helper: bool = False,
 ) -> RunRecord:
     """One run, its caller holding ``out_dir``'s lock (a batch holds it for all its runs)."""
     template = notebook_path(notebook)
@@ -931,6 +935,7 @@ def _run_locked(
             fingerprint=fingerprint,
             source=source,
             source_notes=source_notes,
+            figure_helper=figure_helper,
         )
     finally:
         if os.path.lexists(work):  # a failed run, or the old report swapped out
@@ -956,6 +961,7 @@ def _run_in(
     fingerprint: str | None,
     source,
     source_notes: Sequence[str],
+    figure_helper: bool = False,
 ) -> RunRecord:
     # Long because the run's provenance, status and private record are built along the
     # steps (execute, audit, export, publish) that each may fail and must say so in them.
@@ -979,19 +985,28 @@ def _run_in(
     executed = work / f"{template.stem}.ipynb"
     # The audit's modules are imported while the kernel runs (this process mostly waits).
     threading.Thread(target=_import_audit, name="c2c-audit-import", daemon=True).start()
-    # So are the partnership's rows suppressed, for the kernel's load_partnership.
+    # A helper draws figures on the second core, for notebooks that hand it figures.
+    helper = _figure_helper(template) if figure_helper else None
+    # The partnership's rows are suppressed meanwhile, for the kernel's load_partnership.
     preparation = _preparation(partnership, data, source, values, declared)
+    kernel_env = {
+        **(preparation.environment if preparation else {}),
+        **(helper.environment if helper else {}),
+    }
+    if helper is not None:  # the second core suppresses first, then draws
+        helper.launch_after(preparation.thread if preparation else None)
     try:
         error, failed_cell, notebook_node = _execute(
-            template, executed, values, timeout, run_id,
-            preparation.environment if preparation else None,
-        )  # fmt: skip
+            template, executed, values, timeout, run_id, kernel_env
+        )
     except OSError as exc:  # the notebook could not be saved: a full disk, a read-only folder
         error = folders.describe_os_error(exc, "saving the executed notebook")
         failed_cell, notebook_node = _running_cell(), None
     finally:
         if preparation is not None:
             preparation.join()
+        if helper is not None:
+            helper.stop()
     audit_detail = None
     if error is None:  # the published notebook names its inputs by file name only
         try:
@@ -1258,6 +1273,22 @@ def _record_failure(work: Path, final: Path, status: dict, provenance: dict) -> 
 
 
 # --- executing the notebook -------------------------------------------------------------------
+
+
+def _figure_helper(template: Path):
+    """The run's figure helper (:mod:`c2c_analysis.report.figures`) for a notebook that
+    uses one (its metadata says ``c2c_analysis.figure_helper``), else None."""
+    import nbformat
+
+    from c2c_analysis.report.figures import start_helper
+
+    try:
+        metadata = nbformat.read(template, as_version=4).metadata
+    except (OSError, ValueError):
+        return None
+    if not metadata.get("c2c_analysis", {}).get("figure_helper"):
+        return None
+    return start_helper()
 
 
 def _preparation(partnership: str, data, source, values: Mapping[str, Any], declared: set[str]):
