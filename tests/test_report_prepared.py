@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from c2c_analysis import load_sample
-from c2c_analysis.report import load_partnership, prepared, run_report
+from c2c_analysis.report import load_partnership, prepared, run_batch, run_report
 
 SETTINGS = {"min_n": 10, "min_cell": 5, "top_bottom": True}
 
@@ -116,3 +116,6 @@ def test_a_report_run_takes_the_runners_preparation(tmp_path, monkeypatch):
     assert not seen[0].path.parent.exists()  # the private folder went with the run
     page = (tmp_path / "reports" / "tacoma" / "report.html").read_text(encoding="utf-8")
     assert "Prepared by the runner." in page
+    batch = run_batch(["riverton"], out_dir=tmp_path / "batch", workers=1)
+    assert batch[0].status == "succeeded", batch[0].error
+    assert len(seen) == 1  # a batch's kernels suppress their own rows

@@ -1,7 +1,8 @@
 """A partnership's rows read and suppressed once, ahead of its report's kernel.
 
-:func:`~c2c_analysis.report.run_report` starts :func:`prepare_partnership` in a thread of
-its own process as it starts the kernel: the kernel's start and imports take a second or
+:func:`~c2c_analysis.report.run_report` (a single report: a batch's workers fill the cores
+already) starts :func:`prepare_partnership` in a thread of its own process as it starts
+the kernel: the kernel's start and imports take a second or
 two of one core, the suppression and its self-check about half a second of the other,
 which is idle then. The kernel's :func:`~c2c_analysis.report.load_partnership` takes the
 prepared result when it is exactly what it would compute itself, and otherwise (exploring

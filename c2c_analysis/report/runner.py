@@ -751,9 +751,10 @@ def run_report(
         "fingerprint": fingerprint,
         "source": source,
         "source_notes": notes,
-        # One report alone leaves a core idle: a helper process draws figures on it (a
-        # batch's workers fill the cores already).
-        "figure_helper": True,
+        # One report alone leaves a core idle: on it the runner suppresses the rows while the
+        # kernel starts, then a helper process draws figures (a batch's workers fill the
+        # cores already, and their kernels do both themselves).
+        "spare_core": True,
     }
     with folders.folder_lock(out, timeout=lock_timeout), folders.private_inputs() as inputs:
         folders.recover(out)
@@ -886,7 +887,7 @@ def _run_locked(
     source_notes: Sequence[str] = (),
     min_cell: int | None = DEFAULT_MIN_CELL,
     top_bottom: Any = True,
-    figure_helper: bool = False,
+    spare_core: bool = False,
 ) -> RunRecord:
     """One run, its caller holding ``out_dir``'s lock (a batch holds it for all its runs)."""
     template = notebook_path(notebook)
@@ -935,7 +936,7 @@ def _run_locked(
             fingerprint=fingerprint,
             source=source,
             source_notes=source_notes,
-            figure_helper=figure_helper,
+            spare_core=spare_core,
         )
     finally:
         if os.path.lexists(work):  # a failed run, or the old report swapped out
@@ -961,7 +962,7 @@ def _run_in(
     fingerprint: str | None,
     source,
     source_notes: Sequence[str],
-    figure_helper: bool = False,
+    spare_core: bool = False,
 ) -> RunRecord:
     # Long because the run's provenance, status and private record are built along the
     # steps (execute, audit, export, publish) that each may fail and must say so in them.
@@ -985,10 +986,10 @@ def _run_in(
     executed = work / f"{template.stem}.ipynb"
     # The audit's modules are imported while the kernel runs (this process mostly waits).
     threading.Thread(target=_import_audit, name="c2c-audit-import", daemon=True).start()
-    # A helper draws figures on the second core, for notebooks that hand it figures.
-    helper = _figure_helper(template) if figure_helper else None
-    # The partnership's rows are suppressed meanwhile, for the kernel's load_partnership.
-    preparation = _preparation(partnership, data, source, values, declared)
+    # A single report's second core: it suppresses the partnership's rows for the kernel's
+    # load_partnership while the kernel starts, then a helper process draws figures on it.
+    helper = _figure_helper(template) if spare_core else None
+    preparation = _preparation(partnership, data, source, values, declared) if spare_core else None
     kernel_env = {
         **(preparation.environment if preparation else {}),
         **(helper.environment if helper else {}),
