@@ -152,12 +152,12 @@ def test_only_a_kernel_that_failed_to_start_is_retried(tmp_path, cheap, monkeypa
     calls = {}
     execute = runner._execute
 
-    def flaky(template, executed, values, timeout, run_id=""):
+    def flaky(template, executed, values, timeout, run_id="", kernel_env=None):
         name = values["partnership"]
         calls[name] = calls.get(name, 0) + 1
         if name == "tacoma" and calls[name] == 1:
             return f"{runner._NOT_STARTED} twice: RuntimeError: no kernel", None, None
-        return execute(template, executed, values, timeout, run_id)
+        return execute(template, executed, values, timeout, run_id, kernel_env)
 
     monkeypatch.setattr(runner, "_execute", flaky)
     with (

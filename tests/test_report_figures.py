@@ -171,3 +171,13 @@ def test_a_single_report_has_a_helper_that_ends_with_the_run(tmp_path, monkeypat
 
 def test_the_floor_notebook_has_no_helper(tmp_path):
     assert runner._figure_helper(tmp_path / "missing.ipynb") is None
+
+
+def test_a_job_that_cannot_be_pickled_is_drawn_here_and_the_helper_goes_on(helper):
+    renderer = FigureRenderer()
+    _ready(renderer)
+    assert str(renderer.submit(lambda: "<figure>a</figure>")) == "<figure>a</figure>"
+    assert renderer.drawn_here == 1
+    assert renderer._connection is not None
+    assert str(renderer.submit(str.upper, "<f>")) == "<F>"
+    assert renderer.helped == 1

@@ -51,6 +51,7 @@ from c2c_analysis.report import page
 __all__ = [
     "ACCEPT_TIMEOUT",
     "HELPER_ENVIRONMENT",
+    "WAIT",
     "FigureRenderer",
     "Helper",
     "PendingFigure",
@@ -65,6 +66,8 @@ __all__ = [
 HELPER_ENVIRONMENT = "C2C_FIGURE_HELPER"
 #: The helper's environment variable with the run's key (never on its command line).
 _KEY_ENVIRONMENT = "C2C_FIGURE_KEY"
+#: Seconds a notebook waits for the helper's figure before it draws the figure itself.
+WAIT = 120.0
 #: Seconds the helper waits for its kernel to connect (a notebook connects as it starts).
 ACCEPT_TIMEOUT = 300.0
 #: Modules the charts import when first called (the run chart's bands need the trends
@@ -270,7 +273,7 @@ class FigureRenderer:
         """Take what the helper sent: its "ready", or the figure it drew (waiting for that
         when ``block``)."""
         try:
-            while self._connection is not None and (block or self._connection.poll()):
+            while self._connection is not None and self._connection.poll(WAIT if block else 0):
                 message = self._connection.recv()
                 if message == "ready":
                     self._ready = True
@@ -278,6 +281,9 @@ class FigureRenderer:
                 self._finish(message)
                 return
         except (EOFError, OSError, pickle.UnpicklingError):  # the helper ended or broke
+            self._lost()
+            return
+        if block:  # a helper that draws nothing for WAIT seconds is not waited on again
             self._lost()
 
     def _finish(self, message: tuple[str, Any, list[tuple[str, str, str]]]) -> None:
@@ -325,8 +331,13 @@ class FigureRenderer:
                     self._connection.send(("settings", settings))
                     self._sent_settings = settings
                 self._connection.send(("draw", job))
-            except (OSError, ValueError, TypeError, AttributeError, pickle.PicklingError):
-                self._stop_helper()  # it cannot take this job: everything is drawn here
+            except (TypeError, AttributeError, pickle.PicklingError):
+                # A job that cannot be pickled (a function defined in the notebook): nothing
+                # was sent (a message is pickled whole before it is written); drawn here.
+                pending._html = self._here(job)
+                return pending
+            except (OSError, ValueError):  # the helper is gone: everything is drawn here
+                self._stop_helper()
                 pending._html = self._here(job)
                 return pending
             self._busy = pending
