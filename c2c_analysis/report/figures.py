@@ -31,6 +31,7 @@ matplotlib settings.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import pickle
@@ -98,12 +99,10 @@ def run_chart(runs: pd.DataFrame, signal: Mapping[str, Any], *, label: str, bett
     better : str
         ``"higher"`` or ``"lower"`` (:func:`~c2c_analysis.better_direction`).
     """
-    import matplotlib.pyplot as plt
-
     from c2c_analysis import plotting
 
     outcome = runs["outcome"].iloc[0]
-    fig, ax = plt.subplots(figsize=(3.8, 2.6))
+    fig, ax = _figure((3.8, 2.6))
     plotting.plot_spc_grid(
         runs, by=["outcome"], proportion=True, bands=True, titles={outcome: label}, ncols=1,
         better={outcome: better}, ax=ax,
@@ -132,11 +131,9 @@ def gap_chart(lines: pd.DataFrame, *, label: str, reference: str, dimension: str
     dimension : str
         The groups' dimension in words ("race/ethnicity").
     """
-    import matplotlib.pyplot as plt
-
     from c2c_analysis import plotting
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    fig, ax = _figure((6.4, 3.4))
     plotting.plot_gaps(lines, ax=ax)
     shown = lines.loc[lines["gap_pp"].notna(), "year"]
     last = lines[lines["year"] == shown.max()].dropna(subset=["gap_pp"])
@@ -168,11 +165,9 @@ def strategy_chart(projection: pd.DataFrame, row: Mapping[str, Any], *, label: s
     label : str
         The strategy's outcome in words.
     """
-    import matplotlib.pyplot as plt
-
     from c2c_analysis.plotting import plot_turn_the_curve
 
-    fig, ax = plt.subplots(figsize=(4.6, 3.2))
+    fig, ax = _figure((4.6, 3.2))
     plot_turn_the_curve(projection, title=f"{row['strategy']}: {row['group']}", ax=ax)
     ax.set_title(f"{row['strategy']}: {row['group']}", fontsize="medium")
     alt = (
@@ -183,6 +178,16 @@ def strategy_chart(projection: pd.DataFrame, row: Mapping[str, Any], *, label: s
         f"to {100 * row['pi_upper']:.1f}%)."
     )
     return page.figure_html(fig, alt=alt)
+
+
+def _figure(size: tuple[float, float]) -> tuple[Any, Any]:
+    """A figure and its axes outside pyplot: written to SVG, never shown, so no backend's
+    figure manager is made for it (the notebook's inline backend sets one up for every
+    pyplot figure, and the first costs a tenth of a second)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size)
+    return fig, fig.subplots()
 
 
 # --- the renderer (the notebook's side) -----------------------------------------------------
@@ -501,11 +506,12 @@ def serve(address: str, key: str) -> None:
         importlib.import_module(module)
     # One throwaway figure loads the fonts and fills matplotlib's caches before "ready":
     # the first figure the notebook hands over then takes no longer than the others.
-    fig, ax = plt.subplots(figsize=(3, 2))
+    fig, ax = _figure((3, 2))
     ax.plot([2019, 2020], [0.5, 0.6], marker="o", label="All students")
     ax.set_title("Ready")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1))
     figure_svg(fig)
+    gc.freeze()  # the imports' objects live as long as the helper: collections skip them
     waiting.join(timeout=ACCEPT_TIMEOUT)  # a notebook that never connects leaves no process
     if not accepted:
         _remove_socket(address)
