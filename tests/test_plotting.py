@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -417,8 +419,12 @@ def test_notebook_shows_figures_made_here_at_their_own_size():
         plt.close("all")
 
 
+def _first_point(text, group):
+    found = re.search(rf'<g id="{group}">\s*<path d="M ([-0-9.]+) ([-0-9.]+)', text)
+    return float(found.group(1)), float(found.group(2))
+
+
 def _svg_size(text):
-    import re
 
     found = re.search(r'<svg\b[^>]*\swidth="([0-9.]+)pt" height="([0-9.]+)pt"', text)
     return float(found.group(1)), float(found.group(2))
@@ -453,6 +459,13 @@ def test_figure_svg_crops_as_matplotlibs_tight_crop_in_one_draw(legend_outside):
     reference.savefig(buffer, format="svg", bbox_inches="tight")
     plt.close(reference)
     assert _svg_size(ours) == pytest.approx(_svg_size(buffer.getvalue()), abs=1e-3)
+    # The same drawing seen through the view: each point, less the view's origin, lies
+    # where matplotlib's cropped drawing puts it (the axes' background, for one).
+    origin = [float(v) for v in re.search(r'viewBox="([-0-9.]+) ([-0-9.]+)', ours).groups()]
+    ours_corner = _first_point(ours, "patch_2")
+    tight_corner = _first_point(buffer.getvalue(), "patch_2")
+    assert ours_corner[0] - origin[0] == pytest.approx(tight_corner[0], abs=0.05)
+    assert ours_corner[1] - origin[1] == pytest.approx(tight_corner[1], abs=0.05)
     head = ours[ours.index("<svg") : ours.index("<metadata")]
     assert 'fill="#ffffff"' in head  # the background covers the whole view
     assert "<dc:date>" not in ours  # the same figure gives the same bytes

@@ -113,7 +113,9 @@ def test_an_error_in_the_helper_is_raised_in_the_notebook(helper):
     empty = pd.DataFrame({"outcome": ["x"], "y": [0.5]}).iloc[:0]
     with pytest.raises(IndexError):
         str(renderer.submit(run_chart, empty, {}, label="X", better="higher"))
-    assert str(renderer.submit(str.upper, "<figure>")) == "<FIGURE>"  # the helper goes on
+    assert renderer.drawn_here == 1  # drawn again here, where the error was raised
+    assert str(renderer.submit(str.upper, "<figure>")) == "<FIGURE>"
+    assert renderer.helped == 1  # and the helper goes on
 
 
 def test_a_helper_killed_mid_figure_leaves_the_figure_to_the_notebook(jobs, helper):
@@ -137,11 +139,71 @@ def test_the_helpers_warnings_are_said_in_the_notebook(helper):
     assert renderer.helped == 1
 
 
+def _listening(helper, seconds=60.0):
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(helper.address) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert os.path.exists(helper.address)
+
+
 def test_a_renderer_without_the_runs_key_draws_everything_itself(helper, monkeypatch):
-    told = helper.environment[figures.HELPER_ENVIRONMENT].replace(helper.key, "00" * 32)
-    monkeypatch.setenv(figures.HELPER_ENVIRONMENT, told)
+    _listening(helper)
+    right = helper.environment[figures.HELPER_ENVIRONMENT]
+    monkeypatch.setenv(figures.HELPER_ENVIRONMENT, right.replace(helper.key, "00" * 32))
     renderer = FigureRenderer()
+    assert renderer._told is None  # it was listening: refused, not "not yet"
     assert renderer._connection is None
+    assert str(renderer.submit(str.upper, "<f>")) == "<F>"
+    assert renderer.drawn_here == 1
+    monkeypatch.setenv(figures.HELPER_ENVIRONMENT, right)  # the helper still serves its run
+    rightful = FigureRenderer()
+    _ready(rightful)
+    assert str(rightful.submit(str.upper, "<g>")) == "<G>"
+    assert rightful.helped == 1
+
+
+def test_a_second_renderer_draws_by_itself_at_once(helper):
+    first = FigureRenderer()
+    _ready(first)
+    started = time.monotonic()
+    second = FigureRenderer()  # the helper serves one notebook: refused, never left waiting
+    assert time.monotonic() - started < 10
+    assert second._connection is None
+    assert str(second.submit(str.upper, "<s>")) == "<S>"
+    assert second.drawn_here == 1
+    assert str(first.submit(str.upper, "<f>")) == "<F>"
+    assert first.helped == 1
+
+
+def test_a_function_of_the_notebook_is_drawn_in_the_notebook(helper):
+    renderer = FigureRenderer()
+    _ready(renderer)
+    called = []
+
+    def mine(*args, **kwargs):
+        called.append(1)
+        return "<figure>mine</figure>"
+
+    mine.__module__ = "__main__"  # as a function defined in a notebook cell is,
+    mine.__qualname__ = "_draw"  # named like one of the helper's own functions
+    assert str(renderer.submit(mine)) == "<figure>mine</figure>"
+    assert called == [1]
+    assert renderer.helped == 0
+
+
+def test_a_helper_of_another_installation_is_not_used(helper, monkeypatch):
+    monkeypatch.setattr(figures, "_identity", lambda: {"c2c_analysis": "another"})
+    renderer = FigureRenderer()
+    deadline = time.monotonic() + 60
+    while renderer._connection is not None or renderer._told:
+        if time.monotonic() > deadline:
+            break
+        if renderer._told:
+            renderer._connect()
+        renderer._receive(block=False)
+        time.sleep(0.05)
+    assert renderer._connection is None
+    assert not renderer._ready
     assert str(renderer.submit(str.upper, "<f>")) == "<F>"
     assert renderer.drawn_here == 1
 

@@ -54,7 +54,7 @@ def test_a_prepared_result_equals_the_kernels_own(rows_file, monkeypatch):
 
 @pytest.mark.parametrize(
     "change",
-    ["settings", "data", "signature", "key", "partnership"],
+    ["nothing", "settings", "data", "signature", "key", "bad key", "partnership"],
 )
 def test_a_prepared_result_is_used_only_for_exactly_its_inputs(rows_file, monkeypatch, change):
     made = _prepare(rows_file, **SETTINGS)
@@ -73,10 +73,17 @@ def test_a_prepared_result_is_used_only_for_exactly_its_inputs(rows_file, monkey
         made.path.write_bytes(bytes(blob))
     elif change == "key":
         told["key"] = "00" * 32
-    else:
+    elif change == "bad key":
+        told["key"] = "not hex"
+    elif change == "partnership":
         partnership = "riverton"
     monkeypatch.setenv(prepared.ENVIRONMENT, json.dumps(told))
-    assert prepared.load_prepared(partnership, rows_file, **settings) is None
+    found = prepared.load_prepared(partnership, rows_file, **settings)
+    if change == "nothing":  # the control: exactly its inputs, so it is taken
+        assert found is not None
+        assert found[3].table["suppressed"].any()
+    else:
+        assert found is None
 
 
 def test_a_failed_preparation_leaves_the_kernel_to_compute(rows_file, monkeypatch):

@@ -147,7 +147,9 @@ def _register_figure_formatter(shell: Any, figure_format: str) -> None:
     if mime is None:
         return
 
-    def show(fig: Figure, **kwargs: Any) -> tuple[Any, dict[str, str]]:
+    def show(fig: Figure, **kwargs: Any) -> tuple[Any, dict[str, str]] | None:
+        if not fig.axes and not fig.lines:  # as IPython's print_figure: nothing to show
+            return None
         if figure_format == "svg":
             data = figure_svg(fig, close=False)
         else:

@@ -14,8 +14,12 @@ kernel starts, and the notebook's renderer hands it a figure whenever it is free
 the others itself. The HTML is the same either way (the helper gets the notebook's
 matplotlib settings, and a figure gives the same bytes wherever it is drawn), the figures
 keep their order, and anything that goes wrong in the helper (an error, a crash, a
-stopped process) makes the notebook draw that figure itself, so an error is raised where
-it would have been. Exploring in JupyterLab, everything is drawn in the notebook.
+stopped process, a job it cannot load) makes the notebook draw that figure itself, so an
+error is raised in the notebook (when the figure is waited for: at ``str()`` or
+:func:`~c2c_analysis.report.page.figure_grid`). The helper's warnings are raised again in
+the notebook as from the line that raised them, under the notebook's filters. A helper of
+another installation (package or matplotlib version) is not used. Exploring in JupyterLab,
+everything is drawn in the notebook.
 
 The helper belongs to the run: it listens on a Unix socket in a private folder, accepts
 one connection that proves the run's key (``multiprocessing.connection``'s
@@ -280,7 +284,10 @@ class FigureRenderer:
         try:
             while self._connection is not None and self._connection.poll(WAIT if block else 0):
                 message = self._connection.recv()
-                if message == "ready":
+                if isinstance(message, tuple) and message[0] == "ready":
+                    if message[1] != _identity():  # another installation: not used
+                        self._stop_helper()
+                        return
                     self._ready = True
                     continue
                 self._finish(message)
@@ -291,7 +298,7 @@ class FigureRenderer:
         if block:  # a helper that draws nothing for WAIT seconds is not waited on again
             self._lost()
 
-    def _finish(self, message: tuple[str, Any, list[tuple[str, str, str]]]) -> None:
+    def _finish(self, message: tuple[str, Any, list[tuple[str, str, str, str, int]]]) -> None:
         pending, self._busy = self._busy, None
         status, value, said = message
         if pending is None:
@@ -299,8 +306,8 @@ class FigureRenderer:
         if status != "ok":  # drawn again here, so that the error is raised in the notebook
             pending._html = self._here(pending._job)
             return
-        for category, module, text in said:  # the helper's warnings, said here
-            warnings.warn(text, _category(category, module), stacklevel=4)
+        for category, module, text, filename, lineno in said:  # said here, where they were
+            _warn_at(text, _category(category, module), filename, lineno)
         pending._html = str(value)
         self.helped += 1
 
@@ -324,6 +331,8 @@ class FigureRenderer:
         """Draw ``function(*args, **kwargs)`` (a module-level function returning HTML, such
         as :func:`run_chart`): in the helper when it is free, else here and now."""
         job = (function, args, kwargs)
+        if getattr(function, "__module__", None) == "__main__":  # the notebook's own code
+            return PendingFigure(self, job, self._here(job))
         if self._told:
             self._connect()
         if self._alive():
@@ -337,8 +346,8 @@ class FigureRenderer:
                     self._sent_settings = settings
                 self._connection.send(("draw", job))
             except (TypeError, AttributeError, pickle.PicklingError):
-                # A job that cannot be pickled (a function defined in the notebook): nothing
-                # was sent (a message is pickled whole before it is written); drawn here.
+                # A job that cannot be pickled (a lambda, a nested function): nothing was
+                # sent (a message is pickled whole before it is written); drawn here.
                 pending._html = self._here(job)
                 return pending
             except (OSError, ValueError):  # the helper is gone: everything is drawn here
@@ -394,6 +403,22 @@ def _apply_settings(settings: Mapping[str, Any]) -> bool:
     return True
 
 
+def _warn_at(text: str, category: type[Warning], filename: str, lineno: int) -> None:
+    """Warn as if from ``filename:lineno`` (the same code the notebook would have run): the
+    notebook's filters, and their once-per-place memory, decide as for its own warnings."""
+    module = next(
+        (
+            m
+            for m in list(sys.modules.values())
+            if os.path.abspath(str(getattr(m, "__file__", None) or "")) == filename
+        ),
+        None,
+    )
+    registry = module.__dict__.setdefault("__warningregistry__", {}) if module else None
+    name = module.__name__ if module else os.path.splitext(os.path.basename(filename))[0]
+    warnings.warn_explicit(text, category, filename, lineno, module=name, registry=registry)
+
+
 def _category(name: str, module: str) -> type[Warning]:
     import importlib
 
@@ -430,11 +455,12 @@ class Helper:
                 return
             with contextlib.suppress(OSError):
                 self.process = subprocess.Popen(
-                    [sys.executable, "-m", "c2c_analysis.report.figures", self.address],
+                    [sys.executable, "-P", "-c", _HELPER_CODE, self.address],
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                     env={**os.environ, _KEY_ENVIRONMENT: self.key},
+                    cwd=self.folder,
                     close_fds=True,
                 )
 
@@ -490,6 +516,9 @@ def serve(address: str, key: str) -> None:
                 continue
             except OSError:
                 return
+        # One notebook only: a second renderer's connection is refused at once (and draws
+        # its figures itself) instead of waiting for a challenge that would never come.
+        listener.close()
 
     waiting = threading.Thread(target=accept, daemon=True)
     waiting.start()
@@ -519,9 +548,15 @@ def serve(address: str, key: str) -> None:
     connection = accepted[0]
     broken = False
     try:
-        connection.send("ready")
+        connection.send(("ready", _identity()))
         while True:
-            message = connection.recv()
+            try:
+                message = connection.recv()
+            except (EOFError, OSError):
+                raise
+            except Exception as exc:  # a job naming what this process cannot load
+                connection.send(("error", f"{type(exc).__name__}: {exc}", []))
+                continue
             if message is None:
                 return
             kind, payload = message
@@ -532,21 +567,39 @@ def serve(address: str, key: str) -> None:
                 connection.send(("error", "the notebook's matplotlib settings", []))
                 continue
             with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
+                warnings.simplefilter("always")  # the notebook's filters decide what shows
                 try:
                     result: tuple[str, Any] = ("ok", _draw(payload))
                 except BaseException as exc:  # the notebook draws it again and raises there
                     result = ("error", f"{type(exc).__name__}: {exc}")
                 finally:
                     plt.close("all")
-            said = [(w.category.__name__, w.category.__module__, str(w.message)) for w in caught]
-            connection.send((result[0], result[1], said if result[0] == "ok" else []))
+            said = [_said(w) for w in caught] if result[0] == "ok" else []
+            connection.send((result[0], result[1], said))
     except (EOFError, OSError, KeyboardInterrupt):  # the kernel ended
         return
     finally:
         connection.close()
-        listener.close()
         _remove_socket(address)
+
+
+def _identity() -> dict[str, str]:
+    """What the helper draws with: a notebook uses it only when its own are the same."""
+    import matplotlib
+
+    import c2c_analysis
+
+    return {
+        "c2c_analysis": f"{c2c_analysis.__version__} {os.path.dirname(c2c_analysis.__file__)}",
+        "matplotlib": matplotlib.__version__,
+        "python": sys.version,
+    }
+
+
+def _said(warning: warnings.WarningMessage) -> tuple[str, str, str, str, int]:
+    category = warning.category
+    return (category.__name__, category.__module__, str(warning.message),
+            str(warning.filename), int(warning.lineno))  # fmt: skip
 
 
 def _remove_socket(address: str) -> None:
@@ -557,5 +610,12 @@ def _remove_socket(address: str) -> None:
         os.rmdir(os.path.dirname(address))
 
 
-if __name__ == "__main__":  # python -m c2c_analysis.report.figures ADDRESS (key in the environment)
+def helper_main() -> None:
+    """The helper's entry point (``python -P -c``, the key in its environment)."""
     serve(sys.argv[1], os.environ.pop(_KEY_ENVIRONMENT))
+
+
+#: The helper's command after ``python -P -c``: its ``__main__`` is empty, so a job naming
+#: something of a notebook's ``__main__`` fails to load there (and is drawn in the notebook)
+#: instead of finding a namesake; ``-P`` keeps the working folder off ``sys.path``.
+_HELPER_CODE = "from c2c_analysis.report.figures import helper_main; helper_main()"

@@ -988,15 +988,17 @@ def _run_in(
     threading.Thread(target=_import_audit, name="c2c-audit-import", daemon=True).start()
     # A single report's second core: it suppresses the partnership's rows for the kernel's
     # load_partnership while the kernel starts, then a helper process draws figures on it.
-    helper = _figure_helper(template) if spare_core else None
-    preparation = _preparation(partnership, data, source, values, declared) if spare_core else None
-    kernel_env = {
-        **(preparation.environment if preparation else {}),
-        **(helper.environment if helper else {}),
-    }
-    if helper is not None:  # the second core suppresses first, then draws
-        helper.launch_after(preparation.thread if preparation else None)
+    helper = preparation = None
     try:
+        if spare_core:
+            helper = _figure_helper(template)
+            preparation = _preparation(partnership, data, source, values, declared)
+        kernel_env = {
+            **(preparation.environment if preparation else {}),
+            **(helper.environment if helper else {}),
+        }
+        if helper is not None:  # the second core suppresses first, then draws
+            helper.launch_after(preparation.thread if preparation else None)
         error, failed_cell, notebook_node = _execute(
             template, executed, values, timeout, run_id, kernel_env
         )
