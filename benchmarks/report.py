@@ -18,6 +18,11 @@ Prints, measured in one run:
   take at least three reports' time, so that batch cannot show more than 5/3 = 1.67x
   whatever the runner does; the batch of ten is the steadier throughput figure.
 
+The report is measured as a user gets it from ``run_report``: the runner suppresses the
+rows in a thread while the kernel starts and a helper process draws some figures on the
+second core (docs/guides/runner.md); the floor notebook uses neither, and nor does a batch
+(its workers fill the cores).
+
 Targets (issue): report <= 1.5x the floor; 2 workers >= 1.7x the throughput of one.
 """
 
