@@ -464,18 +464,6 @@ class Helper:
                     close_fds=True,
                 )
 
-    def launch_after(self, thread: threading.Thread | None) -> None:
-        """:meth:`launch` once ``thread`` has ended (now when it is None), without waiting."""
-        if thread is None:
-            self.launch()
-            return
-
-        def later() -> None:
-            thread.join()
-            self.launch()
-
-        threading.Thread(target=later, name="c2c-figure-helper", daemon=True).start()
-
     def stop(self) -> None:
         with self._lock:
             self._stopped = True

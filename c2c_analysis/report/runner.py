@@ -984,8 +984,6 @@ def _run_in(
     }
     values.update(json_safe(dict(parameters or {})))
     executed = work / f"{template.stem}.ipynb"
-    # The audit's modules are imported while the kernel runs (this process mostly waits).
-    threading.Thread(target=_import_audit, name="c2c-audit-import", daemon=True).start()
     # A single report's second core: it suppresses the partnership's rows for the kernel's
     # load_partnership while the kernel starts, then a helper process draws figures on it.
     helper = preparation = None
@@ -997,8 +995,12 @@ def _run_in(
             **(preparation.environment if preparation else {}),
             **(helper.environment if helper else {}),
         }
-        if helper is not None:  # the second core suppresses first, then draws
-            helper.launch_after(preparation.thread if preparation else None)
+        # While the kernel runs (this process mostly waits): the helper is launched after
+        # the preparation (the second core suppresses first, then draws), and the audit's
+        # modules are imported then too: reading the rows collects their warnings with
+        # catch_warnings, which is process-wide and would undo an import's own filters.
+        _after(preparation.thread if preparation else None,
+               *([helper.launch] if helper else []), _import_audit)  # fmt: skip
         error, failed_cell, notebook_node = _execute(
             template, executed, values, timeout, run_id, kernel_env
         )
@@ -1276,6 +1278,18 @@ def _record_failure(work: Path, final: Path, status: dict, provenance: dict) -> 
 
 
 # --- executing the notebook -------------------------------------------------------------------
+
+
+def _after(thread: threading.Thread | None, *steps) -> None:
+    """Run ``steps`` in order in a daemon thread, once ``thread`` has ended."""
+
+    def run() -> None:
+        if thread is not None:
+            thread.join()
+        for step in steps:
+            step()
+
+    threading.Thread(target=run, name="c2c-after-start", daemon=True).start()
 
 
 def _figure_helper(template: Path):
