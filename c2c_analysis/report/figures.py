@@ -6,14 +6,15 @@ run chart of an outcome (:func:`run_chart`), the gap chart of an outcome
 (:func:`gap_chart`) and the turn-the-curve chart of a strategy (:func:`strategy_chart`).
 The templates share them, so every report draws the same chart the same way.
 
-:class:`FigureRenderer` calls them. A report's twenty figures are about half of its own
-work, all of it on one core while the machine's second core idles. For a single report
-(not a batch, whose workers already fill the cores) the runner starts one helper process
-(:func:`start_helper`) as it starts the kernel; the helper imports matplotlib while the
-kernel starts, and the notebook's renderer hands it a figure whenever it is free, drawing
-the others itself. The HTML is the same either way (the helper gets the notebook's
-matplotlib settings, and a figure gives the same bytes wherever it is drawn), the figures
-keep their order, and anything that goes wrong in the helper (an error, a crash, a
+:class:`FigureRenderer` calls them. A report's figures (nineteen in the sample's Tacoma
+report) were about half of its own work, all of it on one core while the machine's second
+core idled. For a single report (not a batch, whose workers already fill the cores) the
+runner starts one helper process (:func:`start_helper`) on that core while the kernel
+starts (after the rows' suppression, :mod:`c2c_analysis.report.prepared`); the helper
+imports matplotlib and the charts' modules meanwhile, and the notebook's renderer hands it
+a figure whenever it is free, drawing the others itself. The HTML is the same either way
+(the helper gets the notebook's matplotlib settings, and a figure gives the same bytes
+wherever it is drawn), the figures keep their order, and anything that goes wrong in the helper (an error, a crash, a
 stopped process, a job it cannot load) makes the notebook draw that figure itself, so an
 error is raised in the notebook (when the figure is waited for: at ``str()`` or
 :func:`~c2c_analysis.report.page.figure_grid`). The helper's warnings are raised again in
