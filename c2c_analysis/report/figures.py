@@ -14,13 +14,13 @@ starts (after the rows' suppression, :mod:`c2c_analysis.report.prepared`); the h
 imports matplotlib and the charts' modules meanwhile, and the notebook's renderer hands it
 a figure whenever it is free, drawing the others itself. The HTML is the same either way
 (the helper gets the notebook's matplotlib settings, and a figure gives the same bytes
-wherever it is drawn), the figures keep their order, and anything that goes wrong in the helper (an error, a crash, a
-stopped process, a job it cannot load) makes the notebook draw that figure itself, so an
-error is raised in the notebook (when the figure is waited for: at ``str()`` or
-:func:`~c2c_analysis.report.page.figure_grid`). The helper's warnings are raised again in
-the notebook as from the line that raised them, under the notebook's filters. A helper of
-another installation (package or matplotlib version) is not used. Exploring in JupyterLab,
-everything is drawn in the notebook.
+wherever it is drawn), the figures keep their order, and anything that goes wrong in the
+helper (an error, a crash, a stopped process, a job it cannot load) makes the notebook
+draw that figure itself, so an error is raised in the notebook (when the figure is waited
+for: at ``str()`` or :func:`~c2c_analysis.report.page.figure_grid`). The helper's warnings
+are raised again in the notebook as from the line that raised them, under the notebook's
+filters. A helper of another installation (package or matplotlib version) is not used.
+Exploring in JupyterLab, everything is drawn in the notebook.
 
 The helper belongs to the run: it listens on a Unix socket in a private folder, accepts
 one connection that proves the run's key (``multiprocessing.connection``'s
