@@ -289,6 +289,7 @@ class _Problem:
     def __init__(self, A_eq, b_eq, A_ub, b_ub, lower, upper, *, presolve_first=False):
         self.A_eq, self.b_eq, self.A_ub, self.b_ub = A_eq, b_eq, A_ub, b_ub
         self.lower, self.upper = lower, upper
+        self._bounds = np.c_[lower, np.where(np.isinf(upper), None, upper)]
         self.unverified = False
         # Presolve off first gives bounds that can be trusted; on first (suppression's
         # check) is faster, and a wrong bound it gives is a feasible point short of the
@@ -300,16 +301,7 @@ class _Problem:
         sign = -1.0 if maximize else 1.0
         x = None
         for presolve in self.order:
-            result = linprog(
-                sign * c,
-                A_ub=self.A_ub,
-                b_ub=self.b_ub,
-                A_eq=self.A_eq,
-                b_eq=self.b_eq,
-                bounds=np.c_[self.lower, np.where(np.isinf(self.upper), None, self.upper)],
-                method="highs",
-                options={"presolve": presolve},
-            )
+            result = self._relaxation(sign * c, presolve)
             if result.status == 3:
                 return (np.inf if maximize else -np.inf), None
             if result.status == 0 and _check(result.x, *self._args()):
@@ -328,21 +320,25 @@ class _Problem:
     def _args(self):
         return self.A_eq, self.b_eq, self.A_ub, self.b_ub, self.lower, self.upper
 
+    def _relaxation(self, c: np.ndarray, presolve: bool):
+        """HiGHS on the linear relaxation, minimising c @ x."""
+        return linprog(
+            c,
+            A_ub=self.A_ub,
+            b_ub=self.b_ub,
+            A_eq=self.A_eq,
+            b_eq=self.b_eq,
+            bounds=self._bounds,
+            method="highs",
+            options={"presolve": presolve},
+        )
+
     def point(self, c: np.ndarray, *, maximize: bool, presolve: bool = True) -> np.ndarray | None:
         """A verified feasible vertex of the linear program optimising c @ x (possibly
         fractional); None when none could be verified. With presolve on it serves only as
         a feasible point; with presolve off its value in a group where it is integral is
         that group's integer optimum."""
-        result = linprog(
-            -c if maximize else c,
-            A_ub=self.A_ub,
-            b_ub=self.b_ub,
-            A_eq=self.A_eq,
-            b_eq=self.b_eq,
-            bounds=np.c_[self.lower, np.where(np.isinf(self.upper), None, self.upper)],
-            method="highs",
-            options={"presolve": presolve},
-        )
+        result = self._relaxation(-c if maximize else c, presolve)
         if result.status == 0 and _check(result.x, *self._args()):
             return result.x
         return None

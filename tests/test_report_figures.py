@@ -50,7 +50,7 @@ def jobs():
 
 @pytest.fixture
 def helper(monkeypatch):
-    made = figures.start_helper()
+    made = figures.make_helper()
     if made is None:
         pytest.skip("the figure helper needs two cores and Unix sockets")
     made.launch()
@@ -210,14 +210,14 @@ def test_a_helper_of_another_installation_is_not_used(helper, monkeypatch):
 
 def test_a_single_report_has_a_helper_that_ends_with_the_run(tmp_path, monkeypatch):
     started = []
-    original = figures.start_helper
+    original = figures.make_helper
 
     def spy():
         made = original()
         started.append(made)
         return made
 
-    monkeypatch.setattr(figures, "start_helper", spy)
+    monkeypatch.setattr(figures, "make_helper", spy)
     record = run_report("tacoma", out_dir=tmp_path / "reports")
     assert record.status == "succeeded", record.error
     assert len(started) == 1

@@ -9,7 +9,7 @@ The templates share them, so every report draws the same chart the same way.
 :class:`FigureRenderer` calls them. A report's figures (nineteen in the sample's Tacoma
 report) were about half of its own work, all of it on one core while the machine's second
 core idled. For a single report (not a batch, whose workers already fill the cores) the
-runner starts one helper process (:func:`start_helper`) on that core while the kernel
+runner starts one helper process (:func:`make_helper`) on that core while the kernel
 starts (after the rows' suppression, :mod:`c2c_analysis.report.prepared`); the helper
 imports matplotlib and the charts' modules meanwhile, and the notebook's renderer hands it
 a figure whenever it is free, drawing the others itself. The HTML is the same either way
@@ -64,7 +64,7 @@ __all__ = [
     "gap_chart",
     "run_chart",
     "serve",
-    "start_helper",
+    "make_helper",
     "strategy_chart",
 ]
 
@@ -477,9 +477,9 @@ class Helper:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start_helper() -> Helper | None:
-    """A run's helper, not yet launched (None where it cannot help: one core, or no Unix
-    sockets)."""
+def make_helper() -> Helper | None:
+    """A run's helper, not yet launched (:meth:`Helper.launch`); None where it cannot help:
+    one core, or no Unix sockets."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if (cores or 1) < 2 or os.name != "posix":
         return None

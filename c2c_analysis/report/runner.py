@@ -1297,7 +1297,7 @@ def _figure_helper(template: Path):
     uses one (its metadata says ``c2c_analysis.figure_helper``), else None."""
     import nbformat
 
-    from c2c_analysis.report.figures import start_helper
+    from c2c_analysis.report.figures import make_helper
 
     try:
         metadata = nbformat.read(template, as_version=4).metadata
@@ -1305,7 +1305,7 @@ def _figure_helper(template: Path):
         return None
     if not metadata.get("c2c_analysis", {}).get("figure_helper"):
         return None
-    return start_helper()
+    return make_helper()
 
 
 def _preparation(partnership: str, data, source, values: Mapping[str, Any], declared: set[str]):
